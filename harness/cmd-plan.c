@@ -1,0 +1,52 @@
+/* cmd-plan.c: `migmatrix plan SCENARIO`: print the cases in run order, with IDs, expectations and
+ * N/A reasons. The order printed is the order `run` executes. */
+#include <stdio.h>
+#include <string.h>
+
+#include "migmatrix/cli.h"
+
+int
+mm_cmd_plan(int argc, char **argv)
+{
+    g_autofree char *filter = NULL;
+    g_autofree char *format = NULL;
+    GOptionEntry entries[] = {
+        { "filter", 'f', 0, G_OPTION_ARG_STRING, &filter, "Only cases whose ID matches GLOB", "GLOB" },
+        { "format", 0, 0, G_OPTION_ARG_STRING, &format, "Output format: text (default) or json", "FORMAT" },
+        G_OPTION_ENTRY_NULL,
+    };
+    g_autoptr(MmScenario) sc = NULL;
+    g_autoptr(MmMatrix) m = NULL;
+    g_autoptr(GPtrArray) problems = mm_problems_new();
+    g_autoptr(GString) text = g_string_new(NULL);
+    g_autoptr(GString) out = NULL;
+
+    if (!mm_cli_parse("plan", "SCENARIO", "Print every case the matrix expands to, in run order.", entries, &argc,
+                      &argv))
+        return MM_EXIT_USAGE;
+    if (argc != 2) {
+        mm_cli_usage_error("plan", "expected exactly one SCENARIO file");
+        return MM_EXIT_USAGE;
+    }
+    if (format && strcmp(format, "text") != 0 && strcmp(format, "json") != 0) {
+        mm_cli_usage_error("plan", "--format %s: use text or json", format);
+        return MM_EXIT_USAGE;
+    }
+    if (!(sc = mm_cli_load_scenario(argv[1])))
+        return MM_EXIT_USAGE;
+
+    m = mm_matrix_expand(sc, filter);
+    mm_matrix_check(sc, m, filter != NULL, problems);
+    mm_problems_format(problems, text);
+    fputs(text->str, stderr);
+    if (mm_problems_count(problems, MM_PROBLEM_ERROR))
+        return MM_EXIT_USAGE;
+
+    out = g_string_sized_new(64 * m->cases->len + 256);
+    if (format && strcmp(format, "json") == 0)
+        mm_matrix_format_json(sc, m, out);
+    else
+        mm_matrix_format_text(m, out);
+    fwrite(out->str, 1, out->len, stdout);
+    return MM_EXIT_OK;
+}

@@ -1,0 +1,977 @@
+/* scenario.c: load, merge (include) and validate a scenario file.
+ *
+ * The language is GKeyFile INI. What each key is (type, range, choices, default) lives in
+ * the key_specs table below; docs/scenario-format.md documents the same keys for people and
+ * tests/test-scenario.c checks that the two agree. Cross-key rules follow in check_*(). */
+#include "migmatrix/scenario.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "migmatrix/util.h"
+
+#define DEFAULT_DB "results/migmatrix.db"
+#define DEFAULT_PROBE_PATTERN "HEARTBEAT ([0-9]+)"
+
+/* ---- the key table ------------------------------------------------------------------ */
+
+typedef enum {
+    GROUP_RUN,
+    GROUP_HOST,
+    GROUP_GUEST,
+    GROUP_MATRIX,
+    GROUP_EXPECT,
+} GroupKind;
+
+typedef enum {
+    KT_STR,
+    KT_PATH,    /* a string, resolved relative to the defining file's directory */
+    KT_BOOL,
+    KT_UINT,
+    KT_LIST,
+    KT_ENUM,
+} KeyType;
+
+typedef struct {
+    GroupKind group;
+    const char *key;
+    KeyType type;
+    gsize offset;
+    guint min, max;
+    const char *const *choices;
+} KeySpec;
+
+static const char *const arch_choices[] = { "x86_64", "aarch64", NULL };
+static const char *const virt_choices[] = { "kvm", "qemu", NULL };
+static const char *const os_choices[] = {
+    "windows", "rhel", "centos", "ubuntu", "openeuler", "linux", "none", NULL,
+};
+static const char *const probe_choices[] = { "agent", "console", "ssh", "none", NULL };
+static const char *const flag_choices[] = {
+    "live", "p2p", "persistent", "undefinesource", "auto-converge", "postcopy", "compressed", NULL,
+};
+
+#define RUN(k, t, f, ...) { GROUP_RUN, k, t, offsetof(MmScenario, f), __VA_ARGS__ }
+#define HOST(k, t, f, ...) { GROUP_HOST, k, t, offsetof(MmHost, f), __VA_ARGS__ }
+#define GUEST(k, t, f, ...) { GROUP_GUEST, k, t, offsetof(MmGuest, f), __VA_ARGS__ }
+#define MATRIX(k, t, f, ...) { GROUP_MATRIX, k, t, offsetof(MmMatrixSpec, f), __VA_ARGS__ }
+
+static const KeySpec key_specs[] = {
+    RUN("name", KT_STR, name, 0, 0, NULL),
+    RUN("description", KT_STR, description, 0, 0, NULL),
+    RUN("db", KT_STR, db, 0, 0, NULL),
+    RUN("include", KT_LIST, include, 0, 0, NULL),
+    RUN("enable_compare_cpu", KT_BOOL, enable_compare_cpu, 0, 0, NULL),
+    RUN("migrate_flags", KT_LIST, migrate_flags_text, 0, 0, flag_choices),
+    RUN("bandwidth_mib", KT_UINT, bandwidth_mib, 0, 1000000, NULL),
+    RUN("boot_timeout", KT_UINT, boot_timeout, 1, 86400, NULL),
+    RUN("migrate_timeout", KT_UINT, migrate_timeout, 1, 86400, NULL),
+    RUN("alive_timeout", KT_UINT, alive_timeout, 1, 86400, NULL),
+    RUN("ping_pong", KT_BOOL, ping_pong, 0, 0, NULL),
+    RUN("hard_reboot", KT_BOOL, hard_reboot, 0, 0, NULL),
+
+    HOST("uri", KT_STR, uri, 0, 0, NULL),
+    HOST("ssh", KT_STR, ssh, 0, 0, NULL),
+    HOST("ssh_key", KT_PATH, ssh_key, 0, 0, NULL),
+    HOST("known_hosts", KT_PATH, known_hosts, 0, 0, NULL),
+    HOST("arch", KT_ENUM, arch, 0, 0, arch_choices),
+    HOST("cpu", KT_STR, cpu, 0, 0, NULL),
+    HOST("virt_type", KT_ENUM, virt_type, 0, 0, virt_choices),
+    HOST("default_cpu_mode", KT_STR, default_cpu_mode_text, 0, 0, NULL),
+
+    GUEST("os", KT_ENUM, os, 0, 0, os_choices),
+    GUEST("arch", KT_ENUM, arch, 0, 0, arch_choices),
+    GUEST("memory_mib", KT_UINT, memory_mib, 16, 4194304, NULL),
+    GUEST("vcpus", KT_UINT, vcpus, 1, 1024, NULL),
+    GUEST("disk", KT_STR, disk, 0, 0, NULL),
+    GUEST("kernel", KT_STR, kernel, 0, 0, NULL),
+    GUEST("initrd", KT_STR, initrd, 0, 0, NULL),
+    GUEST("cmdline", KT_STR, cmdline, 0, 0, NULL),
+    GUEST("machine", KT_STR, machine, 0, 0, NULL),
+    GUEST("probe", KT_ENUM, probe_text, 0, 0, probe_choices),
+    GUEST("probe_pattern", KT_STR, probe_pattern, 0, 0, NULL),
+    GUEST("probe_ssh", KT_STR, probe_ssh, 0, 0, NULL),
+    GUEST("probe_command", KT_STR, probe_command, 0, 0, NULL),
+    GUEST("boot_timeout", KT_UINT, boot_timeout, 1, 86400, NULL),
+
+    MATRIX("pairs", KT_LIST, pairs, 0, 0, NULL),
+    MATRIX("guests", KT_LIST, guests, 0, 0, NULL),
+    MATRIX("modes", KT_LIST, modes_text, 0, 0, NULL),
+    MATRIX("exclude", KT_LIST, exclude, 0, 0, NULL),
+    MATRIX("only", KT_LIST, only, 0, 0, NULL),
+    MATRIX("repeat", KT_UINT, repeat, 1, 1000, NULL),
+};
+
+static const char *const group_kind_names[] = {
+    [GROUP_RUN] = "run", [GROUP_HOST] = "host", [GROUP_GUEST] = "guest",
+    [GROUP_MATRIX] = "matrix", [GROUP_EXPECT] = "expect",
+};
+
+const char *const *
+mm_scenario_known_keys(void)
+{
+    static const char *keys[G_N_ELEMENTS(key_specs) + 1];
+
+    if (!keys[0]) {
+        for (gsize i = 0; i < G_N_ELEMENTS(key_specs); i++)
+            keys[i] = g_intern_string(g_strdup_printf("%s.%s", group_kind_names[key_specs[i].group],
+                                                      key_specs[i].key));
+    }
+    return keys;
+}
+
+const char *
+mm_probe_kind_name(MmProbeKind kind)
+{
+    static const char *const names[] = { "none", "console", "agent", "ssh" };
+    return names[kind];
+}
+
+/* ---- object lifetimes ---------------------------------------------------------------- */
+
+static void
+host_free(MmHost *h)
+{
+    g_free(h->name);
+    g_free(h->file);
+    g_free(h->uri);
+    g_free(h->ssh);
+    g_free(h->ssh_user);
+    g_free(h->ssh_address);
+    g_free(h->ssh_key);
+    g_free(h->known_hosts);
+    g_free(h->arch);
+    g_free(h->cpu);
+    g_free(h->virt_type);
+    g_free(h->default_cpu_mode_text);
+    mm_cpu_mode_clear(&h->default_cpu_mode);
+    g_free(h);
+}
+
+static void
+guest_free(MmGuest *g)
+{
+    g_free(g->name);
+    g_free(g->file);
+    g_free(g->os);
+    g_free(g->arch);
+    g_free(g->disk);
+    g_free(g->kernel);
+    g_free(g->initrd);
+    g_free(g->cmdline);
+    g_free(g->machine);
+    g_free(g->probe_text);
+    g_free(g->probe_pattern);
+    g_free(g->probe_ssh);
+    g_free(g->probe_command);
+    g_free(g);
+}
+
+static void
+matrix_spec_free(MmMatrixSpec *m)
+{
+    g_free(m->name);
+    g_free(m->file);
+    g_strfreev(m->pairs);
+    g_strfreev(m->guests);
+    g_strfreev(m->modes_text);
+    if (m->modes) {
+        for (guint i = 0; i < m->modes->len; i++)
+            mm_cpu_mode_clear(&g_array_index(m->modes, MmCpuMode, i));
+        g_array_unref(m->modes);
+    }
+    g_strfreev(m->exclude);
+    g_strfreev(m->only);
+    g_free(m);
+}
+
+static void
+expect_rule_free(MmExpectRule *r)
+{
+    g_free(r->glob);
+    if (r->pattern)
+        g_pattern_spec_free(r->pattern);
+    g_free(r->reason);
+    g_free(r->file);
+    g_free(r);
+}
+
+void
+mm_scenario_free(MmScenario *sc)
+{
+    if (!sc)
+        return;
+    g_free(sc->path);
+    g_free(sc->sha256);
+    g_free(sc->name);
+    g_free(sc->description);
+    g_free(sc->db);
+    g_strfreev(sc->include);
+    g_strfreev(sc->migrate_flags_text);
+    g_clear_pointer(&sc->host_by_name, g_hash_table_unref);
+    g_clear_pointer(&sc->guest_by_name, g_hash_table_unref);
+    g_clear_pointer(&sc->hosts, g_ptr_array_unref);
+    g_clear_pointer(&sc->guests, g_ptr_array_unref);
+    g_clear_pointer(&sc->matrices, g_ptr_array_unref);
+    g_clear_pointer(&sc->expect, g_ptr_array_unref);
+    g_free(sc);
+}
+
+MmHost *
+mm_scenario_find_host(const MmScenario *sc, const char *name)
+{
+    return g_hash_table_lookup(sc->host_by_name, name);
+}
+
+MmGuest *
+mm_scenario_find_guest(const MmScenario *sc, const char *name)
+{
+    return g_hash_table_lookup(sc->guest_by_name, name);
+}
+
+/* ---- one file: text, GKeyFile and a line index ----------------------------------------- */
+
+typedef struct {
+    char *path;          /* as the user or the include key wrote it, joined to its parent's dir */
+    char *dir;
+    GKeyFile *kf;
+    GHashTable *lines;   /* "group" or "group\x1fkey" → line number */
+} SourceFile;
+
+static void
+source_file_free(SourceFile *f)
+{
+    g_free(f->path);
+    g_free(f->dir);
+    if (f->kf)
+        g_key_file_free(f->kf);
+    if (f->lines)
+        g_hash_table_unref(f->lines);
+    g_free(f);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(SourceFile, source_file_free)
+
+static int
+line_of(const SourceFile *f, const char *group, const char *key)
+{
+    g_autofree char *k = key ? g_strdup_printf("%s\x1f%s", group, key) : g_strdup(group);
+
+    return GPOINTER_TO_INT(g_hash_table_lookup(f->lines, k));
+}
+
+/* GKeyFile silently merges a repeated group and keeps the last of a repeated key: both are
+ * almost always copy-paste mistakes in a matrix file, so a light line scan finds them and
+ * remembers where every group and key stands, for the error messages. */
+static void
+index_lines(SourceFile *f, const char *text, GPtrArray *problems)
+{
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    g_autofree char *group = NULL;
+
+    f->lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    for (int i = 0; lines[i]; i++) {
+        g_autofree char *line = g_strstrip(g_strdup(lines[i]));
+        char *eq;
+
+        if (!*line || *line == '#')
+            continue;
+        if (*line == '[' && line[strlen(line) - 1] == ']') {
+            g_free(group);
+            group = g_strndup(line + 1, strlen(line) - 2);
+            if (g_hash_table_contains(f->lines, group))
+                mm_problems_add(problems, MM_PROBLEM_ERROR, f->path, i + 1, group, NULL,
+                                "group repeated (first at line %d); merge the two into one group",
+                                line_of(f, group, NULL));
+            else
+                g_hash_table_insert(f->lines, g_strdup(group), GINT_TO_POINTER(i + 1));
+            continue;
+        }
+        if (!group || !(eq = strchr(line, '=')))
+            continue;
+        *eq = '\0';
+        g_strchomp(line);
+        g_autofree char *k = g_strdup_printf("%s\x1f%s", group, line);
+        if (g_hash_table_contains(f->lines, k))
+            mm_problems_add(problems, MM_PROBLEM_ERROR, f->path, i + 1, group, line,
+                            "key repeated in this group (first at line %d); keep one of them",
+                            GPOINTER_TO_INT(g_hash_table_lookup(f->lines, k)));
+        else
+            g_hash_table_insert(f->lines, g_steal_pointer(&k), GINT_TO_POINTER(i + 1));
+    }
+}
+
+/* GKeyFile's parse errors do not say where. Its parser is line by line, so the first failing
+ * prefix of the file ends on the offending line: bisect for it with GKeyFile itself. */
+static int
+find_syntax_error_line(const char *text)
+{
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    int lo = 1, hi = (int)g_strv_length(lines);
+
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        g_autofree char *saved = lines[mid];
+        g_autoptr(GKeyFile) kf = g_key_file_new();
+        bool ok;
+
+        lines[mid] = NULL;
+        g_autofree char *prefix = g_strjoinv("\n", lines);
+        lines[mid] = g_steal_pointer(&saved);
+        ok = g_key_file_load_from_data(kf, prefix, -1, G_KEY_FILE_NONE, NULL);
+        if (ok)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static SourceFile *
+source_file_load(const char *path, const char *included_from, int include_line, GPtrArray *problems)
+{
+    g_autoptr(SourceFile) f = g_new0(SourceFile, 1);
+    g_autoptr(GError) err = NULL;
+    g_autofree char *text = NULL;
+    gsize len;
+
+    f->path = g_strdup(path);
+    f->dir = g_path_get_dirname(path);
+    if (!g_file_get_contents(path, &text, &len, &err)) {
+        if (included_from)
+            mm_problems_add(problems, MM_PROBLEM_ERROR, included_from, include_line, "run", "include",
+                            "cannot read '%s': %s; include paths are relative to the including file",
+                            path, err->message);
+        else
+            mm_problems_add(problems, MM_PROBLEM_ERROR, path, 0, NULL, NULL, "cannot read the scenario: %s",
+                            err->message);
+        return NULL;
+    }
+    f->kf = g_key_file_new();
+    g_key_file_set_list_separator(f->kf, ',');
+    if (!g_key_file_load_from_data(f->kf, text, len, G_KEY_FILE_NONE, &err)) {
+        mm_problems_add(problems, MM_PROBLEM_ERROR, path, find_syntax_error_line(text), NULL, NULL,
+                        "syntax error: %s; every line must be a [group], a key = value, or a # comment",
+                        err->message);
+        return NULL;
+    }
+    index_lines(f, text, problems);
+    return g_steal_pointer(&f);
+}
+
+/* ---- typed values ---------------------------------------------------------------------- */
+
+typedef struct {
+    MmScenario *sc;
+    GPtrArray *problems;
+    GPtrArray *stack;        /* canonical paths of the files being loaded: include cycles */
+    GChecksum *checksum;
+    GPtrArray *files;        /* SourceFile*, every file loaded, for line numbers */
+    bool unreadable;         /* a file could not be read or parsed: skip cross-key checks */
+} Loader;
+
+/* Where GROUP/KEY stands in FILE, for checks made after loading. */
+static int
+line_in(Loader *ld, const char *file, const char *group, const char *key)
+{
+    for (guint i = 0; i < ld->files->len; i++) {
+        SourceFile *f = ld->files->pdata[i];
+        if (strcmp(f->path, file) == 0) {
+            int line = key ? line_of(f, group, key) : 0;
+            return line ? line : line_of(f, group, NULL);
+        }
+    }
+    return 0;
+}
+
+#define PROBLEM(ld, f, grp, key, ...)                                                          \
+    mm_problems_add((ld)->problems, MM_PROBLEM_ERROR, (f)->path, line_of((f), (grp), (key)), (grp), \
+                    (key), __VA_ARGS__)
+
+static char **
+get_list(GKeyFile *kf, const char *group, const char *key)
+{
+    g_auto(GStrv) raw = g_key_file_get_string_list(kf, group, key, NULL, NULL);
+    GPtrArray *out = g_ptr_array_new();
+
+    for (int i = 0; raw && raw[i]; i++) {
+        g_strstrip(raw[i]);
+        if (*raw[i])
+            g_ptr_array_add(out, g_strdup(raw[i]));
+    }
+    g_ptr_array_add(out, NULL);
+    return (char **)g_ptr_array_free(out, FALSE);
+}
+
+static char *
+choices_text(const char *const *choices)
+{
+    return g_strjoinv(", ", (char **)choices);
+}
+
+static void
+apply_key(Loader *ld, SourceFile *f, const char *group, const KeySpec *spec, gpointer base)
+{
+    gpointer field = (char *)base + spec->offset;
+    g_autoptr(GError) err = NULL;
+    g_autofree char *raw = g_key_file_get_value(f->kf, group, spec->key, NULL);
+
+    switch (spec->type) {
+    case KT_STR:
+    case KT_PATH:
+    case KT_ENUM: {
+        g_autofree char *s = g_key_file_get_string(f->kf, group, spec->key, &err);
+
+        if (!s) {
+            PROBLEM(ld, f, group, spec->key, "%s", err->message);
+            return;
+        }
+        g_strstrip(s);
+        if (spec->type == KT_ENUM && !g_strv_contains(spec->choices, s)) {
+            const char *hint = mm_suggest(s, spec->choices, -1);
+            g_autofree char *all = choices_text(spec->choices);
+
+            PROBLEM(ld, f, group, spec->key, "'%s' is not allowed%s%s%s; use one of %s", s,
+                    hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "", all);
+            return;
+        }
+        if (spec->type == KT_PATH && *s && !g_path_is_absolute(s)) {
+            char *joined = g_build_filename(f->dir, s, NULL);
+            g_free(s);
+            s = joined;
+        }
+        g_free(*(char **)field);
+        *(char **)field = g_steal_pointer(&s);
+        return;
+    }
+    case KT_BOOL: {
+        gboolean v = g_key_file_get_boolean(f->kf, group, spec->key, &err);
+
+        if (err) {
+            PROBLEM(ld, f, group, spec->key, "'%s' is not a boolean; write true or false", raw);
+            return;
+        }
+        *(bool *)field = v;
+        return;
+    }
+    case KT_UINT: {
+        g_autofree char *s = g_strstrip(g_strdup(raw));
+        guint64 v;
+
+        if (!g_ascii_string_to_unsigned(s, 10, spec->min, spec->max, &v, &err)) {
+            PROBLEM(ld, f, group, spec->key, "'%s' is not a whole number from %u to %u; write e.g. %u",
+                    s, spec->min, spec->max, MAX(spec->min, MIN(spec->max, 60)));
+            return;
+        }
+        *(guint *)field = (guint)v;
+        return;
+    }
+    case KT_LIST: {
+        char **v = get_list(f->kf, group, spec->key);
+
+        for (int i = 0; spec->choices && v[i]; i++) {
+            if (!g_strv_contains(spec->choices, v[i])) {
+                const char *hint = mm_suggest(v[i], spec->choices, -1);
+                g_autofree char *all = choices_text(spec->choices);
+
+                PROBLEM(ld, f, group, spec->key, "'%s' is not allowed%s%s%s; use a comma-separated list of %s",
+                        v[i], hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "", all);
+            }
+        }
+        g_strfreev(*(char ***)field);
+        *(char ***)field = v;
+        return;
+    }
+    }
+}
+
+/* Applies every key of GROUP; unknown keys get a suggestion from the same group kind. */
+static void
+apply_group(Loader *ld, SourceFile *f, const char *group, GroupKind kind, gpointer base)
+{
+    g_auto(GStrv) keys = g_key_file_get_keys(f->kf, group, NULL, NULL);
+    g_autoptr(GPtrArray) known = g_ptr_array_new();
+
+    for (gsize i = 0; i < G_N_ELEMENTS(key_specs); i++)
+        if (key_specs[i].group == kind)
+            g_ptr_array_add(known, (gpointer)key_specs[i].key);
+
+    for (int i = 0; keys && keys[i]; i++) {
+        const KeySpec *spec = NULL;
+
+        for (gsize j = 0; j < G_N_ELEMENTS(key_specs); j++)
+            if (key_specs[j].group == kind && strcmp(key_specs[j].key, keys[i]) == 0)
+                spec = &key_specs[j];
+        if (!spec) {
+            const char *hint = mm_suggest(keys[i], (const char *const *)known->pdata, known->len);
+
+            if (hint)
+                PROBLEM(ld, f, group, keys[i], "unknown key; did you mean '%s'?", hint);
+            else
+                PROBLEM(ld, f, group, keys[i], "unknown key; see docs/scenario-format.md for the keys of [%s%s]",
+                        group_kind_names[kind], kind == GROUP_HOST || kind == GROUP_GUEST ? ":NAME" : "");
+            continue;
+        }
+        apply_key(ld, f, group, spec, base);
+    }
+}
+
+/* Host and guest names appear in case IDs, whose separators are > / : # and glob characters. */
+static bool
+name_valid(const char *name)
+{
+    if (!*name)
+        return false;
+    for (const char *p = name; *p; p++)
+        if (!g_ascii_isalnum(*p) && *p != '-' && *p != '_' && *p != '.')
+            return false;
+    return true;
+}
+
+/* ---- groups ----------------------------------------------------------------------------- */
+
+static void load_file(Loader *ld, const char *path, SourceFile *parent, int include_line);
+
+static void
+load_host(Loader *ld, SourceFile *f, const char *group, const char *name)
+{
+    MmHost *prev = g_hash_table_lookup(ld->sc->host_by_name, name);
+    MmHost *h;
+
+    if (prev) {
+        PROBLEM(ld, f, group, NULL, "host '%s' is already defined in %s; give one of them another name",
+                name, prev->file);
+        return;
+    }
+    if (!name_valid(name)) {
+        PROBLEM(ld, f, group, NULL,
+                "host name '%s' may use only letters, digits, '-', '_' and '.', since it is part of case IDs",
+                name);
+        return;
+    }
+    h = g_new0(MmHost, 1);
+    h->name = g_strdup(name);
+    h->file = g_strdup(f->path);
+    h->arch = g_strdup("x86_64");
+    h->virt_type = g_strdup("kvm");
+    g_ptr_array_add(ld->sc->hosts, h);
+    g_hash_table_insert(ld->sc->host_by_name, h->name, h);
+    apply_group(ld, f, group, GROUP_HOST, h);
+}
+
+static void
+load_guest(Loader *ld, SourceFile *f, const char *group, const char *name)
+{
+    MmGuest *prev = g_hash_table_lookup(ld->sc->guest_by_name, name);
+    MmGuest *g;
+
+    if (prev) {
+        PROBLEM(ld, f, group, NULL, "guest '%s' is already defined in %s; give one of them another name",
+                name, prev->file);
+        return;
+    }
+    if (!name_valid(name)) {
+        PROBLEM(ld, f, group, NULL,
+                "guest name '%s' may use only letters, digits, '-', '_' and '.', since it is part of case IDs",
+                name);
+        return;
+    }
+    g = g_new0(MmGuest, 1);
+    g->name = g_strdup(name);
+    g->file = g_strdup(f->path);
+    g->os = g_strdup("linux");
+    g->arch = g_strdup("x86_64");
+    g->memory_mib = 1024;
+    g->vcpus = 1;
+    g_ptr_array_add(ld->sc->guests, g);
+    g_hash_table_insert(ld->sc->guest_by_name, g->name, g);
+    apply_group(ld, f, group, GROUP_GUEST, g);
+}
+
+static MmMatrixSpec *
+matrix_get(Loader *ld, SourceFile *f, const char *name)
+{
+    MmMatrixSpec *m;
+
+    for (guint i = 0; i < ld->sc->matrices->len; i++) {
+        m = ld->sc->matrices->pdata[i];
+        if (strcmp(m->name, name) == 0)
+            return m;
+    }
+    m = g_new0(MmMatrixSpec, 1);
+    m->name = g_strdup(name);
+    m->file = g_strdup(f->path);
+    m->repeat = 1;
+    g_ptr_array_add(ld->sc->matrices, m);
+    return m;
+}
+
+static void
+load_expect(Loader *ld, SourceFile *f, const char *group)
+{
+    g_auto(GStrv) keys = g_key_file_get_keys(f->kf, group, NULL, NULL);
+
+    for (int i = 0; keys && keys[i]; i++) {
+        g_autofree char *value = g_key_file_get_string(f->kf, group, keys[i], NULL);
+        g_autofree char *name = NULL;
+        char *colon;
+        MmExpectRule *r;
+
+        if (!value)
+            value = g_strdup("");
+        colon = strchr(value, ':');
+        name = g_strstrip(g_strndup(value, colon ? (gsize)(colon - value) : strlen(value)));
+        r = g_new0(MmExpectRule, 1);
+        r->glob = g_strdup(keys[i]);
+        r->file = g_strdup(f->path);
+        r->line = line_of(f, group, keys[i]);
+        if (colon && *g_strstrip(colon + 1))
+            r->reason = g_strdup(colon + 1);
+        if (strcmp(name, "flaky") == 0) {
+            r->flaky = true;
+        } else if (!mm_outcome_parse(name, &r->outcome)) {
+            const char *const *names = mm_outcome_names();
+            const char *hint = mm_suggest(name, names, -1);
+            g_autofree char *all = choices_text(names);
+
+            PROBLEM(ld, f, group, keys[i],
+                    "'%s' is not an outcome%s%s%s; write OUTCOME or OUTCOME: reason, OUTCOME one of %s, flaky",
+                    name, hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "", all);
+            expect_rule_free(r);
+            continue;
+        }
+        r->pattern = g_pattern_spec_new(r->glob);
+        g_ptr_array_add(ld->sc->expect, r);
+    }
+}
+
+static void
+load_groups(Loader *ld, SourceFile *f)
+{
+    g_auto(GStrv) groups = g_key_file_get_groups(f->kf, NULL);
+
+    for (int i = 0; groups[i]; i++) {
+        const char *g = groups[i];
+        const char *colon = strchr(g, ':');
+
+        if (strcmp(g, "run") == 0) {
+            /* include was handled before anything else in this file. */
+            apply_group(ld, f, g, GROUP_RUN, ld->sc);
+        } else if (strcmp(g, "expect") == 0) {
+            load_expect(ld, f, g);
+        } else if (strcmp(g, "matrix") == 0) {
+            apply_group(ld, f, g, GROUP_MATRIX, matrix_get(ld, f, ""));
+        } else if (colon && colon[1] && strncmp(g, "matrix:", 7) == 0) {
+            apply_group(ld, f, g, GROUP_MATRIX, matrix_get(ld, f, colon + 1));
+        } else if (colon && colon[1] && strncmp(g, "host:", 5) == 0) {
+            load_host(ld, f, g, colon + 1);
+        } else if (colon && colon[1] && strncmp(g, "guest:", 6) == 0) {
+            load_guest(ld, f, g, colon + 1);
+        } else {
+            static const char *const plain[] = { "run", "matrix", "expect", NULL };
+            static const char *const named[] = { "host", "guest", "matrix", NULL };
+            g_autofree char *kind = g_strndup(g, colon ? (gsize)(colon - g) : strlen(g));
+            const char *hint = mm_suggest(kind, colon ? named : plain, -1);
+
+            if (colon && !colon[1])
+                PROBLEM(ld, f, g, NULL, "group needs a name after the colon, e.g. [%s:NAME]", kind);
+            else if (hint)
+                PROBLEM(ld, f, g, NULL, "unknown group; did you mean [%s%s]?", hint, colon ? colon : "");
+            else
+                PROBLEM(ld, f, g, NULL,
+                        "unknown group; the groups are [run], [host:NAME], [guest:NAME], [matrix], "
+                        "[matrix:NAME] and [expect]");
+        }
+    }
+}
+
+static void
+load_file(Loader *ld, const char *path, SourceFile *parent, int include_line)
+{
+    g_autofree char *canon = g_canonicalize_filename(path, NULL);
+    g_autoptr(SourceFile) f = NULL;
+    g_auto(GStrv) includes = NULL;
+
+    for (guint i = 0; i < ld->stack->len; i++) {
+        if (strcmp(ld->stack->pdata[i], canon) == 0) {
+            mm_problems_add(ld->problems, MM_PROBLEM_ERROR, parent->path, include_line, "run", "include",
+                            "include cycle: '%s' is already being loaded; remove one of the includes", path);
+            return;
+        }
+    }
+    f = source_file_load(path, parent ? parent->path : NULL, include_line, ld->problems);
+    if (!f) {
+        ld->unreadable = true;
+        return;
+    }
+    {
+        g_autofree char *text = g_key_file_to_data(f->kf, NULL, NULL);
+        g_checksum_update(ld->checksum, (const guchar *)text, strlen(text));
+    }
+
+    /* Included files come first, so the including file's [run] and [matrix] keys override
+     * theirs and its [expect] rules come later (the last matching rule wins). */
+    g_ptr_array_add(ld->stack, g_steal_pointer(&canon));
+    includes = get_list(f->kf, "run", "include");
+    for (int i = 0; includes[i]; i++) {
+        g_autofree char *inc = g_path_is_absolute(includes[i]) ? g_strdup(includes[i])
+                                                                : g_build_filename(f->dir, includes[i], NULL);
+        load_file(ld, inc, f, line_of(f, "run", "include"));
+    }
+    g_ptr_array_remove_index(ld->stack, ld->stack->len - 1);
+    load_groups(ld, f);
+    g_ptr_array_add(ld->files, g_steal_pointer(&f));
+}
+
+/* ---- cross-key checks ------------------------------------------------------------------- */
+
+static void
+check_host(Loader *ld, MmHost *h)
+{
+    g_autofree char *group = g_strdup_printf("host:%s", h->name);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GUri) uri = NULL;
+    static const char *const schemes[] = {
+        "qemu", "qemu+ssh", "qemu+libssh", "qemu+tls", "qemu+tcp", "qemu+unix", "test", NULL,
+    };
+
+#define HPROBLEM(key, ...) mm_problems_add(ld->problems, MM_PROBLEM_ERROR, h->file, line_in(ld, h->file, group, key), group, key, __VA_ARGS__)
+    if (!h->uri) {
+        HPROBLEM("uri", "missing; every host needs a libvirt URI, e.g. qemu+libssh://root@10.0.0.5/system");
+    } else if (!(uri = g_uri_parse(h->uri, G_URI_FLAGS_NON_DNS, &err))) {
+        HPROBLEM("uri", "'%s' is not a URI (%s); write e.g. qemu+ssh://root@host/system", h->uri, err->message);
+    } else if (!g_strv_contains(schemes, g_uri_get_scheme(uri))) {
+        HPROBLEM("uri", "scheme '%s' is not a libvirt QEMU transport; use qemu+ssh, qemu+libssh, qemu+tls, "
+                 "qemu+tcp or qemu", g_uri_get_scheme(uri));
+    } else if (g_str_has_suffix(g_uri_get_scheme(uri), "ssh") && !g_uri_get_host(uri)) {
+        HPROBLEM("uri", "'%s' has no host; write %s://USER@HOST/system", h->uri, g_uri_get_scheme(uri));
+    }
+
+    if (h->ssh) {
+        const char *at = strchr(h->ssh, '@');
+        const char *addr = at ? at + 1 : NULL;
+        const char *port = NULL;
+        guint64 p = 22;
+
+        if (addr && *addr == '[') {          /* [v6addr]:port */
+            const char *close = strchr(addr, ']');
+            if (close) {
+                h->ssh_address = g_strndup(addr + 1, close - addr - 1);
+                port = close[1] == ':' ? close + 2 : NULL;
+            }
+        } else if (addr) {
+            const char *colon = strrchr(addr, ':');
+            h->ssh_address = g_strndup(addr, colon ? (gsize)(colon - addr) : strlen(addr));
+            port = colon ? colon + 1 : NULL;
+        }
+        if (!at || at == h->ssh || !h->ssh_address || !*h->ssh_address ||
+            (port && !g_ascii_string_to_unsigned(port, 10, 1, 65535, &p, NULL))) {
+            HPROBLEM("ssh", "'%s' is not user@address[:port]; write e.g. root@10.0.0.5 or root@10.0.0.5:2222",
+                     h->ssh);
+        } else {
+            h->ssh_user = g_strndup(h->ssh, at - h->ssh);
+            h->ssh_port = (guint)p;
+        }
+    }
+    if (h->default_cpu_mode_text) {
+        if (mm_cpu_mode_parse(h->default_cpu_mode_text, &h->default_cpu_mode, &err))
+            h->has_default_cpu_mode = true;
+        else
+            HPROBLEM("default_cpu_mode", "%s", err->message);
+    } else if (ld->sc->hard_reboot) {
+        HPROBLEM("default_cpu_mode",
+                 "missing, but [run] hard_reboot = true restarts guests in this mode; set e.g. "
+                 "default_cpu_mode = host-passthrough");
+    }
+#undef HPROBLEM
+}
+
+static void
+check_guest(Loader *ld, MmGuest *g)
+{
+    g_autofree char *group = g_strdup_printf("guest:%s", g->name);
+    bool no_os = strcmp(g->os, "none") == 0;
+
+#define GPROBLEM(key, ...) mm_problems_add(ld->problems, MM_PROBLEM_ERROR, g->file, line_in(ld, g->file, group, key), group, key, __VA_ARGS__)
+    if (g->disk && g->kernel)
+        GPROBLEM("disk", "set either disk (boot an image) or kernel (direct boot), not both");
+    else if (!g->disk && !g->kernel && !no_os)
+        GPROBLEM("disk", "the guest has nothing to boot; set disk = IMAGE, or kernel = VMLINUZ, or os = none");
+    if (!g->kernel && g->initrd)
+        GPROBLEM("initrd", "needs kernel; initrd is only used for a direct kernel boot");
+    if (!g->kernel && g->cmdline)
+        GPROBLEM("cmdline", "needs kernel; cmdline is only used for a direct kernel boot");
+
+    if (!g->probe_text)
+        g->probe_text = g_strdup(no_os ? "none" : strcmp(g->os, "windows") == 0 ? "agent" : "console");
+    g->probe = strcmp(g->probe_text, "console") == 0 ? MM_PROBE_CONSOLE
+             : strcmp(g->probe_text, "agent") == 0   ? MM_PROBE_AGENT
+             : strcmp(g->probe_text, "ssh") == 0     ? MM_PROBE_SSH
+                                                     : MM_PROBE_NONE;
+    if (no_os && g->probe != MM_PROBE_NONE)
+        GPROBLEM("probe", "a guest with os = none runs no software to probe; set probe = none");
+    if (g->probe == MM_PROBE_SSH && !g->probe_ssh)
+        GPROBLEM("probe_ssh", "missing, but probe = ssh; set probe_ssh = USER@GUEST-ADDRESS");
+    if (g->probe_ssh && g->probe != MM_PROBE_SSH)
+        GPROBLEM("probe_ssh", "only used with probe = ssh; remove it or set probe = ssh");
+    if (g->probe_command && g->probe != MM_PROBE_SSH)
+        GPROBLEM("probe_command", "only used with probe = ssh; remove it or set probe = ssh");
+    if (g->probe_pattern && g->probe != MM_PROBE_CONSOLE)
+        GPROBLEM("probe_pattern", "only used with probe = console; remove it or set probe = console");
+    if (g->probe == MM_PROBE_CONSOLE) {
+        g_autoptr(GError) err = NULL;
+        g_autoptr(GRegex) re = NULL;
+
+        if (!g->probe_pattern)
+            g->probe_pattern = g_strdup(DEFAULT_PROBE_PATTERN);
+        re = g_regex_new(g->probe_pattern, 0, 0, &err);
+        if (!re)
+            GPROBLEM("probe_pattern", "not a regular expression: %s", err->message);
+        else if (g_regex_get_capture_count(re) < 1)
+            GPROBLEM("probe_pattern", "needs one (group) capturing the heartbeat counter, e.g. HEARTBEAT ([0-9]+)");
+    }
+    if (g->probe == MM_PROBE_SSH && !g->probe_command)
+        g->probe_command = g_strdup("true");
+#undef GPROBLEM
+}
+
+static void
+check_matrix(Loader *ld, MmMatrixSpec *m)
+{
+    g_autofree char *group = m->name[0] ? g_strdup_printf("matrix:%s", m->name) : g_strdup("matrix");
+    const char *keys[] = { "pairs", "guests", "modes" };
+    char **values[] = { m->pairs, m->guests, m->modes_text };
+
+#define MPROBLEM(key, ...) mm_problems_add(ld->problems, MM_PROBLEM_ERROR, m->file, line_in(ld, m->file, group, key), group, key, __VA_ARGS__)
+    for (int i = 0; i < 3; i++)
+        if (!values[i] || !values[i][0])
+            MPROBLEM(keys[i], "missing or empty; the matrix needs pairs, guests and modes");
+
+    for (int i = 0; m->pairs && m->pairs[i]; i++) {
+        const char *p = m->pairs[i];
+        const char *gt = strchr(p, '>');
+        g_autofree char *src = NULL;
+        g_autofree char *dst = NULL;
+        bool src_hit = false, dst_hit = false;
+
+        if (strcmp(p, "all") == 0)
+            continue;
+        if (!gt || gt == p || !gt[1] || strchr(gt + 1, '>')) {
+            MPROBLEM("pairs", "'%s' is not SRC>DST; write e.g. hygon-a>hygon-b, hygon-*>intel-*, or all", p);
+            continue;
+        }
+        src = g_strndup(p, gt - p);
+        dst = g_strdup(gt + 1);
+        if (strcmp(src, dst) == 0 && !strpbrk(src, "*?")) {
+            MPROBLEM("pairs", "'%s' migrates a host to itself; name two different hosts", p);
+            continue;
+        }
+        for (guint h = 0; h < ld->sc->hosts->len; h++) {
+            const MmHost *host = ld->sc->hosts->pdata[h];
+            src_hit |= g_pattern_match_simple(src, host->name);
+            dst_hit |= g_pattern_match_simple(dst, host->name);
+        }
+        for (int side = 0; side < 2; side++) {
+            const char *pat = side ? dst : src;
+            g_autoptr(GPtrArray) names = g_ptr_array_new();
+            const char *hint;
+
+            if (side ? dst_hit : src_hit)
+                continue;
+            for (guint h = 0; h < ld->sc->hosts->len; h++)
+                g_ptr_array_add(names, ((MmHost *)ld->sc->hosts->pdata[h])->name);
+            hint = mm_suggest(pat, (const char *const *)names->pdata, names->len);
+            MPROBLEM("pairs", "'%s' in '%s' matches no [host:…]%s%s%s; define the host or fix the name", pat, p,
+                     hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
+        }
+    }
+
+    for (int i = 0; m->guests && m->guests[i]; i++) {
+        const char *pat = m->guests[i];
+        bool hit = false;
+
+        for (guint g = 0; g < ld->sc->guests->len && !hit; g++)
+            hit = g_pattern_match_simple(pat, ((MmGuest *)ld->sc->guests->pdata[g])->name);
+        if (!hit) {
+            g_autoptr(GPtrArray) names = g_ptr_array_new();
+            const char *hint;
+
+            for (guint g = 0; g < ld->sc->guests->len; g++)
+                g_ptr_array_add(names, ((MmGuest *)ld->sc->guests->pdata[g])->name);
+            hint = mm_suggest(pat, (const char *const *)names->pdata, names->len);
+            MPROBLEM("guests", "'%s' matches no [guest:…]%s%s%s; define the guest or fix the name", pat,
+                     hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
+        }
+    }
+
+    m->modes = g_array_new(FALSE, TRUE, sizeof(MmCpuMode));
+    for (int i = 0; m->modes_text && m->modes_text[i]; i++) {
+        g_autoptr(GError) err = NULL;
+        MmCpuMode mode;
+
+        if (mm_cpu_mode_parse(m->modes_text[i], &mode, &err))
+            g_array_append_val(m->modes, mode);
+        else
+            MPROBLEM("modes", "%s", err->message);
+    }
+#undef MPROBLEM
+}
+
+static void
+check_run(Loader *ld, const char *path)
+{
+    MmScenario *sc = ld->sc;
+
+    for (int i = 0; sc->migrate_flags_text && sc->migrate_flags_text[i]; i++) {
+        for (int b = 0; flag_choices[b]; b++)
+            if (strcmp(sc->migrate_flags_text[i], flag_choices[b]) == 0)
+                sc->migrate_flags |= 1u << b;
+    }
+    if ((sc->migrate_flags & MM_MIGRATE_UNDEFINESOURCE) && !(sc->migrate_flags & MM_MIGRATE_PERSISTENT))
+        mm_problems_add(ld->problems, MM_PROBLEM_WARNING, path, line_in(ld, path, "run", "migrate_flags"),
+                        "run", "migrate_flags",
+                        "undefinesource without persistent leaves the guest defined nowhere after a "
+                        "migration; add persistent");
+    if (sc->matrices->len == 0)
+        mm_problems_add(ld->problems, MM_PROBLEM_ERROR, path, 0, "matrix", NULL,
+                        "no [matrix] group; add one with pairs, guests and modes");
+}
+
+MmScenario *
+mm_scenario_load(const char *path, GPtrArray *problems)
+{
+    g_autoptr(MmScenario) sc = g_new0(MmScenario, 1);
+    g_autoptr(GPtrArray) stack = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GChecksum) checksum = g_checksum_new(G_CHECKSUM_SHA256);
+    g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func((GDestroyNotify)source_file_free);
+    Loader ld = { .sc = sc, .problems = problems, .stack = stack, .checksum = checksum, .files = files };
+    guint errors_before = mm_problems_count(problems, MM_PROBLEM_ERROR);
+
+    sc->path = g_strdup(path);
+    sc->db = g_strdup(DEFAULT_DB);
+    sc->boot_timeout = 300;
+    sc->migrate_timeout = 600;
+    sc->alive_timeout = 60;
+    sc->migrate_flags_text = g_strsplit("live,persistent,undefinesource", ",", -1);
+    sc->hosts = g_ptr_array_new_with_free_func((GDestroyNotify)host_free);
+    sc->guests = g_ptr_array_new_with_free_func((GDestroyNotify)guest_free);
+    sc->matrices = g_ptr_array_new_with_free_func((GDestroyNotify)matrix_spec_free);
+    sc->expect = g_ptr_array_new_with_free_func((GDestroyNotify)expect_rule_free);
+    sc->host_by_name = g_hash_table_new(g_str_hash, g_str_equal);
+    sc->guest_by_name = g_hash_table_new(g_str_hash, g_str_equal);
+
+    load_file(&ld, path, NULL, 0);
+    if (!ld.unreadable) {
+        check_run(&ld, path);
+        for (guint i = 0; i < sc->hosts->len; i++)
+            check_host(&ld, sc->hosts->pdata[i]);
+        for (guint i = 0; i < sc->guests->len; i++)
+            check_guest(&ld, sc->guests->pdata[i]);
+        for (guint i = 0; i < sc->matrices->len; i++)
+            check_matrix(&ld, sc->matrices->pdata[i]);
+    }
+    sc->sha256 = g_strdup(g_checksum_get_string(checksum));
+    if (mm_problems_count(problems, MM_PROBLEM_ERROR) > errors_before)
+        return NULL;
+    return g_steal_pointer(&sc);
+}

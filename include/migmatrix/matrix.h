@@ -1,0 +1,48 @@
+/* matrix.h: expands a scenario into its ordered list of cases.
+ *
+ * Pure and deterministic: the same scenario always gives the same cases, in the same
+ * order, with the same IDs, so runs can be sharded, resumed and compared. */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+
+#include "migmatrix/scenario.h"
+
+typedef struct {
+    char *id;                /* SRC>DST/GUEST/MODE[#N] */
+    const MmHost *src;       /* borrowed from the scenario */
+    const MmHost *dst;
+    const MmGuest *guest;
+    const MmCpuMode *mode;   /* borrowed from the matrix spec */
+    char *mode_text;
+    guint repeat;            /* 1-based */
+    const char *matrix;      /* the [matrix…] group name it came from */
+    char *na_reason;         /* non-NULL: not applicable, not run */
+    MmOutcome expected;
+    const char *expected_reason;  /* borrowed from the rule, may be NULL */
+    bool expected_flaky;
+} MmCase;
+
+void mm_case_free(MmCase *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MmCase, mm_case_free)
+
+typedef struct {
+    GPtrArray *cases;        /* MmCase*, in plan order */
+    guint excluded;          /* dropped by exclude/only/filter */
+    guint duplicates;        /* the same ID produced twice: kept once */
+} MmMatrix;
+
+void mm_matrix_free(MmMatrix *m);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MmMatrix, mm_matrix_free)
+
+/* FILTER (may be NULL) is a case-ID glob, like "only". */
+MmMatrix *mm_matrix_expand(MmScenario *sc, const char *filter);
+
+/* Plan-level problems: an empty matrix (error); [expect] rules that decide no case
+ * (warning; skipped when FILTERED, since a filter hides cases on purpose). */
+void mm_matrix_check(const MmScenario *sc, const MmMatrix *m, bool filtered, GPtrArray *problems);
+
+/* Plan rendering, shared by `plan` and the golden tests. */
+void mm_matrix_format_text(const MmMatrix *m, GString *out);
+void mm_matrix_format_json(const MmScenario *sc, const MmMatrix *m, GString *out);

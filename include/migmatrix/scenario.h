@@ -1,0 +1,129 @@
+/* scenario.h: the scenario language (INI via GKeyFile) parsed into a validated MmScenario.
+ *
+ * Pure: no network, no DB. Every problem found is reported as an MmProblem naming
+ * file, line, group and key, and the loader keeps going so one pass shows them all. */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+
+#include "migmatrix/mode.h"
+#include "migmatrix/outcome.h"
+
+typedef enum {
+    MM_PROBE_NONE,
+    MM_PROBE_CONSOLE,
+    MM_PROBE_AGENT,
+    MM_PROBE_SSH,
+} MmProbeKind;
+
+const char *mm_probe_kind_name(MmProbeKind kind);
+
+typedef enum {
+    MM_MIGRATE_LIVE = 1 << 0,
+    MM_MIGRATE_P2P = 1 << 1,
+    MM_MIGRATE_PERSISTENT = 1 << 2,
+    MM_MIGRATE_UNDEFINESOURCE = 1 << 3,
+    MM_MIGRATE_AUTO_CONVERGE = 1 << 4,
+    MM_MIGRATE_POSTCOPY = 1 << 5,
+    MM_MIGRATE_COMPRESSED = 1 << 6,
+} MmMigrateFlags;
+
+typedef struct {
+    char *name;
+    char *file;              /* the file that defined it */
+    char *uri;
+    char *ssh;               /* user@address[:port] as written */
+    char *ssh_user;
+    char *ssh_address;
+    guint ssh_port;
+    char *ssh_key;
+    char *known_hosts;
+    char *arch;
+    char *cpu;
+    char *virt_type;
+    char *default_cpu_mode_text;
+    MmCpuMode default_cpu_mode;
+    bool has_default_cpu_mode;
+} MmHost;
+
+typedef struct {
+    char *name;
+    char *file;
+    char *os;
+    char *arch;
+    guint memory_mib;
+    guint vcpus;
+    char *disk;
+    char *kernel;
+    char *initrd;
+    char *cmdline;
+    char *machine;
+    char *probe_text;
+    MmProbeKind probe;
+    char *probe_pattern;     /* console: regex whose group 1 is the heartbeat counter */
+    char *probe_ssh;         /* ssh: user@address[:port] of the guest */
+    char *probe_command;     /* ssh: command proving the guest works */
+    guint boot_timeout;      /* 0: take [run] boot_timeout */
+} MmGuest;
+
+typedef struct {
+    char *name;              /* "" for [matrix], NAME for [matrix:NAME] */
+    char *file;
+    char **pairs;
+    char **guests;
+    char **modes_text;
+    GArray *modes;           /* of MmCpuMode */
+    char **exclude;
+    char **only;
+    guint repeat;
+} MmMatrixSpec;
+
+typedef struct {
+    char *glob;
+    GPatternSpec *pattern;
+    MmOutcome outcome;
+    bool flaky;              /* "flaky[: reason]": any outcome is accepted */
+    char *reason;
+    char *file;
+    int line;
+    guint hits;              /* cases this rule decided, filled by the matrix */
+} MmExpectRule;
+
+typedef struct {
+    char *path;              /* as given */
+    char *sha256;            /* of the top file and every include, in load order */
+    char *name;
+    char *description;
+    char *db;
+    char **include;
+    bool enable_compare_cpu;
+    char **migrate_flags_text;
+    guint migrate_flags;     /* MmMigrateFlags */
+    guint bandwidth_mib;
+    guint boot_timeout;
+    guint migrate_timeout;
+    guint alive_timeout;
+    bool ping_pong;
+    bool hard_reboot;
+
+    GPtrArray *hosts;        /* MmHost*, in definition order */
+    GPtrArray *guests;       /* MmGuest* */
+    GPtrArray *matrices;     /* MmMatrixSpec* */
+    GPtrArray *expect;       /* MmExpectRule*, in file order; the last match wins */
+    GHashTable *host_by_name;
+    GHashTable *guest_by_name;
+} MmScenario;
+
+void mm_scenario_free(MmScenario *sc);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MmScenario, mm_scenario_free)
+
+/* Loads and validates PATH and its includes. Problems (errors and warnings) are
+ * appended to PROBLEMS. Returns NULL when there is at least one error. */
+MmScenario *mm_scenario_load(const char *path, GPtrArray *problems);
+
+MmHost *mm_scenario_find_host(const MmScenario *sc, const char *name);
+MmGuest *mm_scenario_find_guest(const MmScenario *sc, const char *name);
+
+/* Every key the language knows, for tests and docs: NULL-terminated "group.key" strings. */
+const char *const *mm_scenario_known_keys(void);

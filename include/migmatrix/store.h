@@ -1,0 +1,98 @@
+/* store.h: the SQLite store of runs, host facts, cases, steps and artifacts.
+ *
+ * Knows nothing of the CLI, the engine or libvirt: it stores typed records. One MmStore
+ * is one SQLite connection; open one per thread (WAL and a busy timeout let several
+ * connections, in one process or many, write to the same file). */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+
+#define MM_STORE_SCHEMA_VERSION 2
+
+typedef struct _MmStore MmStore;
+
+MmStore *mm_store_open(const char *path, GError **error);
+void mm_store_close(MmStore *store);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MmStore, mm_store_close)
+
+int mm_store_schema_version(MmStore *store);
+const char *mm_store_path(MmStore *store);
+
+bool mm_store_begin(MmStore *store, GError **error);
+bool mm_store_commit(MmStore *store, GError **error);
+void mm_store_rollback(MmStore *store);
+
+typedef struct {
+    gint64 id;
+    char *name;
+    char *scenario_path;
+    char *scenario_hash;
+    char *started_at;        /* ISO 8601 UTC */
+    char *ended_at;          /* NULL while running */
+    char *status;            /* running, done, interrupted, failed */
+    char *harness_version;
+    gint64 n_cases;
+    gint64 n_unexpected;
+} MmRunRecord;
+
+void mm_run_record_free(MmRunRecord *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MmRunRecord, mm_run_record_free)
+
+gint64 mm_store_run_begin(MmStore *store, const char *name, const char *scenario_path,
+                          const char *scenario_hash, GError **error);
+bool mm_store_run_end(MmStore *store, gint64 run_id, const char *status, GError **error);
+/* MmRunRecord*, newest first. */
+GPtrArray *mm_store_runs_list(MmStore *store, GError **error);
+
+typedef struct {
+    gint64 id;               /* row id, 0 before insert */
+    gint64 run_id;
+    char *case_id;
+    char *src;
+    char *dst;
+    char *guest;
+    char *mode;
+    guint repeat;
+    char *matrix;
+    char *state;             /* planned, running, done */
+    char *expected;          /* outcome name, or "flaky" */
+    char *expected_reason;
+    char *outcome;           /* NULL until done */
+    char *reason;
+    char *error_text;
+    bool unexpected;
+    char *started_at;
+    char *ended_at;
+    gint64 duration_ms;
+} MmCaseRecord;
+
+void mm_case_record_free(MmCaseRecord *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MmCaseRecord, mm_case_record_free)
+
+gint64 mm_store_case_add(MmStore *store, const MmCaseRecord *rec, GError **error);
+bool mm_store_case_set_running(MmStore *store, gint64 case_row, GError **error);
+/* Stores the final outcome in one statement; the case becomes "done". */
+bool mm_store_case_finish(MmStore *store, gint64 case_row, const char *outcome,
+                          const char *reason, const char *error_text, bool unexpected,
+                          gint64 duration_ms, GError **error);
+/* MmCaseRecord*, in plan order. */
+GPtrArray *mm_store_cases_list(MmStore *store, gint64 run_id, GError **error);
+
+gint64 mm_store_step_add(MmStore *store, gint64 case_row, const char *phase, const char *started_at,
+                         gint64 duration_ms, bool ok, const char *message, GError **error);
+bool mm_store_artifact_add(MmStore *store, gint64 case_row, const char *kind, const char *name,
+                           const char *content, GError **error);
+bool mm_store_feature_add(MmStore *store, gint64 case_row, const char *feature, const char *kind,
+                          GError **error);
+
+/* Host facts: a flat set of name → value per host and run (probe fills it). */
+bool mm_store_host_fact_set(MmStore *store, gint64 run_id, const char *host, const char *fact,
+                            const char *value, GError **error);
+/* name → value (both char*), NULL-free table; empty when the host has no facts. */
+GHashTable *mm_store_host_facts(MmStore *store, gint64 run_id, const char *host, GError **error);
+/* Host names with facts in that run, in the order they were first recorded. */
+GPtrArray *mm_store_hosts_list(MmStore *store, gint64 run_id, GError **error);
+
+/* ISO 8601 UTC with milliseconds, for every timestamp in the store. */
+char *mm_store_now(void);
