@@ -112,11 +112,14 @@ const char *const *
 mm_scenario_known_keys(void)
 {
     static const char *keys[G_N_ELEMENTS(key_specs) + 1];
+    static gsize done;
 
-    if (!keys[0]) {
-        for (gsize i = 0; i < G_N_ELEMENTS(key_specs); i++)
-            keys[i] = g_intern_string(g_strdup_printf("%s.%s", group_kind_names[key_specs[i].group],
-                                                      key_specs[i].key));
+    if (g_once_init_enter(&done)) {
+        for (gsize i = 0; i < G_N_ELEMENTS(key_specs); i++) {
+            g_autofree char *k = g_strdup_printf("%s.%s", group_kind_names[key_specs[i].group], key_specs[i].key);
+            keys[i] = g_intern_string(k);
+        }
+        g_once_init_leave(&done, 1);
     }
     return keys;
 }
@@ -459,8 +462,8 @@ apply_key(Loader *ld, SourceFile *f, const char *group, const KeySpec *spec, gpo
         guint64 v;
 
         if (!g_ascii_string_to_unsigned(s, 10, spec->min, spec->max, &v, &err)) {
-            PROBLEM(ld, f, group, spec->key, "'%s' is not a whole number from %u to %u; write e.g. %u",
-                    s, spec->min, spec->max, MAX(spec->min, MIN(spec->max, 60)));
+            PROBLEM(ld, f, group, spec->key, "'%s' is not a whole number from %u to %u; write one in that range",
+                    s, spec->min, spec->max);
             return;
         }
         *(guint *)field = (guint)v;
@@ -743,7 +746,8 @@ check_host(Loader *ld, MmHost *h)
     } else if (!g_strv_contains(schemes, g_uri_get_scheme(uri))) {
         HPROBLEM("uri", "scheme '%s' is not a libvirt QEMU transport; use qemu+ssh, qemu+libssh, qemu+tls, "
                  "qemu+tcp or qemu", g_uri_get_scheme(uri));
-    } else if (g_str_has_suffix(g_uri_get_scheme(uri), "ssh") && !g_uri_get_host(uri)) {
+    } else if (g_str_has_suffix(g_uri_get_scheme(uri), "ssh") &&
+               (!g_uri_get_host(uri) || !*g_uri_get_host(uri))) {
         HPROBLEM("uri", "'%s' has no host; write %s://USER@HOST/system", h->uri, g_uri_get_scheme(uri));
     }
 

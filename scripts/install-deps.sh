@@ -8,7 +8,7 @@ PKGS=(
   build-essential cmake pkg-config
   libvirt-dev libxml2-dev libssh-dev libsqlite3-dev libcmocka-dev libglib2.0-dev
   # tools used by tests and the lab
-  libxml2-utils sqlite3 iproute2 procps util-linux cpio gzip
+  libxml2-utils sqlite3 time iproute2 procps util-linux cpio gzip
   # the local lab: real libvirtd + QEMU hosts with sshd
   libvirt-daemon-system qemu-system-x86 qemu-system-arm qemu-utils qemu-guest-agent
   openssh-server openssh-client busybox-static linux-image-amd64

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The README's test command: install dependencies, build, run every test (unit and lab),
+# then build and run the unit tests again under AddressSanitizer + UBSan.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+
+jobs=$(nproc)
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake --build build -j"$jobs"
+(cd build && ctest --output-on-failure)
+
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMM_SANITIZE=ON
+cmake --build build-asan -j"$jobs"
+# Lab tests drive real daemons for minutes; the sanitizer pass covers the unit suites.
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --output-on-failure -L unit)

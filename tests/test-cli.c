@@ -1,0 +1,104 @@
+/* test-cli.c: the installed binary's public behaviour: exit codes and messages. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "migmatrix/util.h"
+
+static int
+run(const char *const *args, char **out, char **err)
+{
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    g_autoptr(GError) error = NULL;
+    int status;
+
+    g_ptr_array_add(argv, (gpointer)MM_BINARY);
+    for (int i = 0; args[i]; i++)
+        g_ptr_array_add(argv, (gpointer)args[i]);
+    g_ptr_array_add(argv, NULL);
+    if (!g_spawn_sync(MM_TEST_DATA, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, out, err, &status,
+                      &error))
+        fail_msg("spawn: %s", error->message);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+#define RUN(...) run((const char *const[]){ __VA_ARGS__, NULL }, &out, &err)
+
+static void
+test_exit_codes(void **state)
+{
+    g_autofree char *out = NULL, *err = NULL;
+
+    (void)state;
+    assert_int_equal(RUN("--version"), MM_EXIT_OK);
+    assert_true(g_str_has_prefix(out, "migmatrix "));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+
+    assert_int_equal(RUN("frobnicate"), MM_EXIT_USAGE);
+    assert_non_null(strstr(err, "unknown command"));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+
+    assert_int_equal(RUN("plan", "--no-such-option", "x.ini"), MM_EXIT_USAGE);
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+
+    assert_int_equal(RUN("plan"), MM_EXIT_USAGE);
+    assert_non_null(strstr(err, "SCENARIO"));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+
+    assert_int_equal(RUN("validate", "scenario/bad-unknown.ini"), MM_EXIT_USAGE);
+    assert_non_null(strstr(err, "scenario/bad-unknown.ini:3: [run] nmae: unknown key; did you mean 'name'?"));
+    assert_non_null(strstr(err, "nothing was run"));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+
+    assert_int_equal(RUN("validate", "scenario/good-matrix.ini"), MM_EXIT_OK);
+    assert_non_null(strstr(out, "OK: 4 hosts, 4 guests, 73 cases (33 n/a)"));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+
+    assert_int_equal(RUN("plan", "scenario/good-matrix.ini", "--format", "json", "--filter", "x1>x2/*"), MM_EXIT_OK);
+    assert_non_null(strstr(out, "\"id\": \"x1>x2/lin/host-model#1\""));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+
+    assert_int_equal(RUN("plan", "scenario/good-matrix.ini", "--format", "yaml"), MM_EXIT_USAGE);
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+
+    assert_int_equal(RUN("runs", "--db", "/nonexistent/dir/x.db"), MM_EXIT_USAGE);
+    assert_non_null(strstr(err, "no results DB at /nonexistent/dir/x.db"));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+}
+
+static void
+test_help_everywhere(void **state)
+{
+    const char *cmds[] = { "validate", "plan", "runs" };
+
+    (void)state;
+    for (guint i = 0; i < G_N_ELEMENTS(cmds); i++) {
+        g_autofree char *out = NULL, *err = NULL;
+
+        assert_int_equal(RUN(cmds[i], "--help"), MM_EXIT_OK);
+        assert_non_null(strstr(out, "Usage:"));
+        assert_non_null(strstr(out, "Exit codes"));
+    }
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_exit_codes),
+        cmocka_unit_test(test_help_everywhere),
+    };
+    return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
+}
