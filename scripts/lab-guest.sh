@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Builds the lab's Linux guest from Debian packages, once, into $LAB_CACHE/guest/:
+#   vmlinuz    the Debian kernel (linux-image-amd64)
+#   initrd.gz  busybox + an init that prints "HEARTBEAT n" on the console every second,
+#              plus qemu-ga and the virtio modules it needs for the agent channel.
+# Kernel command line switches read by the init:
+#   hb_stop_after=N   stop heartbeating (and stop the agent) after N beats, but keep running:
+#                     the stand-in for a guest that hangs.
+set -euo pipefail
+source "$(dirname "$0")/lab-lib.sh"
+
+out=$LAB_CACHE/guest
+kver=$(ls /lib/modules | grep -E '^[0-9].*-amd64$' | sort -V | tail -1)
+[[ -n "$kver" && -r /boot/vmlinuz-$kver ]] || lab_die "no Debian kernel in /boot: install linux-image-amd64 (scripts/install-deps.sh)"
+stamp="$kver $(stat -c %Y /bin/busybox /usr/sbin/qemu-ga "$0" | tr '\n' ' ')"
+if [[ -r $out/stamp && "$(cat "$out/stamp")" == "$stamp" && -r $out/initrd.gz ]]; then
+  exit 0
+fi
+
+lab_log "building the guest image from kernel $kver"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+root=$tmp/root
+mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,lib/modules,etc,run,var}
+ln -s ../run "$root/var/run"
+cp /bin/busybox "$root/bin/busybox"
+ln -s busybox "$root/bin/sh"
+ln -s ../bin/busybox "$root/sbin/hwclock"       # guest-set-time needs hwclock
+
+# qemu-ga and the libraries ldd names (the initramfs has no package manager).
+cp /usr/sbin/qemu-ga "$root/bin/qemu-ga"
+for lib in $(ldd /usr/sbin/qemu-ga | grep -oE '/[^ ]+'); do
+  mkdir -p "$root$(dirname "$lib")"
+  cp -L "$lib" "$root$lib"
+done
+# Load order matters: each module needs symbols of the ones before it.
+for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_console; do
+  f=$(find "/lib/modules/$kver/kernel/drivers" -name "$m.ko*" | head -1)
+  [[ -n "$f" ]] || lab_die "kernel $kver has no module $m"
+  case $f in
+    *.ko.xz) xz -dc "$f" > "$root/lib/modules/$m.ko" ;;
+    *.ko.zst) zstd -qdc "$f" > "$root/lib/modules/$m.ko" ;;
+    *) cp "$f" "$root/lib/modules/$m.ko" ;;
+  esac
+done
+
+cat > "$root/init" <<'INIT'
+#!/bin/sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_console; do
+  insmod /lib/modules/$m.ko 2>/dev/null
+done
+for p in /sys/class/virtio-ports/*; do
+  [ "$(cat "$p/name" 2>/dev/null)" = org.qemu.guest_agent.0 ] && /bin/qemu-ga -m virtio-serial -p "/dev/${p##*/}" -d -t /tmp
+done
+stop=$(sed -n 's/.*hb_stop_after=\([0-9]*\).*/\1/p' /proc/cmdline)
+n=0
+while :; do
+  n=$((n + 1))
+  if [ -n "$stop" ] && [ "$n" -gt "$stop" ]; then
+    # Hang: no more heartbeats, no more agent, but the VM keeps running.
+    killall qemu-ga 2>/dev/null
+    while :; do sleep 3600; done
+  fi
+  echo "HEARTBEAT $n" > /dev/console
+  sleep 1
+done
+INIT
+chmod +x "$root/init"
+
+mkdir -p "$out"
+(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out/initrd.gz.tmp"
+cp "/boot/vmlinuz-$kver" "$out/vmlinuz.tmp"
+mv "$out/initrd.gz.tmp" "$out/initrd.gz"
+mv "$out/vmlinuz.tmp" "$out/vmlinuz"
+echo "$stamp" > "$out/stamp"
+lab_log "guest image ready: $out ($(du -h "$out/initrd.gz" | cut -f1) initrd)"

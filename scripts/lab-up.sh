@@ -1,0 +1,308 @@
+#!/usr/bin/env bash
+# lab-up.sh [N]: start the local lab: N (default 3) libvirt "hosts" on this machine.
+#
+# Each host is a network + mount + UTS + PID namespace with its own libvirt state, host UUID,
+# libvirtd and sshd, reachable as qemu+libssh://root@10.200.0.K/system. lab-c (the third host)
+# emulates an older CPU generation: its QEMU masks $LAB_MASKED_FEATURES. Guests run under KVM
+# only if a Linux guest really boots under this machine's KVM, under TCG otherwise.
+#
+# Writes scenarios/lab-generated.inc (hosts and guests) for scenarios/local.ini to include.
+# Idempotence: refuses to start a second lab; scripts/lab-down.sh removes this one.
+set -euo pipefail
+source "$(dirname "$0")/lab-lib.sh"
+
+n=${1:-${MM_LAB_HOSTS:-3}}
+[[ "$n" =~ ^[0-9]+$ && "$n" -ge 2 && "$n" -le 20 ]] || lab_die "host count '$n': give a number from 2 to 20"
+lab_require_root
+for cmd in libvirtd sshd qemu-system-x86_64 busybox cpio ssh-keygen nsenter; do
+  command -v "$cmd" >/dev/null || [[ -x /usr/sbin/$cmd ]] || lab_die "missing $cmd: run scripts/install-deps.sh"
+done
+
+if [[ -e $LAB_STATE ]] || ip netns list 2>/dev/null | grep -q "^$LAB_PREFIX-"; then
+  lab_die "a lab is already up (state: $LAB_STATE; namespaces: $(ip netns list | grep -o "^$LAB_PREFIX-[a-z]*" | tr '\n' ' ')); use it, or run scripts/lab-down.sh first"
+fi
+t0=$(date +%s.%N)
+
+"$REPO_DIR/scripts/lab-guest.sh"
+guest=$LAB_CACHE/guest
+
+# ---- KVM or TCG: decided by booting the real guest, once per kernel/module set ----------
+kvm_verdict() {
+  local key vfile log pid verdict="qemu" why
+  if [[ ! -c /dev/kvm ]]; then
+    echo "qemu no /dev/kvm"; return
+  fi
+  key="$(uname -r) $(ls /sys/module | grep '^kvm' | tr '\n' ' ') $(cat "$guest/stamp")"
+  vfile=$LAB_CACHE/kvm-verdict
+  if [[ -r $vfile && "$(head -1 "$vfile")" == "$key" ]]; then
+    tail -1 "$vfile"; return
+  fi
+  lab_log "checking whether a Linux guest boots under this machine's KVM (once, up to 20 s)"
+  log=$(mktemp)
+  qemu-system-x86_64 -accel kvm -m 192 -display none -monitor none -no-reboot -serial "file:$log" \
+    -kernel "$guest/vmlinuz" -initrd "$guest/initrd.gz" -append "console=ttyS0 quiet panic=-1" \
+    >/dev/null 2>&1 &
+  pid=$!
+  why="a Linux guest printed no heartbeat in 20 s under /dev/kvm (KVM here cannot boot it; e.g. PVM)"
+  for _ in $(seq 1 40); do
+    if grep -qa HEARTBEAT "$log"; then verdict=kvm; why="a Linux guest boots under /dev/kvm"; break; fi
+    kill -0 "$pid" 2>/dev/null || { why="QEMU -accel kvm exited: $(tail -c 200 "$log" | tr -d '\r')"; break; }
+    sleep 0.5
+  done
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  rm -f "$log"
+  mkdir -p "$LAB_CACHE"
+  printf '%s\n%s %s\n' "$key" "$verdict" "$why" > "$vfile"
+  echo "$verdict $why"
+}
+read -r virt_type virt_why <<< "$(kvm_verdict)"
+lab_log "guests run under $virt_type: $virt_why"
+
+# ---- the lab's SSH identity: one client key, a host key per host --------------------------
+mkdir -p "$LAB_DIR/ssh" "$LAB_DIR/bin" "$LAB_DIR/hosts" "$LAB_DIR/shared"
+ssh-keygen -q -t ed25519 -N '' -C migmatrix-lab -f "$LAB_DIR/ssh/id_ed25519" <<< y >/dev/null
+cp "$LAB_DIR/ssh/id_ed25519.pub" "$LAB_DIR/ssh/authorized_keys"
+: > "$LAB_DIR/ssh/known_hosts"
+cat > "$LAB_DIR/ssh/config" <<EOF
+Host $LAB_NET.*
+  User root
+  IdentityFile $LAB_DIR/ssh/id_ed25519
+  IdentitiesOnly yes
+  UserKnownHostsFile $LAB_DIR/ssh/known_hosts
+  GlobalKnownHostsFile /dev/null
+  StrictHostKeyChecking yes
+  BatchMode yes
+  ConnectTimeout 5
+EOF
+# libvirt runs plain `ssh` for qemu+ssh URIs (and libvirtd does for p2p): this one, first in PATH,
+# adds the lab's config, so nothing touches ~/.ssh.
+cat > "$LAB_DIR/bin/ssh" <<EOF
+#!/bin/sh
+exec /usr/bin/ssh -F $LAB_DIR/ssh/config "\$@"
+EOF
+chmod +x "$LAB_DIR/bin/ssh"
+
+# ---- network: a bridge in the root namespace, a veth per host -----------------------------
+ip link add "$LAB_BRIDGE" type bridge
+ip addr add "$LAB_NET.254/24" dev "$LAB_BRIDGE"
+ip link set "$LAB_BRIDGE" up
+: > "$LAB_STATE.tmp"
+mv "$LAB_STATE.tmp" "$LAB_STATE"        # from here on, lab-down can clean up a half-built lab
+echo "bridge $LAB_BRIDGE" >> "$LAB_STATE"
+
+start_host() {
+  local i=$1 name ip ns h uuid kind wrapper=""
+  name=$(lab_host_name "$i")
+  ip=$LAB_NET.$((i + 1))
+  ns=$LAB_PREFIX-${name#lab-}
+  h=$LAB_DIR/hosts/$name
+  kind=plain
+  [[ $i -eq 2 ]] && kind=masked
+  mkdir -p "$h"/{lib-libvirt,cache-libvirt/qemu,log-libvirt}
+
+  ip netns add "$ns"
+  ip link add "$ns" type veth peer name eth0 netns "$ns"
+  ip link set "$ns" master "$LAB_BRIDGE" up
+  ip -n "$ns" addr add "$ip/24" dev eth0
+  ip -n "$ns" link set eth0 up
+  ip -n "$ns" link set lo up
+
+  # Private libvirt configuration: a copy of the system's, without networks (no dnsmasq here).
+  rm -rf "$h/etc-libvirt"
+  cp -a /etc/libvirt "$h/etc-libvirt"
+  rm -rf "$h/etc-libvirt/qemu/networks" "$h/etc-libvirt/qemu/autostart"
+  uuid=$(cat /proc/sys/kernel/random/uuid)
+  cat > "$h/etc-libvirt/libvirtd.conf" <<EOF
+# migmatrix lab host $name
+listen_tls = 0
+listen_tcp = 0
+unix_sock_group = "root"
+unix_sock_rw_perms = "0770"
+auth_unix_ro = "none"
+auth_unix_rw = "none"
+host_uuid = "$uuid"
+log_outputs = "3:file:/var/log/libvirt/libvirtd.log"
+EOF
+  cat > "$h/etc-libvirt/qemu.conf" <<EOF
+# migmatrix lab host $name
+user = "root"
+group = "root"
+dynamic_ownership = 0
+remember_owner = 0
+security_driver = "none"
+cgroup_controllers = [ ]
+stdio_handler = "file"
+migration_address = "$ip"
+migration_host = "$ip"
+migration_port_min = 49152
+migration_port_max = 49215
+EOF
+  # A warm QEMU capabilities cache saves 2-12 s per host.
+  if [[ -d $LAB_CACHE/caps-$kind ]]; then
+    cp -a "$LAB_CACHE/caps-$kind" "$h/cache-libvirt/qemu/capabilities"
+  fi
+
+  if [[ $kind == masked ]]; then
+    # An older CPU generation: QEMU drops these features from every -cpu it is given.
+    wrapper=$h/qemu-wrapper
+    : > "$h/qemu-real"
+    cat > "$wrapper" <<EOF
+#!/bin/bash
+# lab-c's qemu-system-x86_64: the real one, with CPU features masked ($LAB_MASKED_FEATURES).
+mask=",$(echo "$LAB_MASKED_FEATURES" | sed 's/,/=off,/g')=off"
+args=()
+cpu_next=0
+for a in "\$@"; do
+  if ((cpu_next)); then a="\$a\$mask"; cpu_next=0; fi
+  [[ \$a == -cpu ]] && cpu_next=1
+  args+=("\$a")
+done
+export QEMU_MODULE_DIR=/usr/lib/x86_64-linux-gnu/qemu
+exec $h/qemu-real -L /usr/share/qemu -L /usr/share/seabios -L /usr/lib/ipxe/qemu "\${args[@]}"
+EOF
+    chmod +x "$wrapper"
+  fi
+
+  ssh-keygen -q -t ed25519 -N '' -C "$name" -f "$h/ssh_host_ed25519_key" <<< y >/dev/null
+  echo "$ip $(cut -d' ' -f1,2 "$h/ssh_host_ed25519_key.pub")" >> "$LAB_DIR/ssh/known_hosts"
+  cat > "$h/sshd_config" <<EOF
+ListenAddress $ip
+HostKey $h/ssh_host_ed25519_key
+PidFile /run/sshd.pid
+AuthorizedKeysFile $LAB_DIR/ssh/authorized_keys
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+SetEnv PATH=$LAB_DIR/bin:/usr/sbin:/usr/bin:/sbin:/bin
+EOF
+
+  # PID 1 of the host's PID namespace. It must reap orphans at once: libvirt waits for a
+  # killed QEMU to leave /proc, and the machine's own init reaps slowly.
+  cat > "$h/init.sh" <<EOF
+#!/bin/bash
+set -e
+hostname $name
+mount -t tmpfs -o mode=755 tmpfs /run
+mkdir -p /run/sshd /run/libvirt
+mount --bind $h/etc-libvirt /etc/libvirt
+mount --bind $h/lib-libvirt /var/lib/libvirt
+mount --bind $h/cache-libvirt /var/cache/libvirt
+mount --bind $h/log-libvirt /var/log/libvirt
+if [[ -n "$wrapper" ]]; then
+  mount --bind /usr/bin/qemu-system-x86_64 $h/qemu-real
+  mount --bind $wrapper /usr/bin/qemu-system-x86_64
+fi
+export PATH=$LAB_DIR/bin:/usr/sbin:/usr/bin:/sbin:/bin
+/usr/sbin/libvirtd -d
+/usr/sbin/sshd -f $h/sshd_config -E $h/sshd.log
+trap 'exit 0' TERM INT
+set +e
+while :; do sleep 5 & wait \$!; done
+EOF
+  setsid ip netns exec "$ns" unshare --mount --uts --pid --fork --mount-proc --propagation private \
+    /bin/bash "$h/init.sh" > "$h/init.log" 2>&1 < /dev/null &
+  local outer=$! init=""
+  for _ in $(seq 1 50); do
+    init=$(pgrep -P "$outer" 2>/dev/null | head -1 || true)
+    [[ -n "$init" ]] && break
+    sleep 0.02
+  done
+  [[ -n "$init" ]] || lab_die "$name: its namespace init did not start (see $h/init.log)"
+  echo "host $name $ns $ip $init $outer $kind $uuid" >> "$LAB_STATE"
+}
+
+for i in $(seq 0 $((n - 1))); do
+  start_host "$i"
+done
+
+# ---- wait until every host answers: libvirt socket and sshd ------------------------------
+wait_host() {
+  local name=$1 ip=$2 init=$3 h=$LAB_DIR/hosts/$1
+  for _ in $(seq 1 300); do
+    if nsenter -t "$init" -m test -S /run/libvirt/libvirt-sock 2>/dev/null &&
+       timeout 1 bash -c "exec 3<>/dev/tcp/$ip/22" 2>/dev/null; then
+      return 0
+    fi
+    kill -0 "$init" 2>/dev/null || lab_die "$name died during start-up: $(tail -5 "$h/init.log")"
+    sleep 0.05
+  done
+  lab_die "$name did not answer within 15 s (see $h/init.log, $h/log-libvirt/libvirtd.log)"
+}
+while read -r kind name _ ip init _; do
+  [[ $kind == host ]] && wait_host "$name" "$ip" "$init"
+done < "$LAB_STATE"
+
+# ---- the include file for scenarios/local.ini ---------------------------------------------
+default_mode() {   # the "platform default" per lab node, used at hard reboot
+  if [[ $virt_type == kvm ]]; then echo host-passthrough
+  elif [[ $1 == masked ]]; then echo custom:qemu64
+  else echo host-model; fi
+}
+{
+  echo "# Written by scripts/lab-up.sh on $(date -u +%FT%TZ); rewritten at every lab-up. Do not edit."
+  echo "# Lab: $LAB_DIR; guests run under $virt_type ($virt_why)."
+  echo "# For qemu+ssh URIs instead of qemu+libssh, put $LAB_DIR/bin first in PATH."
+  while read -r kind name _ ip _ _ hkind _; do
+    [[ $kind == host ]] || continue
+    cpu="lab x86_64 (QEMU $virt_type)"
+    [[ $hkind == masked ]] && cpu="lab x86_64, older generation: $LAB_MASKED_FEATURES masked"
+    cat <<EOF
+
+[host:$name]
+uri = qemu+libssh://root@$ip/system?known_hosts=$LAB_DIR/ssh/known_hosts&sshauth=privkey&keyfile=$LAB_DIR/ssh/id_ed25519
+# uri = qemu+ssh://root@$ip/system
+ssh = root@$ip
+ssh_key = $LAB_DIR/ssh/id_ed25519
+known_hosts = $LAB_DIR/ssh/known_hosts
+arch = x86_64
+cpu = $cpu
+virt_type = $virt_type
+default_cpu_mode = $(default_mode "$hkind")
+EOF
+  done < "$LAB_STATE"
+  cat <<EOF
+
+# A Debian kernel + busybox initramfs printing "HEARTBEAT n" every second, with qemu-ga.
+[guest:linux]
+os = linux
+kernel = $guest/vmlinuz
+initrd = $guest/initrd.gz
+cmdline = console=ttyS0 quiet panic=-1
+memory_mib = 192
+probe = console
+
+# The same guest with qemu-ga as its probe, as real Windows and RHEL guests use.
+[guest:linux-agent]
+os = linux
+kernel = $guest/vmlinuz
+initrd = $guest/initrd.gz
+cmdline = console=ttyS0 quiet panic=-1
+memory_mib = 192
+probe = agent
+
+# The honest stand-in for "Windows hangs after migration": it stops heartbeating after 3
+# beats but keeps running.
+[guest:linux-hang]
+os = linux
+kernel = $guest/vmlinuz
+initrd = $guest/initrd.gz
+cmdline = console=ttyS0 quiet panic=-1 hb_stop_after=3
+memory_mib = 192
+probe = console
+
+# An aarch64 guest under TCG: no OS, so it is alive when it runs.
+[guest:arm64]
+os = none
+arch = aarch64
+machine = virt
+memory_mib = 128
+EOF
+} > "$LAB_INCLUDE.tmp"
+mv "$LAB_INCLUDE.tmp" "$LAB_INCLUDE"
+
+t1=$(date +%s.%N)
+lab_log "up: $n hosts in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s; include file $LAB_INCLUDE"
+"$REPO_DIR/scripts/lab-status.sh"
