@@ -3,9 +3,12 @@
 
 #include <stdio.h>
 
+#include "migmatrix/store.h"
+
 static const MmCommand commands[] = {
     { "validate", mm_cmd_validate, "check a scenario file without running anything" },
     { "plan", mm_cmd_plan, "print every case the scenario's matrix expands to" },
+    { "probe", mm_cmd_probe, "record and print what each host's CPU and libvirt offer" },
     { "runs", mm_cmd_runs, "list the runs stored in a results DB" },
     { NULL, NULL, NULL },
 };
@@ -60,4 +63,14 @@ mm_cli_load_scenario(const char *path)
     if (!sc)
         fprintf(stderr, "%s: %u error(s); nothing was run\n", path, mm_problems_count(problems, MM_PROBLEM_ERROR));
     return sc;
+}
+
+const char *
+mm_cli_db_path(const char *option, const MmScenario *sc)
+{
+    if (option)
+        return option;
+    if (sc && sc->db)
+        return sc->db;
+    return MM_DEFAULT_DB;
 }

@@ -4,14 +4,12 @@
 #include "migmatrix/cli.h"
 #include "migmatrix/store.h"
 
-#define DEFAULT_DB "results/migmatrix.db"
-
 int
 mm_cmd_runs(int argc, char **argv)
 {
     g_autofree char *db = NULL;
     GOptionEntry entries[] = {
-        { "db", 0, 0, G_OPTION_ARG_FILENAME, &db, "Results DB (default " DEFAULT_DB ")", "PATH" },
+        { "db", 0, 0, G_OPTION_ARG_FILENAME, &db, "Results DB (default " MM_DEFAULT_DB ")", "PATH" },
         G_OPTION_ENTRY_NULL,
     };
     g_autoptr(GError) err = NULL;
@@ -25,7 +23,7 @@ mm_cmd_runs(int argc, char **argv)
         mm_cli_usage_error("runs", "unexpected argument '%s'", argv[1]);
         return MM_EXIT_USAGE;
     }
-    path = db ? db : DEFAULT_DB;
+    path = db ? db : MM_DEFAULT_DB;
     /* Listing must not create a DB as a side effect of a typo in --db. */
     if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
         fprintf(stderr, "migmatrix runs: no results DB at %s; run a scenario first or pass --db PATH\n", path);
@@ -39,13 +37,13 @@ mm_cmd_runs(int argc, char **argv)
         printf("%s: no runs stored\n", path);
         return MM_EXIT_OK;
     }
-    printf("%-5s %-12s %-24s %-24s %6s %10s  %s\n", "RUN", "STATUS", "STARTED", "ENDED", "CASES", "UNEXPECTED",
-           "SCENARIO");
+    printf("%-5s %-6s %-12s %-24s %-24s %6s %10s  %s\n", "RUN", "KIND", "STATUS", "STARTED", "ENDED", "CASES",
+           "UNEXPECTED", "SCENARIO");
     for (guint i = 0; i < runs->len; i++) {
         const MmRunRecord *r = runs->pdata[i];
 
-        printf("%-5" G_GINT64_FORMAT " %-12s %-24s %-24s %6" G_GINT64_FORMAT " %10" G_GINT64_FORMAT "  %s%s%s%s\n",
-               r->id, r->status, r->started_at, r->ended_at ? r->ended_at : "-", r->n_cases, r->n_unexpected,
+        printf("%-5" G_GINT64_FORMAT " %-6s %-12s %-24s %-24s %6" G_GINT64_FORMAT " %10" G_GINT64_FORMAT "  %s%s%s%s\n",
+               r->id, r->kind, r->status, r->started_at, r->ended_at ? r->ended_at : "-", r->n_cases, r->n_unexpected,
                r->scenario_path, r->name ? " (" : "", r->name ? r->name : "", r->name ? ")" : "");
     }
     return MM_EXIT_OK;

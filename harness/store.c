@@ -59,8 +59,10 @@ static const char *const migrations[] = {
     "  case_row INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,"
     "  kind TEXT NOT NULL, name TEXT, content TEXT);",
 
-    /* 1 → 2: where a case came from, why it was expected, whether it surprised us, and the
-     * CPU features a failure named (one row each, so reports can count them). */
+    /* 1 → 2: what kind of run (run, probe, import); where a case came from, why it was
+     * expected, whether it surprised us, and the CPU features a failure named (one row each,
+     * so reports can count them). */
+    "ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'run';"
     "ALTER TABLE cases ADD COLUMN matrix TEXT;"
     "ALTER TABLE cases ADD COLUMN expected_reason TEXT;"
     "ALTER TABLE cases ADD COLUMN unexpected INTEGER NOT NULL DEFAULT 0;"
@@ -263,16 +265,17 @@ mm_run_record_free(MmRunRecord *r)
     g_free(r->ended_at);
     g_free(r->status);
     g_free(r->harness_version);
+    g_free(r->kind);
     g_free(r);
 }
 
 gint64
-mm_store_run_begin(MmStore *store, const char *name, const char *scenario_path, const char *scenario_hash,
-                   GError **error)
+mm_store_run_begin(MmStore *store, const char *kind, const char *name, const char *scenario_path,
+                   const char *scenario_hash, GError **error)
 {
     sqlite3_stmt *st = prepare(store,
                                "INSERT INTO runs (name, scenario_path, scenario_hash, started_at, status, "
-                               "harness_version) VALUES (?, ?, ?, ?, 'running', ?)",
+                               "harness_version, kind) VALUES (?, ?, ?, ?, 'running', ?, ?)",
                                error);
     g_autofree char *now = mm_store_now();
 
@@ -283,6 +286,7 @@ mm_store_run_begin(MmStore *store, const char *name, const char *scenario_path, 
     bind_text(st, 3, scenario_hash);
     bind_text(st, 4, now);
     bind_text(st, 5, MM_VERSION);
+    bind_text(st, 6, kind);
     if (!step_done(store, st, error))
         return 0;
     return sqlite3_last_insert_rowid(store->db);
@@ -307,7 +311,7 @@ mm_store_runs_list(MmStore *store, GError **error)
 {
     sqlite3_stmt *st = prepare(store,
                                "SELECT r.id, r.name, r.scenario_path, r.scenario_hash, r.started_at, r.ended_at,"
-                               " r.status, r.harness_version,"
+                               " r.status, r.harness_version, r.kind,"
                                " (SELECT count(*) FROM cases c WHERE c.run_id = r.id),"
                                " (SELECT count(*) FROM cases c WHERE c.run_id = r.id AND c.unexpected)"
                                " FROM runs r ORDER BY r.id DESC",
@@ -328,8 +332,9 @@ mm_store_runs_list(MmStore *store, GError **error)
         r->ended_at = col_text(st, 5);
         r->status = col_text(st, 6);
         r->harness_version = col_text(st, 7);
-        r->n_cases = sqlite3_column_int64(st, 8);
-        r->n_unexpected = sqlite3_column_int64(st, 9);
+        r->kind = col_text(st, 8);
+        r->n_cases = sqlite3_column_int64(st, 9);
+        r->n_unexpected = sqlite3_column_int64(st, 10);
         g_ptr_array_add(out, r);
     }
     sqlite3_reset(st);

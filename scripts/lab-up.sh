@@ -164,6 +164,12 @@ EOF
     chmod +x "$wrapper"
   fi
 
+  # Names resolve locally: libvirt looks up its own hostname, and an unreachable DNS server
+  # would cost 5 s per API call.
+  { echo "127.0.0.1 localhost"; echo "$ip $name"
+    for j in $(seq 0 $((n - 1))); do echo "$LAB_NET.$((j + 1)) $(lab_host_name "$j")"; done; } > "$h/hosts"
+  echo "# migmatrix lab: no DNS" > "$h/resolv.conf"
+
   ssh-keygen -q -t ed25519 -N '' -C "$name" -f "$h/ssh_host_ed25519_key" <<< y >/dev/null
   echo "$ip $(cut -d' ' -f1,2 "$h/ssh_host_ed25519_key.pub")" >> "$LAB_DIR/ssh/known_hosts"
   cat > "$h/sshd_config" <<EOF
@@ -191,6 +197,8 @@ mount --bind $h/etc-libvirt /etc/libvirt
 mount --bind $h/lib-libvirt /var/lib/libvirt
 mount --bind $h/cache-libvirt /var/cache/libvirt
 mount --bind $h/log-libvirt /var/log/libvirt
+mount --bind $h/hosts /etc/hosts
+mount --bind $h/resolv.conf /etc/resolv.conf
 if [[ -n "$wrapper" ]]; then
   mount --bind /usr/bin/qemu-system-x86_64 $h/qemu-real
   mount --bind $wrapper /usr/bin/qemu-system-x86_64
@@ -244,7 +252,7 @@ default_mode() {   # the "platform default" per lab node, used at hard reboot
 {
   echo "# Written by scripts/lab-up.sh on $(date -u +%FT%TZ); rewritten at every lab-up. Do not edit."
   echo "# Lab: $LAB_DIR; guests run under $virt_type ($virt_why)."
-  echo "# For qemu+ssh URIs instead of qemu+libssh, put $LAB_DIR/bin first in PATH."
+  echo "# qemu+ssh URIs run $LAB_DIR/bin/ssh, which adds the lab's key and known_hosts."
   while read -r kind name _ ip _ _ hkind _; do
     [[ $kind == host ]] || continue
     cpu="lab x86_64 (QEMU $virt_type)"
@@ -252,8 +260,10 @@ default_mode() {   # the "platform default" per lab node, used at hard reboot
     cat <<EOF
 
 [host:$name]
-uri = qemu+libssh://root@$ip/system?known_hosts=$LAB_DIR/ssh/known_hosts&sshauth=privkey&keyfile=$LAB_DIR/ssh/id_ed25519
-# uri = qemu+ssh://root@$ip/system
+uri = qemu+ssh://root@$ip/system?command=$LAB_DIR/bin/ssh
+# The same host over libssh. libvirt 9.0's libssh transport stalls 5 s on every reply larger
+# than about 8 KiB (domcapabilities, migration), so qemu+ssh is the default:
+# uri = qemu+libssh://root@$ip/system?known_hosts=$LAB_DIR/ssh/known_hosts&sshauth=privkey&keyfile=$LAB_DIR/ssh/id_ed25519
 ssh = root@$ip
 ssh_key = $LAB_DIR/ssh/id_ed25519
 known_hosts = $LAB_DIR/ssh/known_hosts

@@ -117,6 +117,7 @@ test_migrate_from_v1(void **state)
     runs = mm_store_runs_list(s, &err);
     assert_int_equal(runs->len, 1);
     assert_string_equal(((MmRunRecord *)runs->pdata[0])->name, "old run");
+    assert_string_equal(((MmRunRecord *)runs->pdata[0])->kind, "run");   /* v2's default for old rows */
     assert_int_equal(((MmRunRecord *)runs->pdata[0])->n_cases, 1);
     cases = mm_store_cases_list(s, 1, &err);
     assert_int_equal(cases->len, 1);
@@ -169,7 +170,7 @@ test_roundtrip(void **state)
     gint64 run, row;
 
     assert_non_null(s);
-    run = mm_store_run_begin(s, "nightly", "scenarios/local.ini", "deadbeef", &err);
+    run = mm_store_run_begin(s, "run", "nightly", "scenarios/local.ini", "deadbeef", &err);
     assert_true(run > 0);
     rec.run_id = run;
     row = mm_store_case_add(s, &rec, &err);
@@ -224,7 +225,7 @@ test_two_writers(void **state)
         g_autoptr(GError) err = NULL;
         g_autoptr(MmStore) s = mm_store_open(f->db, &err);
         assert_non_null(s);
-        run = mm_store_run_begin(s, "shared", "x.ini", NULL, &err);
+        run = mm_store_run_begin(s, "run", "shared", "x.ini", NULL, &err);
     }
     for (int p = 0; p < 2; p++) {
         pids[p] = fork();

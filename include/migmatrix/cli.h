@@ -18,6 +18,7 @@ typedef struct {
 int mm_cmd_validate(int argc, char **argv);
 int mm_cmd_plan(int argc, char **argv);
 int mm_cmd_runs(int argc, char **argv);
+int mm_cmd_probe(int argc, char **argv);
 
 /* NULL-terminated table, in the order `migmatrix --help` lists them. */
 const MmCommand *mm_commands(void);
@@ -29,5 +30,8 @@ bool mm_cli_parse(const char *name, const char *params, const char *summary, GOp
 
 /* Loads SCENARIO and prints every problem to stderr. NULL means exit 2. */
 MmScenario *mm_cli_load_scenario(const char *path);
+
+/* --db if given, else the scenario's [run] db, else results/migmatrix.db. */
+const char *mm_cli_db_path(const char *option, const MmScenario *sc);
 
 void mm_cli_usage_error(const char *name, const char *fmt, ...) G_GNUC_PRINTF(2, 3);

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #define MM_STORE_SCHEMA_VERSION 2
+#define MM_DEFAULT_DB "results/migmatrix.db"
 
 typedef struct _MmStore MmStore;
 
@@ -32,6 +33,7 @@ typedef struct {
     char *ended_at;          /* NULL while running */
     char *status;            /* running, done, interrupted, failed */
     char *harness_version;
+    char *kind;              /* run, probe, import */
     gint64 n_cases;
     gint64 n_unexpected;
 } MmRunRecord;
@@ -39,7 +41,8 @@ typedef struct {
 void mm_run_record_free(MmRunRecord *r);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MmRunRecord, mm_run_record_free)
 
-gint64 mm_store_run_begin(MmStore *store, const char *name, const char *scenario_path,
+/* KIND: "run" (a matrix run), "probe" (host facts only) or "import" (captured dossiers). */
+gint64 mm_store_run_begin(MmStore *store, const char *kind, const char *name, const char *scenario_path,
                           const char *scenario_hash, GError **error);
 bool mm_store_run_end(MmStore *store, gint64 run_id, const char *status, GError **error);
 /* MmRunRecord*, newest first. */

@@ -1,0 +1,29 @@
+/* dossier.h: what a host is, as flat facts (name → value), from libvirt's XML.
+ *
+ * The same parsers serve a live probe (XML fetched through the API) and `probe --import`
+ * (XML captured on a machine we cannot reach). Pure: no I/O but reading a named file.
+ *
+ * Facts (all strings; lists comma-separated):
+ *   arch, cpu_vendor, cpu_model, cpu_features, cpu_signature, microcode, host_uuid
+ *   VT.domcaps = yes, VT.emulator, VT.machine, VT.host_passthrough, VT.maximum (yes|no),
+ *   VT.host_model (yes|no), VT.host_model_cpu, VT.host_model_vendor, VT.host_model_require,
+ *   VT.host_model_disable, VT.custom_usable, VT.custom_unusable      (VT = kvm | qemu) */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+
+GHashTable *mm_facts_new(void);
+void mm_facts_set(GHashTable *facts, const char *name, const char *value);
+const char *mm_facts_get(GHashTable *facts, const char *name);
+/* "VT.name" */
+const char *mm_facts_get_vt(GHashTable *facts, const char *virt_type, const char *name);
+
+bool mm_dossier_parse_capabilities(const char *xml, const char *name, GHashTable *facts, GError **error);
+bool mm_dossier_parse_domcaps(const char *xml, const char *name, GHashTable *facts, GError **error);
+/* A <cpu> element: with a mode attribute it is a host-model expansion (recorded for
+ * VIRT_TYPE); without, a host CPU description. */
+bool mm_dossier_parse_cpu(const char *xml, const char *name, const char *virt_type, GHashTable *facts,
+                          GError **error);
+/* Any of the three, told apart by the root element. */
+bool mm_dossier_import_file(const char *path, const char *virt_type, GHashTable *facts, GError **error);

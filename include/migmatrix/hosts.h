@@ -1,0 +1,30 @@
+/* hosts.h: connections to the scenario's hosts. Only this module (with ssh.c) talks to the
+ * outside: it builds the libvirt connections and SSH sessions the rest of the code uses.
+ *
+ * libvirt's default event loop runs in a thread of its own from the first open, so
+ * keepalive works and console streams can be event-driven. */
+#pragma once
+
+#include <glib.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <stdbool.h>
+
+#include "migmatrix/scenario.h"
+#include "migmatrix/ssh.h"
+
+/* Once per process: silence libvirt's own stderr printing, start the event loop thread. */
+void mm_libvirt_init(void);
+
+/* Sets ERROR (MM_ERROR_INFRA) from libvirt's last error of this thread, prefixed. */
+void mm_libvirt_error(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* Opens HOST's URI with keepalive. */
+virConnectPtr mm_host_open(const MmHost *host, GError **error);
+/* Opens an SSH session to HOST's ssh target; NULL with no error when it has none. */
+MmSsh *mm_host_ssh(const MmHost *host, GError **error);
+
+/* "9.0.0" from libvirt's packed version numbers. */
+char *mm_version_string(unsigned long v);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(virConnect, virConnectClose)
