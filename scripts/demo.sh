@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The README's first command: install, build, and show what migmatrix does.
+# The README's first command: install, build, bring the local lab up, probe its hosts,
+# print the host table, and bring the lab down again (also on failure or Ctrl-C).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -7,8 +8,19 @@ scripts/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
 
-echo "== migmatrix validate scenarios/hygon.ini"
-build/migmatrix validate scenarios/hygon.ini
+echo "== the seed lab's matrix (a template): migmatrix plan scenarios/hygon.ini | tail -3"
+build/migmatrix plan scenarios/hygon.ini | tail -3
 echo
-echo "== migmatrix plan scenarios/hygon.ini"
-build/migmatrix plan scenarios/hygon.ini
+
+started=0
+if ! scripts/lab-status.sh >/dev/null 2>&1; then
+  echo "== scripts/lab-up.sh"
+  scripts/lab-up.sh
+  started=1
+fi
+# Leave a lab that someone else started alone.
+trap '((started)) && scripts/lab-down.sh' EXIT
+
+echo
+echo "== migmatrix probe scenarios/local.ini"
+build/migmatrix probe scenarios/local.ini

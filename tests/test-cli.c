@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -78,10 +79,40 @@ test_exit_codes(void **state)
     g_clear_pointer(&err, g_free);
 }
 
+/* Offline hosts from captured dossiers: the real Hygon C86 capture resolves to Dhyana. */
+static void
+test_probe_import(void **state)
+{
+    g_autofree char *out = NULL, *err = NULL;
+    g_autofree char *dir = g_dir_make_tmp("mm-cli-XXXXXX", NULL);
+    g_autofree char *db = g_build_filename(dir, "import.db", NULL);
+    g_autofree char *rm = g_strdup_printf("rm -rf '%s'", dir);
+
+    (void)state;
+    assert_int_equal(RUN("probe", "--import", "hygon-a", "cpu/x86_64-cpuid-Hygon-C86-7185-32-core-host.xml",
+                         "cpu/x86_64-cpuid-Hygon-C86-7185-32-core-json.xml", "--db", db, "--format", "md"),
+                     MM_EXIT_OK);
+    assert_non_null(strstr(out, "| hygon-a | Hygon Dhyana | x86_64 | Dhyana +8 -2 |"));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+    assert_int_equal(RUN("probe", "--import", "bdw", "cpu/x86_64-cpuid-Xeon-E5-2630-v4-json.xml", "--db", db),
+                     MM_EXIT_OK);
+    assert_non_null(strstr(out, "Broadwell +10 -0"));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+    assert_int_equal(RUN("runs", "--db", db), MM_EXIT_OK);
+    assert_non_null(strstr(out, "import"));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+    assert_int_equal(RUN("probe", "--import", "x", "scenario/good-matrix.ini", "--db", db), MM_EXIT_USAGE);
+    assert_non_null(strstr(err, "scenario/good-matrix.ini: not well-formed XML"));
+    assert_int_equal(system(rm), 0);
+}
+
 static void
 test_help_everywhere(void **state)
 {
-    const char *cmds[] = { "validate", "plan", "runs" };
+    const char *cmds[] = { "validate", "plan", "probe", "runs" };
 
     (void)state;
     for (guint i = 0; i < G_N_ELEMENTS(cmds); i++) {
@@ -99,6 +130,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exit_codes),
         cmocka_unit_test(test_help_everywhere),
+        cmocka_unit_test(test_probe_import),
     };
     return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }
