@@ -111,8 +111,9 @@ na_reason_for(const MmHost *src, const MmHost *dst, const MmGuest *guest)
 {
     if (strcmp(src->arch, dst->arch) != 0)
         return g_strdup_printf("cross-arch pair (%s>%s)", src->arch, dst->arch);
-    if (strcmp(guest->arch, src->arch) != 0)
-        return g_strdup_printf("%s guest on %s hosts", guest->arch, src->arch);
+    /* TCG emulates any arch; KVM runs only the host's own. */
+    if (strcmp(guest->arch, src->arch) != 0 && (strcmp(src->virt_type, "kvm") == 0 || strcmp(dst->virt_type, "kvm") == 0))
+        return g_strdup_printf("%s guest on %s KVM hosts (needs virt_type = qemu)", guest->arch, src->arch);
     return NULL;
 }
 

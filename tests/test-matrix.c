@@ -118,7 +118,7 @@ test_na_reasons(void **state)
     (void)state;
     assert_int_equal(m->cases->len, 4);
     c = m->cases->pdata[0];
-    assert_string_equal(c->na_reason, "aarch64 guest on x86_64 hosts");
+    assert_string_equal(c->na_reason, "aarch64 guest on x86_64 KVM hosts (needs virt_type = qemu)");
     assert_int_equal(c->expected, MM_OUTCOME_NA);
     c = m->cases->pdata[1];
     assert_string_equal(c->na_reason, "no shared storage");
@@ -126,6 +126,22 @@ test_na_reasons(void **state)
     assert_string_equal(c->na_reason, "cross-arch pair (x86_64>aarch64)");
     c = m->cases->pdata[3];
     assert_string_equal(c->na_reason, "cross-arch pair (x86_64>aarch64)");
+}
+
+/* Under TCG a foreign-arch guest is emulated, so it is applicable. */
+static void
+test_tcg_emulates_foreign_arch(void **state)
+{
+    g_autoptr(MmScenario) sc = load_text("[host:t1]\nuri=qemu:///system\nvirt_type=qemu\n"
+                                         "[host:t2]\nuri=qemu:///system\nvirt_type=qemu\n"
+                                         "[host:k]\nuri=qemu:///system\n"
+                                         "[guest:a64]\narch=aarch64\nos=none\n"
+                                         "[matrix]\npairs=t1>t2, t1>k\nguests=a64\nmodes=custom:cortex-a57\n");
+    g_autoptr(MmMatrix) m = mm_matrix_expand(sc, NULL);
+
+    (void)state;
+    assert_null(((MmCase *)m->cases->pdata[0])->na_reason);
+    assert_non_null(((MmCase *)m->cases->pdata[1])->na_reason);
 }
 
 static void
@@ -193,6 +209,7 @@ main(void)
         cmocka_unit_test(test_glob_never_self),
         cmocka_unit_test(test_duplicates_across_groups),
         cmocka_unit_test(test_na_reasons),
+        cmocka_unit_test(test_tcg_emulates_foreign_arch),
         cmocka_unit_test(test_expect_last_match_wins),
         cmocka_unit_test(test_filter),
         cmocka_unit_test(test_deterministic),
