@@ -8,6 +8,7 @@
 static const MmCommand commands[] = {
     { "validate", mm_cmd_validate, "check a scenario file without running anything" },
     { "plan", mm_cmd_plan, "print every case the scenario's matrix expands to" },
+    { "run", mm_cmd_run, "run the matrix against the hosts and store every result" },
     { "probe", mm_cmd_probe, "record and print what each host's CPU and libvirt offer" },
     { "runs", mm_cmd_runs, "list the runs stored in a results DB" },
     { NULL, NULL, NULL },

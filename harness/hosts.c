@@ -91,3 +91,99 @@ mm_version_string(unsigned long v)
 {
     return g_strdup_printf("%lu.%lu.%lu", v / 1000000, (v / 1000) % 1000, v % 1000);
 }
+
+typedef struct {
+    virConnectPtr conn;
+    char *down;              /* why the host is down, or NULL */
+    bool stale;
+} PoolEntry;
+
+struct _MmHostPool {
+    GMutex lock;
+    GHashTable *entries;     /* host name → PoolEntry* */
+    GPtrArray *retired;      /* replaced connections: borrowed handles may still point at them */
+};
+
+static void
+pool_entry_free(PoolEntry *e)
+{
+    if (e->conn)
+        virConnectClose(e->conn);
+    g_free(e->down);
+    g_free(e);
+}
+
+static void
+conn_close(gpointer conn)
+{
+    virConnectClose(conn);
+}
+
+MmHostPool *
+mm_host_pool_new(void)
+{
+    MmHostPool *p = g_new0(MmHostPool, 1);
+
+    g_mutex_init(&p->lock);
+    p->entries = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)pool_entry_free);
+    p->retired = g_ptr_array_new_with_free_func(conn_close);
+    return p;
+}
+
+void
+mm_host_pool_free(MmHostPool *p)
+{
+    if (!p)
+        return;
+    g_hash_table_unref(p->entries);
+    g_ptr_array_unref(p->retired);
+    g_mutex_clear(&p->lock);
+    g_free(p);
+}
+
+virConnectPtr
+mm_host_pool_get(MmHostPool *p, const MmHost *host, GError **error)
+{
+    PoolEntry *e;
+    virConnectPtr conn = NULL;
+
+    g_mutex_lock(&p->lock);
+    e = g_hash_table_lookup(p->entries, host->name);
+    if (!e) {
+        e = g_new0(PoolEntry, 1);
+        g_hash_table_insert(p->entries, g_strdup(host->name), e);
+    }
+    if (e->down) {
+        g_set_error(error, MM_ERROR, MM_ERROR_INFRA, "%s", e->down);
+        goto out;
+    }
+    if (e->conn && (e->stale || virConnectIsAlive(e->conn) != 1)) {
+        g_ptr_array_add(p->retired, e->conn);
+        e->conn = NULL;
+    }
+    if (!e->conn) {
+        g_autoptr(GError) err = NULL;
+
+        if (!(e->conn = mm_host_open(host, &err))) {
+            e->down = g_strdup_printf("host down: %s", err->message);
+            g_set_error(error, MM_ERROR, MM_ERROR_INFRA, "%s", e->down);
+            goto out;
+        }
+        e->stale = false;
+    }
+    conn = e->conn;
+out:
+    g_mutex_unlock(&p->lock);
+    return conn;
+}
+
+void
+mm_host_pool_invalidate(MmHostPool *p, const MmHost *host)
+{
+    PoolEntry *e;
+
+    g_mutex_lock(&p->lock);
+    if ((e = g_hash_table_lookup(p->entries, host->name)))
+        e->stale = true;
+    g_mutex_unlock(&p->lock);
+}

@@ -439,6 +439,18 @@ mm_store_case_finish(MmStore *store, gint64 case_row, const char *outcome, const
     return step_done(store, st, error);
 }
 
+bool
+mm_store_case_set_state(MmStore *store, gint64 case_row, const char *state, GError **error)
+{
+    sqlite3_stmt *st = prepare(store, "UPDATE cases SET state = ? WHERE id = ?", error);
+
+    if (!st)
+        return false;
+    bind_text(st, 1, state);
+    sqlite3_bind_int64(st, 2, case_row);
+    return step_done(store, st, error);
+}
+
 GPtrArray *
 mm_store_cases_list(MmStore *store, gint64 run_id, GError **error)
 {

@@ -125,3 +125,17 @@ mm_exit_for_error(const GError *err)
         return MM_EXIT_USAGE;
     return MM_EXIT_INFRA;
 }
+
+static gint interrupt_flag;
+
+void
+mm_interrupt_request(void)
+{
+    g_atomic_int_set(&interrupt_flag, 1);
+}
+
+bool
+mm_interrupted(void)
+{
+    return g_atomic_int_get(&interrupt_flag) != 0;
+}

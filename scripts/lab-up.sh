@@ -192,7 +192,7 @@ EOF
 set -e
 hostname $name
 mount -t tmpfs -o mode=755 tmpfs /run
-mkdir -p /run/sshd /run/libvirt
+mkdir -p /run/sshd /run/libvirt /run/lock
 mount --bind $h/etc-libvirt /etc/libvirt
 mount --bind $h/lib-libvirt /var/lib/libvirt
 mount --bind $h/cache-libvirt /var/cache/libvirt

@@ -28,3 +28,16 @@ MmSsh *mm_host_ssh(const MmHost *host, GError **error);
 char *mm_version_string(unsigned long v);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(virConnect, virConnectClose)
+
+/* Connections to every host of a run, opened on first use and reused by all cases.
+ * Thread-safe. A host whose connection cannot be (re)opened is remembered as down, so its
+ * remaining cases fail at once as infra-error instead of each waiting for a timeout. */
+typedef struct _MmHostPool MmHostPool;
+
+MmHostPool *mm_host_pool_new(void);
+void mm_host_pool_free(MmHostPool *pool);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MmHostPool, mm_host_pool_free)
+/* A borrowed connection (valid until the pool is freed). Reopens a dead one once. */
+virConnectPtr mm_host_pool_get(MmHostPool *pool, const MmHost *host, GError **error);
+/* Marks HOST's connection for a reopen at the next get (after a "connection lost"). */
+void mm_host_pool_invalidate(MmHostPool *pool, const MmHost *host);

@@ -79,6 +79,8 @@ bool mm_store_case_set_running(MmStore *store, gint64 case_row, GError **error);
 bool mm_store_case_finish(MmStore *store, gint64 case_row, const char *outcome,
                           const char *reason, const char *error_text, bool unexpected,
                           gint64 duration_ms, GError **error);
+/* planned, running, done, interrupted. */
+bool mm_store_case_set_state(MmStore *store, gint64 case_row, const char *state, GError **error);
 /* MmCaseRecord*, in plan order. */
 GPtrArray *mm_store_cases_list(MmStore *store, gint64 run_id, GError **error);
 

@@ -51,5 +51,10 @@ void mm_problems_format(GPtrArray *problems, GString *out);
 /* The closest candidate within a small edit distance, or NULL: for "did you mean". */
 const char *mm_suggest(const char *word, const char *const *candidates, gssize n_candidates);
 
+/* Ctrl-C / SIGTERM: set from the signal handler, polled by every wait. Process-wide by
+ * nature, so the one global the engine consults. */
+void mm_interrupt_request(void);
+bool mm_interrupted(void);
+
 /* Exit code for an error from any module. */
 MmExit mm_exit_for_error(const GError *err);

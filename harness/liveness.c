@@ -1,0 +1,411 @@
+/* liveness.c: guest probes. The console probe is event-driven: libvirt's event loop thread
+ * feeds the stream into a line buffer and wakes the waiter on every heartbeat, so a wait
+ * returns the moment progress is proven, never after a fixed sleep. */
+#include "migmatrix/liveness.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "migmatrix/ssh.h"
+#include "migmatrix/util.h"
+
+#define TAIL_LINES 40
+
+/* State shared with the stream callback, which runs on the event loop thread. Reference
+ * counted: the callback's reference is dropped by libvirt when the callback is removed. */
+typedef struct {
+    gint refs;
+    GMutex lock;
+    GCond cond;
+    GRegex *re;
+    GString *partial;        /* bytes after the last newline */
+    GQueue tail;             /* last TAIL_LINES lines (char*) */
+    gint64 last;             /* last counter value, -1 none */
+    guint64 seen;            /* values seen so far */
+    gint64 values[64];       /* ring of recent values, for "advances beyond baseline" */
+    bool eof;
+} Console;
+
+struct _MmLiveness {
+    const MmGuest *guest;
+    virDomainPtr dom;
+    virStreamPtr stream;
+    Console *console;
+    bool callback_registered;
+    GQueue answers;          /* non-console probes: what they answered */
+};
+
+static Console *
+console_ref(Console *c)
+{
+    g_atomic_int_inc(&c->refs);
+    return c;
+}
+
+static void
+console_unref(void *opaque)
+{
+    Console *c = opaque;
+
+    if (!g_atomic_int_dec_and_test(&c->refs))
+        return;
+    g_regex_unref(c->re);
+    g_string_free(c->partial, TRUE);
+    g_queue_clear_full(&c->tail, g_free);
+    g_mutex_clear(&c->lock);
+    g_cond_clear(&c->cond);
+    g_free(c);
+}
+
+/* Called with the lock held, for every complete line. */
+static void
+console_line(Console *c, const char *line)
+{
+    g_autoptr(GMatchInfo) mi = NULL;
+
+    g_queue_push_tail(&c->tail, g_strdup(line));
+    while (g_queue_get_length(&c->tail) > TAIL_LINES)
+        g_free(g_queue_pop_head(&c->tail));
+    if (g_regex_match(c->re, line, 0, &mi)) {
+        g_autofree char *num = g_match_info_fetch(mi, 1);
+        gint64 v = g_ascii_strtoll(num, NULL, 10);
+
+        c->values[c->seen % G_N_ELEMENTS(c->values)] = v;
+        c->seen++;
+        c->last = v;
+        g_cond_broadcast(&c->cond);
+    }
+}
+
+static void
+console_feed(Console *c, const char *buf, gsize len)
+{
+    g_mutex_lock(&c->lock);
+    for (gsize i = 0; i < len; i++) {
+        /* Reads can split a line ("H" then "EARTBEAT 2"): buffer up to each newline. */
+        if (buf[i] == '\n') {
+            g_strchomp(c->partial->str);
+            c->partial->len = strlen(c->partial->str);
+            console_line(c, c->partial->str);
+            g_string_truncate(c->partial, 0);
+        } else if (buf[i] != '\0' && c->partial->len < 4096) {
+            g_string_append_c(c->partial, buf[i]);
+        }
+    }
+    g_mutex_unlock(&c->lock);
+}
+
+static void
+console_mark_eof(Console *c)
+{
+    g_mutex_lock(&c->lock);
+    c->eof = true;
+    g_cond_broadcast(&c->cond);
+    g_mutex_unlock(&c->lock);
+}
+
+static void
+stream_event(virStreamPtr st, int events, void *opaque)
+{
+    Console *c = opaque;
+    char buf[4096];
+    int n;
+
+    (void)events;
+    for (;;) {
+        n = virStreamRecv(st, buf, sizeof(buf));
+        if (n > 0) {
+            console_feed(c, buf, n);
+            continue;
+        }
+        if (n == -2)             /* no more data for now */
+            return;
+        /* 0: EOF (the guest migrated away or stopped); -1: the stream failed. */
+        virStreamEventRemoveCallback(st);
+        if (n == 0)
+            virStreamFinish(st);
+        else
+            virStreamAbort(st);
+        virResetLastError();
+        console_mark_eof(c);
+        return;
+    }
+}
+
+MmLiveness *
+mm_liveness_attach(virDomainPtr dom, const MmGuest *guest, GError **error)
+{
+    g_autoptr(MmLiveness) l = g_new0(MmLiveness, 1);
+
+    l->guest = guest;
+    l->dom = dom;
+    virDomainRef(dom);
+    g_queue_init(&l->answers);
+    if (guest->probe != MM_PROBE_CONSOLE)
+        return g_steal_pointer(&l);
+
+    l->console = g_new0(Console, 1);
+    l->console->refs = 1;
+    g_mutex_init(&l->console->lock);
+    g_cond_init(&l->console->cond);
+    l->console->re = g_regex_new(guest->probe_pattern, 0, 0, NULL);
+    l->console->partial = g_string_new(NULL);
+    l->console->last = -1;
+    g_queue_init(&l->console->tail);
+
+    /* Any public call resets libvirt's last error: take the name before, not in the message. */
+    const char *name = virDomainGetName(dom);
+
+    l->stream = virStreamNew(virDomainGetConnect(dom), VIR_STREAM_NONBLOCK);
+    /* FORCE: take the console over from a previous reader (e.g. a stale one on this host). */
+    if (!l->stream || virDomainOpenConsole(dom, NULL, l->stream, VIR_DOMAIN_CONSOLE_FORCE) < 0) {
+        mm_libvirt_error(error, "cannot open the console of %s", name);
+        return NULL;
+    }
+    if (virStreamEventAddCallback(l->stream,
+                                  VIR_STREAM_EVENT_READABLE | VIR_STREAM_EVENT_ERROR | VIR_STREAM_EVENT_HANGUP,
+                                  stream_event, console_ref(l->console), console_unref) < 0) {
+        console_unref(l->console);
+        mm_libvirt_error(error, "cannot watch the console of %s", name);
+        return NULL;
+    }
+    l->callback_registered = true;
+    return g_steal_pointer(&l);
+}
+
+void
+mm_liveness_free(MmLiveness *l)
+{
+    if (!l)
+        return;
+    if (l->stream) {
+        bool eof = false;
+
+        if (l->console) {
+            g_mutex_lock(&l->console->lock);
+            eof = l->console->eof;
+            g_mutex_unlock(&l->console->lock);
+        }
+        if (l->callback_registered && !eof) {
+            virStreamEventRemoveCallback(l->stream);
+            virStreamAbort(l->stream);
+        }
+        virStreamFree(l->stream);
+        virResetLastError();
+    }
+    if (l->console)
+        console_unref(l->console);
+    g_queue_clear_full(&l->answers, g_free);
+    if (l->dom)
+        virDomainFree(l->dom);
+    g_free(l);
+}
+
+static MmWaitResult
+console_wait(MmLiveness *l, gint64 baseline, guint advances, guint timeout_s, char **detail)
+{
+    Console *c = l->console;
+    gint64 t0 = g_get_monotonic_time();
+    gint64 deadline = t0 + (gint64)timeout_s * G_USEC_PER_SEC;
+    guint64 seen_before;
+    MmWaitResult r;
+
+    g_mutex_lock(&c->lock);
+    /* Only what arrives from now on counts toward this wait. */
+    seen_before = c->seen;
+    for (;;) {
+        guint64 saved = c->seen;
+        guint got;
+
+        /* Count advances among values that arrived during this wait. */
+        {
+            gint64 prev = baseline;
+            got = 0;
+            for (guint64 i = seen_before; i < saved; i++) {
+                gint64 v = c->values[i % G_N_ELEMENTS(c->values)];
+                if (prev < 0 || v > prev) {
+                    got++;
+                    prev = v;
+                }
+            }
+        }
+        if (got >= advances) {
+            r = MM_WAIT_OK;
+            break;
+        }
+        if (c->eof) {
+            r = MM_WAIT_GONE;
+            break;
+        }
+        if (mm_interrupted()) {
+            r = MM_WAIT_INTERRUPTED;
+            break;
+        }
+        /* Wake at least every 200 ms to notice an interrupt. */
+        if (!g_cond_wait_until(&c->cond, &c->lock, MIN(deadline, g_get_monotonic_time() + 200000)) &&
+            g_get_monotonic_time() >= deadline) {
+            r = MM_WAIT_TIMEOUT;
+            break;
+        }
+    }
+    if (detail) {
+        double secs = (g_get_monotonic_time() - t0) / 1e6;
+
+        if (r == MM_WAIT_OK)
+            *detail = g_strdup_printf("heartbeat %" G_GINT64_FORMAT " after %.1f s (baseline %" G_GINT64_FORMAT ")",
+                                      c->last, secs, baseline);
+        else if (c->last >= 0)
+            *detail = g_strdup_printf("no heartbeat beyond %" G_GINT64_FORMAT " for %.1f s%s", c->last, secs,
+                                      c->eof ? " (console closed)" : "");
+        else
+            *detail = g_strdup_printf("no heartbeat in %.1f s%s", secs, c->eof ? " (console closed)" : "");
+    }
+    g_mutex_unlock(&c->lock);
+    return r;
+}
+
+static void
+remember(MmLiveness *l, char *answer)
+{
+    g_queue_push_tail(&l->answers, answer);
+    while (g_queue_get_length(&l->answers) > TAIL_LINES)
+        g_free(g_queue_pop_head(&l->answers));
+}
+
+/* One observation of a non-console probe: its value (>= 0) or -1 with WHY. */
+static gint64
+observe(MmLiveness *l, MmSsh **ssh, char **why)
+{
+    int state = 0, reason = 0;
+
+    if (virDomainGetState(l->dom, &state, &reason, 0) < 0 || state != VIR_DOMAIN_RUNNING) {
+        *why = g_strdup_printf("domain not running (state %d)", state);
+        virResetLastError();
+        return -2;
+    }
+    switch (l->guest->probe) {
+    case MM_PROBE_AGENT: {
+        long long secs = 0;
+        unsigned int nsecs = 0;
+
+        if (virDomainGetTime(l->dom, &secs, &nsecs, 0) < 0) {
+            *why = g_strdup(virGetLastErrorMessage());
+            virResetLastError();
+            return -1;
+        }
+        /* Milliseconds of guest time: advances whenever the guest runs. */
+        return secs * 1000 + nsecs / 1000000;
+    }
+    case MM_PROBE_SSH: {
+        g_autoptr(GError) err = NULL;
+        g_autofree char *out = NULL;
+        const char *at = strchr(l->guest->probe_ssh, '@');
+        const char *colon = strrchr(l->guest->probe_ssh, ':');
+        g_autofree char *user = g_strndup(l->guest->probe_ssh, at - l->guest->probe_ssh);
+        g_autofree char *addr = colon && colon > at ? g_strndup(at + 1, colon - at - 1) : g_strdup(at + 1);
+        MmSshTarget t = { .label = l->guest->name, .user = user, .address = addr,
+                          .port = colon && colon > at ? (guint)atoi(colon + 1) : 22, .connect_timeout = 5 };
+
+        if (!*ssh && !(*ssh = mm_ssh_connect(&t, &err))) {
+            *why = g_strdup(err->message);
+            return -1;
+        }
+        if (!mm_ssh_exec(*ssh, l->guest->probe_command, 10, &out, &err)) {
+            *why = g_strdup(err->message);
+            g_clear_pointer(ssh, mm_ssh_free);
+            return -1;
+        }
+        return g_get_real_time() / 1000;
+    }
+    default:
+        return g_get_real_time() / 1000;
+    }
+}
+
+static MmWaitResult
+poll_wait(MmLiveness *l, gint64 baseline, guint advances, guint timeout_s, char **detail)
+{
+    gint64 t0 = g_get_monotonic_time();
+    gint64 deadline = t0 + (gint64)timeout_s * G_USEC_PER_SEC;
+    g_autoptr(MmSsh) ssh = NULL;
+    g_autofree char *why = NULL;
+    gint64 prev = baseline;
+    guint got = 0;
+
+    /* The probe "none" has nothing to observe but the state: once is enough. */
+    if (l->guest->probe == MM_PROBE_NONE)
+        advances = 1;
+    for (;;) {
+        gint64 v;
+
+        g_clear_pointer(&why, g_free);
+        v = observe(l, &ssh, &why);
+        if (v == -2) {
+            if (detail)
+                *detail = g_steal_pointer(&why);
+            return MM_WAIT_GONE;
+        }
+        if (v >= 0 && (prev < 0 || v > prev)) {
+            got++;
+            prev = v;
+            remember(l, g_strdup_printf("%s probe answered (%" G_GINT64_FORMAT ")",
+                                        mm_probe_kind_name(l->guest->probe), v));
+        } else if (why) {
+            remember(l, g_strdup(why));
+        }
+        if (got >= advances) {
+            if (detail)
+                *detail = g_strdup_printf("%s probe answered %u times in %.1f s", mm_probe_kind_name(l->guest->probe),
+                                          got, (g_get_monotonic_time() - t0) / 1e6);
+            return MM_WAIT_OK;
+        }
+        if (mm_interrupted())
+            return MM_WAIT_INTERRUPTED;
+        if (g_get_monotonic_time() >= deadline) {
+            if (detail)
+                *detail = g_strdup_printf("%s probe: %u of %u answers in %u s%s%s", mm_probe_kind_name(l->guest->probe),
+                                          got, advances, timeout_s, why ? ": " : "", why ? why : "");
+            return MM_WAIT_TIMEOUT;
+        }
+        /* An agent answers in milliseconds; its clock needs a little time to move on. */
+        g_usleep(250000);
+    }
+}
+
+MmWaitResult
+mm_liveness_wait(MmLiveness *l, gint64 baseline, guint advances, guint timeout_s, char **detail)
+{
+    if (l->console)
+        return console_wait(l, baseline, advances, timeout_s, detail);
+    return poll_wait(l, baseline, advances, timeout_s, detail);
+}
+
+gint64
+mm_liveness_last(MmLiveness *l)
+{
+    gint64 v;
+
+    if (!l->console)
+        return -1;
+    g_mutex_lock(&l->console->lock);
+    v = l->console->last;
+    g_mutex_unlock(&l->console->lock);
+    return v;
+}
+
+char *
+mm_liveness_tail(MmLiveness *l)
+{
+    GString *out = g_string_new(NULL);
+    GQueue *q = &l->answers;
+
+    if (l->console) {
+        g_mutex_lock(&l->console->lock);
+        q = &l->console->tail;
+    }
+    for (GList *i = q->head; i; i = i->next)
+        g_string_append_printf(out, "%s\n", (char *)i->data);
+    if (l->console)
+        g_mutex_unlock(&l->console->lock);
+    return g_string_free(out, FALSE);
+}

@@ -1,0 +1,33 @@
+/* classify.h: a libvirt failure → a short reason, possibly a different outcome class, and
+ * the CPU features it names. One table of patterns (classify.c) holds every rule. */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+
+#include "migmatrix/outcome.h"
+
+/* A libvirt error as captured from virGetLastError (or made up by the engine: code 0). */
+typedef struct {
+    int code;                /* virErrorNumber */
+    int domain;              /* virErrorDomain */
+    char *message;
+} MmFailure;
+
+void mm_failure_clear(MmFailure *f);
+/* Fills F from libvirt's last error of this thread. */
+void mm_failure_from_libvirt(MmFailure *f);
+void mm_failure_set(MmFailure *f, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+typedef struct {
+    MmOutcome outcome;       /* the phase's outcome, unless a rule overrides it */
+    char *reason;            /* short: "missing features", "mode unsupported by hypervisor", … */
+    char **features;         /* NULL-terminated, may be NULL */
+    const char *feature_kind;/* "missing", "extra", "required", or NULL */
+} MmVerdict;
+
+void mm_verdict_clear(MmVerdict *v);
+
+/* PHASE_OUTCOME is what a failure in that phase means (start-failed, migrate-failed, …);
+ * a rule may override it (a lost connection is infra-error whatever the phase). */
+void mm_classify(const MmFailure *f, MmOutcome phase_outcome, MmVerdict *out);

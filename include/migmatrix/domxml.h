@@ -1,0 +1,27 @@
+/* domxml.h: a guest profile + CPU mode → libvirt domain XML (built with libxml2's tree API),
+ * and small readers of domain XML the engine needs. */
+#pragma once
+
+#include <glib.h>
+
+#include "migmatrix/scenario.h"
+
+typedef struct {
+    const char *name;        /* the libvirt domain name */
+    const char *virt_type;   /* kvm | qemu: <domain type=…> */
+    const MmGuest *guest;
+    const MmCpuMode *mode;
+    const char *case_id;     /* stored in <metadata>, so leftovers can be traced to a case */
+    gint64 run_id;
+} MmDomainSpec;
+
+#define MM_DOMAIN_PREFIX "mm-r"
+#define MM_METADATA_NS "https://migmatrix.invalid/xmlns/case/1"
+
+char *mm_domxml_build(const MmDomainSpec *spec);
+
+/* The <cpu> element of a domain XML, serialised (for virConnectCompareHypervisorCPU);
+ * NULL when there is none. */
+char *mm_domxml_cpu_element(const char *domain_xml, GError **error);
+/* "custom:Westmere check=none" style summary of a domain's CPU, for messages. */
+char *mm_domxml_cpu_summary(const char *domain_xml);

@@ -1,0 +1,39 @@
+/* liveness.h: is the guest alive and still making progress?
+ *
+ *   console  the serial heartbeat counter (probe_pattern's group 1) keeps increasing, read
+ *            through virDomainOpenConsole on a non-blocking stream;
+ *   agent    the guest's clock, read through the QEMU guest agent (virDomainGetTime), advances;
+ *   ssh      probe_command succeeds in the guest;
+ *   none     the domain is running.
+ *
+ * "Progress" is N new observations beyond a baseline (the last value seen elsewhere, e.g. on
+ * the migration source), so a guest that printed one last line and then hung is not alive. */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+
+#include "migmatrix/hosts.h"
+#include "migmatrix/scenario.h"
+
+typedef enum {
+    MM_WAIT_OK,
+    MM_WAIT_TIMEOUT,         /* no (or not enough) progress in time */
+    MM_WAIT_GONE,            /* the console closed or the domain stopped */
+    MM_WAIT_INTERRUPTED,
+} MmWaitResult;
+
+typedef struct _MmLiveness MmLiveness;
+
+/* Starts observing DOM (opens its console now, so no heartbeat is missed). */
+MmLiveness *mm_liveness_attach(virDomainPtr dom, const MmGuest *guest, GError **error);
+void mm_liveness_free(MmLiveness *l);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MmLiveness, mm_liveness_free)
+
+/* Waits for ADVANCES observations greater than BASELINE (-1: any first value counts).
+ * DETAIL gets a one-line account ("HEARTBEAT 4 -> 6 in 2.0 s", "no heartbeat after 3 for 8 s"). */
+MmWaitResult mm_liveness_wait(MmLiveness *l, gint64 baseline, guint advances, guint timeout_s, char **detail);
+/* The last value observed (heartbeat counter, guest clock seconds), -1 if none. */
+gint64 mm_liveness_last(MmLiveness *l);
+/* The last lines of console output (or probe answers), for the case's artifacts. */
+char *mm_liveness_tail(MmLiveness *l);
