@@ -740,9 +740,9 @@ static const PhaseFunc phase_funcs[] = {
 static Phase
 after_migration(const Cycle *cy)
 {
-    if (cy->o->sc->hard_reboot)
+    if (cy->c->hard_reboot)
         return PH_REBOOT;
-    if (cy->o->sc->ping_pong)
+    if (cy->c->ping_pong)
         return PH_MIGRATE_BACK;
     return PH_CLEANUP;
 }
@@ -763,14 +763,14 @@ next_phase(const Cycle *cy, Phase p, bool ok)
     case PH_SNAPSHOT:
         if (!ok)
             return PH_CLEANUP;
-        return cy->o->sc->enable_compare_cpu ? PH_PRECHECK : PH_MIGRATE;
+        return cy->c->compare_cpu ? PH_PRECHECK : PH_MIGRATE;
     case PH_PRECHECK: return ok ? PH_MIGRATE : PH_CLEANUP;
     /* A failed migration must have left the guest where it was: check that. Unless the
      * connection itself is gone, in which case there is nothing to check through. */
     case PH_MIGRATE:
         return ok ? PH_VERIFY : cy->outcome == MM_OUTCOME_INFRA_ERROR ? PH_CLEANUP : PH_ROLLBACK;
     case PH_VERIFY: return ok ? after_migration(cy) : PH_CLEANUP;
-    case PH_REBOOT: return ok && cy->o->sc->ping_pong ? PH_MIGRATE_BACK : PH_CLEANUP;
+    case PH_REBOOT: return ok && cy->c->ping_pong ? PH_MIGRATE_BACK : PH_CLEANUP;
     case PH_MIGRATE_BACK:
         return ok ? PH_VERIFY_BACK : cy->outcome == MM_OUTCOME_INFRA_ERROR ? PH_CLEANUP : PH_ROLLBACK;
     case PH_VERIFY_BACK:

@@ -205,6 +205,9 @@ mm_matrix_expand(MmScenario *sc, const char *filter)
                         c->repeat = r;
                         c->matrix = spec->name;
                         c->na_reason = na_reason_for(pair->src, pair->dst, guest);
+                        c->compare_cpu = spec->enable_compare_cpu >= 0 ? spec->enable_compare_cpu : sc->enable_compare_cpu;
+                        c->ping_pong = spec->ping_pong >= 0 ? spec->ping_pong : sc->ping_pong;
+                        c->hard_reboot = spec->hard_reboot >= 0 ? spec->hard_reboot : sc->hard_reboot;
                         apply_expectation(sc, c, len);
                         g_hash_table_add(ids, c->id);
                         g_ptr_array_add(m->cases, g_steal_pointer(&c));
@@ -323,6 +326,9 @@ mm_matrix_format_json(const MmScenario *sc, const MmMatrix *m, GString *out)
         mm_json_kv_string(&j, "na_reason", c->na_reason);
         mm_json_kv_string(&j, "expected", c->expected_flaky ? "flaky" : mm_outcome_name(c->expected));
         mm_json_kv_string(&j, "expected_reason", c->expected_reason);
+        mm_json_kv_bool(&j, "enable_compare_cpu", c->compare_cpu);
+        mm_json_kv_bool(&j, "ping_pong", c->ping_pong);
+        mm_json_kv_bool(&j, "hard_reboot", c->hard_reboot);
         mm_json_end_object(&j);
     }
     mm_json_end_array(&j);

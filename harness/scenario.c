@@ -28,6 +28,7 @@ typedef enum {
     KT_STR,
     KT_PATH,    /* a string, resolved relative to the defining file's directory */
     KT_BOOL,
+    KT_TRIBOOL, /* a bool that may be unset (int: -1 unset) */
     KT_UINT,
     KT_LIST,
     KT_ENUM,
@@ -101,6 +102,9 @@ static const KeySpec key_specs[] = {
     MATRIX("exclude", KT_LIST, exclude, 0, 0, NULL),
     MATRIX("only", KT_LIST, only, 0, 0, NULL),
     MATRIX("repeat", KT_UINT, repeat, 1, 1000, NULL),
+    MATRIX("enable_compare_cpu", KT_TRIBOOL, enable_compare_cpu, 0, 0, NULL),
+    MATRIX("ping_pong", KT_TRIBOOL, ping_pong, 0, 0, NULL),
+    MATRIX("hard_reboot", KT_TRIBOOL, hard_reboot, 0, 0, NULL),
 };
 
 static const char *const group_kind_names[] = {
@@ -371,6 +375,7 @@ typedef struct {
     GChecksum *checksum;
     GPtrArray *files;        /* SourceFile*, every file loaded, for line numbers */
     bool unreadable;         /* a file could not be read or parsed: skip cross-key checks */
+    bool any_hard_reboot;    /* [run] or some [matrix…] sets hard_reboot */
 } Loader;
 
 /* Where GROUP/KEY stands in FILE, for checks made after loading. */
@@ -447,14 +452,18 @@ apply_key(Loader *ld, SourceFile *f, const char *group, const KeySpec *spec, gpo
         *(char **)field = g_steal_pointer(&s);
         return;
     }
-    case KT_BOOL: {
+    case KT_BOOL:
+    case KT_TRIBOOL: {
         gboolean v = g_key_file_get_boolean(f->kf, group, spec->key, &err);
 
         if (err) {
             PROBLEM(ld, f, group, spec->key, "'%s' is not a boolean; write true or false", raw);
             return;
         }
-        *(bool *)field = v;
+        if (spec->type == KT_BOOL)
+            *(bool *)field = v;
+        else
+            *(int *)field = v ? 1 : 0;
         return;
     }
     case KT_UINT: {
@@ -605,6 +614,7 @@ matrix_get(Loader *ld, SourceFile *f, const char *name)
     m->name = g_strdup(name);
     m->file = g_strdup(f->path);
     m->repeat = 1;
+    m->enable_compare_cpu = m->ping_pong = m->hard_reboot = -1;
     g_ptr_array_add(ld->sc->matrices, m);
     return m;
 }
@@ -782,9 +792,9 @@ check_host(Loader *ld, MmHost *h)
             h->has_default_cpu_mode = true;
         else
             HPROBLEM("default_cpu_mode", "%s", err->message);
-    } else if (ld->sc->hard_reboot) {
+    } else if (ld->any_hard_reboot) {
         HPROBLEM("default_cpu_mode",
-                 "missing, but [run] hard_reboot = true restarts guests in this mode; set e.g. "
+                 "missing, but hard_reboot = true restarts guests in this mode; set e.g. "
                  "default_cpu_mode = host-passthrough");
     }
 #undef HPROBLEM
@@ -966,6 +976,9 @@ mm_scenario_load(const char *path, GPtrArray *problems)
 
     load_file(&ld, path, NULL, 0);
     if (!ld.unreadable) {
+        ld.any_hard_reboot = sc->hard_reboot;
+        for (guint i = 0; i < sc->matrices->len; i++)
+            ld.any_hard_reboot |= ((MmMatrixSpec *)sc->matrices->pdata[i])->hard_reboot == 1;
         check_run(&ld, path);
         for (guint i = 0; i < sc->hosts->len; i++)
             check_host(&ld, sc->hosts->pdata[i]);

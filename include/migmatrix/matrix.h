@@ -22,6 +22,10 @@ typedef struct {
     MmOutcome expected;
     const char *expected_reason;  /* borrowed from the rule, may be NULL */
     bool expected_flaky;
+    /* The cycle's settings for this case: [run], overridden by its [matrix…] group. */
+    bool compare_cpu;
+    bool ping_pong;
+    bool hard_reboot;
 } MmCase;
 
 void mm_case_free(MmCase *c);

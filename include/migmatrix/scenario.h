@@ -77,6 +77,10 @@ typedef struct {
     char **exclude;
     char **only;
     guint repeat;
+    /* Per-matrix overrides of the [run] keys of the same name: -1 unset, 0 false, 1 true. */
+    int enable_compare_cpu;
+    int ping_pong;
+    int hard_reboot;
 } MmMatrixSpec;
 
 typedef struct {
