@@ -28,9 +28,10 @@ static const Rule rules[] = {
     { 0, "[Tt]imed out|timeout", "timeout", -1, NULL },
 
     /* CPU features, with the list. */
-    { 0, "missing features: ([A-Za-z0-9_.,-]+)", "missing features", -1, "missing" },
-    { 0, "extra features: ([A-Za-z0-9_.,-]+)", "extra features", -1, "extra" },
-    { 0, "does not provide required features: ([A-Za-z0-9_.,-]+)", "missing features", -1, "required" },
+    { 0, "missing features: ([A-Za-z0-9_.-]+(?:, ?[A-Za-z0-9_.-]+)*)", "missing features", -1, "missing" },
+    { 0, "extra features: ([A-Za-z0-9_.-]+(?:, ?[A-Za-z0-9_.-]+)*)", "extra features", -1, "extra" },
+    { 0, "does not provide required features: ([A-Za-z0-9_.-]+(?:, ?[A-Za-z0-9_.-]+)*)", "missing features", -1,
+      "required" },
 
     /* Vendors, modes, TSC, blockers. */
     { 0, "[Vv]endors? .*do(es)? not match|vendor .* does not match", "vendor mismatch", -1, NULL },
@@ -41,6 +42,8 @@ static const Rule rules[] = {
     { 0, "kvm_init_vcpu failed", "kvm_init_vcpu failed", -1, NULL },
     { 0, "failed to set MSR", "MSR rejected by KVM", -1, NULL },
     { 0, "Target CPU (model|check|mode|feature)", "target CPU differs", -1, NULL },
+    { 0, "Unknown CPU model|CPU model [^ ]+ is not supported by hypervisor", "CPU model unknown to the hypervisor", -1,
+      NULL },
     { VIR_ERR_CPU_INCOMPATIBLE, NULL, "CPU incompatible", -1, NULL },
     { 0, "incompatible with host CPU|guest CPU doesn't match", "CPU incompatible", -1, NULL },
     { VIR_ERR_CONFIG_UNSUPPORTED, NULL, "unsupported configuration", -1, NULL },
@@ -118,6 +121,8 @@ mm_classify(const MmFailure *f, MmOutcome phase_outcome, MmVerdict *out)
         if (rules[i].feature_kind && mi) {
             g_autofree char *list = g_match_info_fetch(mi, 1);
             out->features = g_strsplit(list, ",", -1);
+            for (int k = 0; out->features[k]; k++)
+                g_strstrip(out->features[k]);
             out->feature_kind = rules[i].feature_kind;
         }
         return;

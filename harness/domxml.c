@@ -95,6 +95,8 @@ mm_domxml_build(const MmDomainSpec *spec)
     xmlDocSetRootElement(doc, domain);
     prop(domain, "type", spec->virt_type);
     child(domain, "name", spec->name);
+    if (spec->uuid)
+        child(domain, "uuid", spec->uuid);
     meta = child(domain, "metadata", NULL);
     mm = xmlNewChild(meta, NULL, (const xmlChar *)"case", NULL);
     ns = xmlNewNs(mm, (const xmlChar *)MM_METADATA_NS, (const xmlChar *)"mm");

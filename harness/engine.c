@@ -176,10 +176,10 @@ lookup(virConnectPtr conn, const char *name)
 }
 
 static char *
-guest_xml(Cycle *cy, const MmHost *host, const MmCpuMode *mode)
+guest_xml(Cycle *cy, const MmHost *host, const MmCpuMode *mode, const char *uuid)
 {
     MmDomainSpec spec = {
-        .name = cy->name, .virt_type = host->virt_type, .guest = cy->c->guest, .mode = mode,
+        .name = cy->name, .virt_type = host->virt_type, .guest = cy->c->guest, .mode = mode, .uuid = uuid,
         .case_id = cy->c->id, .run_id = cy->o->run_id,
     };
     return mm_domxml_build(&spec);
@@ -482,7 +482,7 @@ phase_prepare(Cycle *cy)
 static bool
 phase_define(Cycle *cy)
 {
-    g_autofree char *xml = guest_xml(cy, cy->c->src, cy->c->mode);
+    g_autofree char *xml = guest_xml(cy, cy->c->src, cy->c->mode, NULL);
 
     artifact(cy, "xml-defined", cy->c->src->name, xml);
     if (!(cy->dom = virDomainDefineXML(cy->sconn, xml)))
@@ -560,6 +560,16 @@ phase_precheck(Cycle *cy)
         g_autofree char *verdict = NULL;
 
         mm_failure_from_libvirt(&f);
+        virResetLastError();
+        /* No verdict to be had (e.g. aarch64 under TCG): say so and migrate anyway, as the
+         * platform does when its pre-check cannot run. */
+        if (f.code == VIR_ERR_OPERATION_UNSUPPORTED || f.code == VIR_ERR_NO_SUPPORT) {
+            verdict = g_strdup_printf("unsupported: %s", f.message);
+            artifact(cy, "precheck", cy->c->dst->name, verdict);
+            say(cy, "no verdict: %s", f.message);
+            mm_failure_clear(&f);
+            return true;
+        }
         verdict = g_strdup_printf("incompatible: %s", f.message);
         artifact(cy, "precheck", cy->c->dst->name, verdict);
         fail_with(cy, MM_OUTCOME_PRECHECK_INCOMPATIBLE, &f);
@@ -606,7 +616,8 @@ static bool
 phase_reboot(Cycle *cy)
 {
     const MmHost *dst = cy->c->dst;
-    g_autofree char *xml = guest_xml(cy, dst, &dst->default_cpu_mode);
+    char uuid[VIR_UUID_STRING_BUFLEN] = "";
+    g_autofree char *xml = NULL;
     g_autofree char *detail = NULL;
     g_autofree char *diff = NULL;
     g_autofree char *before = mm_domxml_cpu_summary(cy->xml_before);
@@ -615,6 +626,10 @@ phase_reboot(Cycle *cy)
     bool cpu_changed = false;
     MmWaitResult r;
 
+    /* The same instance, so the same UUID; only the definition is the platform's new one. */
+    if (virDomainGetUUIDString(cy->dom, uuid) < 0)
+        return fail_libvirt(cy, MM_OUTCOME_REBOOT_FAILED, "uuid");
+    xml = guest_xml(cy, dst, &dst->default_cpu_mode, uuid);
     if (virDomainDestroy(cy->dom) < 0 || virDomainUndefineFlags(cy->dom, VIR_DOMAIN_UNDEFINE_NVRAM) < 0)
         return fail_libvirt(cy, MM_OUTCOME_REBOOT_FAILED, "destroy");
     artifact(cy, "xml-reboot-defined", dst->name, xml);

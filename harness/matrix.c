@@ -27,6 +27,8 @@ mm_matrix_free(MmMatrix *m)
     if (!m)
         return;
     g_clear_pointer(&m->cases, g_ptr_array_unref);
+    g_free(m->duplicate_example);
+    g_free(m->duplicate_group);
     g_free(m);
 }
 
@@ -189,7 +191,10 @@ mm_matrix_expand(MmScenario *sc, const char *filter)
                                                       guest->name, mode_texts[k]);
                         len = strlen(c->id);
                         if (g_hash_table_contains(ids, c->id)) {
-                            m->duplicates++;
+                            if (!m->duplicates++) {
+                                m->duplicate_example = g_strdup(c->id);
+                                m->duplicate_group = g_strdup(spec->name);
+                            }
                             continue;
                         }
                         if ((only->len && !any_match(only, c->id, len)) || any_match(exclude, c->id, len) ||
@@ -232,6 +237,14 @@ mm_matrix_check(const MmScenario *sc, const MmMatrix *m, bool filtered, GPtrArra
     }
     if (filtered)
         return;
+    if (m->duplicates) {
+        g_autofree char *group = m->duplicate_group[0] ? g_strdup_printf("matrix:%s", m->duplicate_group)
+                                                       : g_strdup("matrix");
+        mm_problems_add(problems, MM_PROBLEM_WARNING, sc->path, 0, group, NULL,
+                        "%u case(s) of this group have the ID of an earlier group's case (e.g. %s) and are "
+                        "dropped, with their settings; use another guest, mode or pair to keep them",
+                        m->duplicates, m->duplicate_example);
+    }
     for (guint i = 0; i < sc->expect->len; i++) {
         const MmExpectRule *r = sc->expect->pdata[i];
 

@@ -244,10 +244,19 @@ while read -r kind name _ ip init _; do
 done < "$LAB_STATE"
 
 # ---- the include file for scenarios/local.ini ---------------------------------------------
-default_mode() {   # the "platform default" per lab node, used at hard reboot
-  if [[ $virt_type == kvm ]]; then echo host-passthrough
-  elif [[ $1 == masked ]]; then echo custom:qemu64
-  else echo host-model; fi
+# The "platform default" CPU mode per node, used at hard reboot. Under TCG they differ on
+# purpose, each giving a real finding: lab-a host-model (the guest comes back with the node's
+# expanded CPU), lab-b host-passthrough (the seed platform's Hygon/ARM default, which TCG
+# cannot run: the reboot fails), lab-c custom:Westmere (the old node's baseline model, which
+# lab-c runs without its masked features: the guest cannot migrate back to a newer node).
+default_mode() {
+  if [[ $virt_type == kvm ]]; then echo host-passthrough; return; fi
+  case $1 in
+    lab-a) echo host-model ;;
+    lab-b) echo host-passthrough ;;
+    lab-c) echo custom:Westmere ;;
+    *) echo host-model ;;
+  esac
 }
 {
   echo "# Written by scripts/lab-up.sh on $(date -u +%FT%TZ); rewritten at every lab-up. Do not edit."
@@ -270,7 +279,7 @@ known_hosts = $LAB_DIR/ssh/known_hosts
 arch = x86_64
 cpu = $cpu
 virt_type = $virt_type
-default_cpu_mode = $(default_mode "$hkind")
+default_cpu_mode = $(default_mode "$name")
 EOF
   done < "$LAB_STATE"
   cat <<EOF

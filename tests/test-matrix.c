@@ -102,6 +102,14 @@ test_duplicates_across_groups(void **state)
     assert_int_equal(m->cases->len, 2);
     assert_int_equal(m->duplicates, 1);
     assert_string_equal(((MmCase *)m->cases->pdata[1])->matrix, "more");
+    /* Dropping a case silently would lose its settings: warned, naming an example. */
+    {
+        g_autoptr(GPtrArray) problems = mm_problems_new();
+        mm_matrix_check(sc, m, false, problems);
+        assert_int_equal(mm_problems_count(problems, MM_PROBLEM_WARNING), 1);
+        assert_non_null(strstr(((MmProblem *)problems->pdata[0])->message, "e.g. a>b/g/none"));
+        assert_string_equal(((MmProblem *)problems->pdata[0])->group, "matrix:more");
+    }
 }
 
 static void

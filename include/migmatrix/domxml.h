@@ -11,6 +11,7 @@ typedef struct {
     const char *virt_type;   /* kvm | qemu: <domain type=…> */
     const MmGuest *guest;
     const MmCpuMode *mode;
+    const char *uuid;        /* NULL: libvirt picks one; a hard reboot keeps the guest's */
     const char *case_id;     /* stored in <metadata>, so leftovers can be traced to a case */
     gint64 run_id;
 } MmDomainSpec;

@@ -35,6 +35,8 @@ typedef struct {
     GPtrArray *cases;        /* MmCase*, in plan order */
     guint excluded;          /* dropped by exclude/only/filter */
     guint duplicates;        /* the same ID produced twice: kept once */
+    char *duplicate_example; /* the first such ID, and the group that lost it */
+    char *duplicate_group;
 } MmMatrix;
 
 void mm_matrix_free(MmMatrix *m);

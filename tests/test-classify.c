@@ -1,0 +1,115 @@
+/* test-classify.c: the classifier on real error texts (tests/data/classify/errors.txt), each
+ * line's verdict against errors.expected (MM_REGENERATE=1 rewrites it). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <libvirt/virterror.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "migmatrix/classify.h"
+
+static int
+code_of(const char *name)
+{
+    static const struct { const char *name; int code; } codes[] = {
+        { "OPERATION_FAILED", VIR_ERR_OPERATION_FAILED }, { "CONFIG_UNSUPPORTED", VIR_ERR_CONFIG_UNSUPPORTED },
+        { "CPU_INCOMPATIBLE", VIR_ERR_CPU_INCOMPATIBLE }, { "OPERATION_INVALID", VIR_ERR_OPERATION_INVALID },
+        { "OPERATION_ABORTED", VIR_ERR_OPERATION_ABORTED }, { "OPERATION_TIMEOUT", VIR_ERR_OPERATION_TIMEOUT },
+        { "INTERNAL_ERROR", VIR_ERR_INTERNAL_ERROR }, { "SYSTEM_ERROR", VIR_ERR_SYSTEM_ERROR },
+        { "NO_CONNECT", VIR_ERR_NO_CONNECT }, { "RPC", VIR_ERR_RPC },
+        { "OPERATION_UNSUPPORTED", VIR_ERR_OPERATION_UNSUPPORTED },
+    };
+    for (gsize i = 0; i < G_N_ELEMENTS(codes); i++)
+        if (strcmp(codes[i].name, name) == 0)
+            return codes[i].code;
+    fail_msg("unknown code %s", name);
+    return 0;
+}
+
+static void
+test_real_errors(void **state)
+{
+    g_autofree char *text = NULL;
+    g_autofree char *expected = NULL;
+    g_auto(GStrv) lines = NULL;
+    g_autoptr(GString) out = g_string_new(NULL);
+
+    (void)state;
+    assert_true(g_file_get_contents(MM_TEST_DATA "/classify/errors.txt", &text, NULL, NULL));
+    lines = g_strsplit(text, "\n", -1);
+    for (int i = 0; lines[i]; i++) {
+        g_auto(GStrv) f = NULL;
+        MmFailure fl = { 0 };
+        MmVerdict v = { 0 };
+        MmOutcome phase;
+
+        if (!*lines[i] || *lines[i] == '#')
+            continue;
+        f = g_strsplit(lines[i], "\t", 3);
+        assert_int_equal(g_strv_length(f), 3);
+        assert_true(mm_outcome_parse(f[0], &phase));
+        fl.code = code_of(f[1]);
+        fl.message = g_strdup(f[2]);
+        mm_classify(&fl, phase, &v);
+        g_string_append_printf(out, "%s\t%s", mm_outcome_name(v.outcome), v.reason);
+        if (v.features) {
+            g_autofree char *joined = g_strjoinv(",", v.features);
+            g_string_append_printf(out, "\t%s:%s", v.feature_kind, joined);
+        }
+        g_string_append_c(out, '\n');
+        mm_verdict_clear(&v);
+        mm_failure_clear(&fl);
+    }
+    if (g_getenv("MM_REGENERATE")) {
+        assert_true(g_file_set_contents(MM_TEST_DATA "/classify/errors.expected", out->str, -1, NULL));
+        return;
+    }
+    assert_true(g_file_get_contents(MM_TEST_DATA "/classify/errors.expected", &expected, NULL, NULL));
+    if (strcmp(expected, out->str) != 0)
+        fail_msg("classification differs from errors.expected:\n%s", out->str);
+}
+
+/* The rules a QA engineer relies on, spelt out. */
+static void
+test_key_rules(void **state)
+{
+    MmFailure f = { .code = VIR_ERR_OPERATION_FAILED,
+                    .message = (char *)"operation failed: guest CPU doesn't match specification: missing features: "
+                                       "pclmuldq,sse4.2,aes" };
+    MmVerdict v = { 0 };
+
+    (void)state;
+    mm_classify(&f, MM_OUTCOME_MIGRATE_FAILED, &v);
+    assert_int_equal(v.outcome, MM_OUTCOME_MIGRATE_FAILED);
+    assert_string_equal(v.reason, "missing features");
+    assert_string_equal(v.feature_kind, "missing");
+    assert_int_equal(g_strv_length(v.features), 3);
+    assert_string_equal(v.features[1], "sse4.2");
+    mm_verdict_clear(&v);
+
+    /* A lost connection is infrastructure, whatever phase it hit. */
+    f = (MmFailure){ .code = VIR_ERR_SYSTEM_ERROR, .message = (char *)"End of file while reading data: Input/output error" };
+    mm_classify(&f, MM_OUTCOME_START_FAILED, &v);
+    assert_int_equal(v.outcome, MM_OUTCOME_INFRA_ERROR);
+    assert_string_equal(v.reason, "connection lost");
+    mm_verdict_clear(&v);
+
+    f = (MmFailure){ .code = VIR_ERR_INTERNAL_ERROR, .message = (char *)"something nobody has seen yet" };
+    mm_classify(&f, MM_OUTCOME_BACK_FAILED, &v);
+    assert_int_equal(v.outcome, MM_OUTCOME_BACK_FAILED);
+    assert_string_equal(v.reason, "other");
+    assert_null(v.features);
+    mm_verdict_clear(&v);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_real_errors),
+        cmocka_unit_test(test_key_rules),
+    };
+    return cmocka_run_group_tests_name("classify", tests, NULL, NULL);
+}
