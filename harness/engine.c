@@ -672,6 +672,31 @@ phase_verify_back(Cycle *cy)
     return verify_moved(cy, cy->dconn, MM_OUTCOME_BACK_FAILED);
 }
 
+/* A rollback that left things broken is worse than the failed migration before it: it
+ * becomes the outcome, and the error text keeps both. */
+static bool
+rollback_broken(Cycle *cy, const char *reason, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+static bool
+rollback_broken(Cycle *cy, const char *reason, const char *fmt, ...)
+{
+    g_autofree char *text = NULL;
+    char *both;
+    va_list ap;
+
+    va_start(ap, fmt);
+    text = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    say(cy, "%s", text);
+    both = g_strdup_printf("%s; then: %s", cy->error_text ? cy->error_text : "migration failed", text);
+    g_free(cy->error_text);
+    cy->error_text = both;
+    g_free(cy->reason);
+    cy->reason = g_strdup(reason);
+    cy->outcome = MM_OUTCOME_ROLLBACK_BROKEN;
+    cy->failed = true;
+    return false;
+}
+
 /* After a failed migration: the guest must still run (and progress) where it was, and the
  * other host must hold nothing. */
 static bool
@@ -685,19 +710,19 @@ phase_rollback(Cycle *cy)
 
     if ((stray = lookup(other, cy->name))) {
         virDomainFree(stray);
-        return fail_text(cy, MM_OUTCOME_ROLLBACK_BROKEN, "destination not clean", "%s still has the domain after "
-                         "the failed migration", other_host->name);
+        return rollback_broken(cy, "destination not clean", "%s still has the domain after the failed migration",
+                               other_host->name);
     }
     if (!running(cy->dom))
-        return fail_text(cy, MM_OUTCOME_ROLLBACK_BROKEN, "source not running", "the guest no longer runs on %s "
-                         "after the failed migration", cy->here->name);
+        return rollback_broken(cy, "source not running", "the guest no longer runs on %s after the failed migration",
+                               cy->here->name);
     r = await_alive(cy, mm_liveness_last(cy->live), cy->o->sc->alive_timeout, &detail);
     if (r == MM_WAIT_INTERRUPTED)
         return false;
     if (r != MM_WAIT_OK)
-        return fail_text(cy, MM_OUTCOME_ROLLBACK_BROKEN, "source not progressing",
-                         "the guest runs on %s but does not progress after the failed migration: %s",
-                         cy->here->name, detail);
+        return rollback_broken(cy, "source not progressing",
+                               "the guest runs on %s but does not progress after the failed migration: %s",
+                               cy->here->name, detail);
     say(cy, "rolled back: still alive on %s (%s), %s clean", cy->here->name, detail, other_host->name);
     return true;
 }
@@ -834,7 +859,9 @@ mm_engine_run_case(const MmEngineOptions *o, const MmCase *c, gint64 case_row, g
 
     if (cy.live)
         mm_liveness_free(cy.live);
-    result->interrupted = mm_interrupted() && !cy.failed;
+    /* An interrupt ends the case wherever it was; what it stopped (an aborted migration job)
+     * is not the case's result. */
+    result->interrupted = mm_interrupted();
     if (cy.failed) {
         result->outcome = cy.outcome;
         result->reason = g_steal_pointer(&cy.reason);

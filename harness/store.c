@@ -625,3 +625,95 @@ mm_store_hosts_list(MmStore *store, gint64 run_id, GError **error)
     sqlite3_reset(st);
     return out;
 }
+
+/* ---- reading a case's details ---------------------------------------------------------------- */
+
+void
+mm_step_record_free(MmStepRecord *r)
+{
+    if (!r)
+        return;
+    g_free(r->phase);
+    g_free(r->started_at);
+    g_free(r->message);
+    g_free(r);
+}
+
+void
+mm_artifact_record_free(MmArtifactRecord *r)
+{
+    if (!r)
+        return;
+    g_free(r->kind);
+    g_free(r->name);
+    g_free(r->content);
+    g_free(r);
+}
+
+GPtrArray *
+mm_store_steps_list(MmStore *store, gint64 case_row, GError **error)
+{
+    sqlite3_stmt *st = prepare(store,
+                               "SELECT phase, started_at, duration_ms, ok, message FROM steps WHERE case_row = ?"
+                               " ORDER BY id",
+                               error);
+    GPtrArray *out;
+
+    if (!st)
+        return NULL;
+    out = g_ptr_array_new_with_free_func((GDestroyNotify)mm_step_record_free);
+    sqlite3_bind_int64(st, 1, case_row);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        MmStepRecord *r = g_new0(MmStepRecord, 1);
+
+        r->phase = col_text(st, 0);
+        r->started_at = col_text(st, 1);
+        r->duration_ms = sqlite3_column_int64(st, 2);
+        r->ok = sqlite3_column_int(st, 3);
+        r->message = col_text(st, 4);
+        g_ptr_array_add(out, r);
+    }
+    sqlite3_reset(st);
+    return out;
+}
+
+GPtrArray *
+mm_store_artifacts_list(MmStore *store, gint64 case_row, GError **error)
+{
+    sqlite3_stmt *st = prepare(store, "SELECT kind, name, content FROM artifacts WHERE case_row = ? ORDER BY id", error);
+    GPtrArray *out;
+
+    if (!st)
+        return NULL;
+    out = g_ptr_array_new_with_free_func((GDestroyNotify)mm_artifact_record_free);
+    sqlite3_bind_int64(st, 1, case_row);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        MmArtifactRecord *r = g_new0(MmArtifactRecord, 1);
+
+        r->kind = col_text(st, 0);
+        r->name = col_text(st, 1);
+        r->content = col_text(st, 2);
+        g_ptr_array_add(out, r);
+    }
+    sqlite3_reset(st);
+    return out;
+}
+
+GPtrArray *
+mm_store_features_list(MmStore *store, gint64 case_row, GError **error)
+{
+    sqlite3_stmt *st = prepare(store,
+                               "SELECT kind || ':' || feature FROM case_features WHERE case_row = ?"
+                               " ORDER BY kind, feature",
+                               error);
+    GPtrArray *out;
+
+    if (!st)
+        return NULL;
+    out = g_ptr_array_new_with_free_func(g_free);
+    sqlite3_bind_int64(st, 1, case_row);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        g_ptr_array_add(out, col_text(st, 0));
+    sqlite3_reset(st);
+    return out;
+}

@@ -91,6 +91,29 @@ bool mm_store_artifact_add(MmStore *store, gint64 case_row, const char *kind, co
 bool mm_store_feature_add(MmStore *store, gint64 case_row, const char *feature, const char *kind,
                           GError **error);
 
+typedef struct {
+    char *phase;
+    char *started_at;
+    gint64 duration_ms;
+    bool ok;
+    char *message;
+} MmStepRecord;
+
+typedef struct {
+    char *kind;              /* xml-before, xml-diff, console-tail, precheck, job-stats, … */
+    char *name;              /* usually the host it came from */
+    char *content;
+} MmArtifactRecord;
+
+void mm_step_record_free(MmStepRecord *r);
+void mm_artifact_record_free(MmArtifactRecord *r);
+/* MmStepRecord*, in order. */
+GPtrArray *mm_store_steps_list(MmStore *store, gint64 case_row, GError **error);
+/* MmArtifactRecord*, in order. */
+GPtrArray *mm_store_artifacts_list(MmStore *store, gint64 case_row, GError **error);
+/* "kind:feature" strings, sorted. */
+GPtrArray *mm_store_features_list(MmStore *store, gint64 case_row, GError **error);
+
 /* Host facts: a flat set of name → value per host and run (probe fills it). */
 bool mm_store_host_fact_set(MmStore *store, gint64 run_id, const char *host, const char *fact,
                             const char *value, GError **error);

@@ -1,0 +1,310 @@
+/* test-lab-run.c [lab]: `migmatrix run` on the real local lab.
+ *
+ * test_local_matrix runs scenarios/local.ini, which must exit 0 (every outcome as [expect]
+ * says), and then checks per case what the DB holds: outcome, reason, features, the steps,
+ * the artifacts, and that no domain is left on any host. test_sigint interrupts a run in the
+ * middle of a (deliberately slow) migration. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lab.h"
+#include "migmatrix/domxml.h"
+#include "migmatrix/hosts.h"
+#include "migmatrix/store.h"
+#include "migmatrix/util.h"
+
+static MmTestLab *lab;
+
+#define RUN(out, err, ...) mm_test_run_migmatrix((const char *const[]){ __VA_ARGS__, NULL }, out, err)
+
+typedef struct {
+    MmStore *store;
+    GPtrArray *cases;        /* MmCaseRecord* of the latest run */
+    MmRunRecord *run;
+} Db;
+
+static void
+db_open(Db *d, const char *path)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GPtrArray) runs = NULL;
+
+    d->store = mm_store_open(path, &err);
+    assert_non_null(d->store);
+    runs = mm_store_runs_list(d->store, &err);
+    assert_true(runs->len > 0);
+    d->run = g_ptr_array_steal_index(runs, 0);
+    d->cases = mm_store_cases_list(d->store, d->run->id, &err);
+}
+
+static void
+db_close(Db *d)
+{
+    g_ptr_array_unref(d->cases);
+    mm_run_record_free(d->run);
+    mm_store_close(d->store);
+}
+
+static const MmCaseRecord *
+find(Db *d, const char *id)
+{
+    for (guint i = 0; i < d->cases->len; i++)
+        if (strcmp(((MmCaseRecord *)d->cases->pdata[i])->case_id, id) == 0)
+            return d->cases->pdata[i];
+    fail_msg("case %s not in the DB", id);
+    return NULL;
+}
+
+/* "phase:ok phase:ok …" */
+static char *
+steps_of(Db *d, const MmCaseRecord *c)
+{
+    g_autoptr(GPtrArray) steps = mm_store_steps_list(d->store, c->id, NULL);
+    GString *out = g_string_new(NULL);
+
+    for (guint i = 0; i < steps->len; i++) {
+        const MmStepRecord *s = steps->pdata[i];
+        g_string_append_printf(out, "%s%s:%s", i ? " " : "", s->phase, s->ok ? "ok" : "fail");
+    }
+    return g_string_free(out, FALSE);
+}
+
+static char *
+artifact_of(Db *d, const MmCaseRecord *c, const char *kind)
+{
+    g_autoptr(GPtrArray) arts = mm_store_artifacts_list(d->store, c->id, NULL);
+
+    for (guint i = 0; i < arts->len; i++) {
+        const MmArtifactRecord *a = arts->pdata[i];
+        if (strcmp(a->kind, kind) == 0)
+            return g_strdup(a->content);
+    }
+    return NULL;
+}
+
+static void
+expect_case(Db *d, const char *id, const char *outcome, const char *reason, const char *steps)
+{
+    const MmCaseRecord *c = find(d, id);
+    g_autofree char *got = steps_of(d, c);
+
+    if (strcmp(c->outcome, outcome) != 0)
+        fail_msg("%s: outcome %s (%s: %s), expected %s", id, c->outcome, c->reason, c->error_text, outcome);
+    if (reason && (!c->reason || strcmp(c->reason, reason) != 0))
+        fail_msg("%s: reason '%s', expected '%s'", id, c->reason, reason);
+    if (steps && strcmp(got, steps) != 0)
+        fail_msg("%s: steps\n  %s\nexpected\n  %s", id, got, steps);
+    assert_false(c->unexpected);
+    assert_string_equal(c->state, "done");
+}
+
+/* No domain of ours on any lab host. */
+static void
+assert_no_leftovers(void)
+{
+    g_autoptr(GPtrArray) problems = mm_problems_new();
+    g_autoptr(MmScenario) sc = mm_scenario_load(MM_SOURCE_DIR "/scenarios/local.ini", problems);
+
+    assert_non_null(sc);
+    for (guint i = 0; i < sc->hosts->len; i++) {
+        g_autoptr(GError) err = NULL;
+        g_autoptr(virConnect) conn = mm_host_open(sc->hosts->pdata[i], &err);
+        virDomainPtr *doms = NULL;
+        int n;
+
+        assert_non_null(conn);
+        n = virConnectListAllDomains(conn, &doms, 0);
+        assert_true(n >= 0);
+        for (int k = 0; k < n; k++) {
+            const char *name = virDomainGetName(doms[k]);
+            if (g_str_has_prefix(name, MM_DOMAIN_PREFIX))
+                fail_msg("%s left on %s", name, ((MmHost *)sc->hosts->pdata[i])->name);
+            virDomainFree(doms[k]);
+        }
+        free(doms);
+    }
+}
+
+static void
+test_local_matrix(void **state)
+{
+    g_autofree char *db = g_build_filename(lab->scenario_dir, "local.db", NULL);
+    g_autofree char *out = NULL, *err = NULL;
+    Db d = { 0 };
+    int rc;
+
+    (void)state;
+    rc = RUN(&out, &err, "run", "scenarios/local.ini", "--db", db);
+    if (rc != 0)
+        fail_msg("run exited %d\n%s\n%s", rc, out, err);
+    assert_non_null(strstr(out, "done: 35 of 35 cases"));
+    db_open(&d, db);
+    assert_string_equal(d.run->status, "done");
+    assert_string_equal(d.run->kind, "run");
+    assert_int_equal(d.cases->len, 35);
+    assert_int_equal(d.run->n_unexpected, 0);
+
+    /* Same CPU: the full cycle, XML unchanged. */
+    expect_case(&d, "lab-a>lab-b/linux/custom:qemu64", "pass", NULL,
+                "prepare:ok define:ok start:ok wait-alive:ok snapshot:ok migrate:ok verify:ok cleanup:ok");
+    {
+        g_autofree char *stats = artifact_of(&d, find(&d, "lab-a>lab-b/linux/custom:qemu64"), "job-stats");
+        g_autofree char *diff = artifact_of(&d, find(&d, "lab-a>lab-b/linux/custom:qemu64"), "xml-diff");
+        assert_non_null(strstr(stats, "downtime="));
+        assert_string_equal(diff, "(no changes)\n");
+    }
+    /* TCG has no host CPU to pass through. */
+    expect_case(&d, "lab-a>lab-b/linux/host-passthrough", "start-failed", "mode unsupported by hypervisor",
+                "prepare:ok define:ok start:fail cleanup:ok");
+    assert_non_null(strstr(find(&d, "lab-a>lab-b/linux/host-passthrough")->error_text, "not supported by hypervisor"));
+
+    /* Onto the older generation: missing features, one row each; the rollback is checked. */
+    expect_case(&d, "lab-a>lab-c/linux/custom:Westmere", "migrate-failed", "missing features",
+                "prepare:ok define:ok start:ok wait-alive:ok snapshot:ok migrate:fail rollback-check:ok cleanup:ok");
+    {
+        g_autoptr(GPtrArray) f = mm_store_features_list(d.store, find(&d, "lab-a>lab-c/linux/custom:Westmere")->id, NULL);
+        assert_int_equal(f->len, 3);
+        assert_string_equal(f->pdata[0], "missing:aes");
+        assert_string_equal(f->pdata[1], "missing:pclmuldq");
+        assert_string_equal(f->pdata[2], "missing:sse4.2");
+    }
+    /* Off it, a plain model passes; Westmere cannot gain the features back. Asymmetric. */
+    expect_case(&d, "lab-c>lab-a/linux/custom:qemu64", "pass", NULL, NULL);
+    expect_case(&d, "lab-c>lab-a/linux/custom:Westmere", "migrate-failed", "extra features", NULL);
+
+    /* There and back, through the agent. */
+    expect_case(&d, "lab-b>lab-a/linux-agent/custom:Westmere", "pass", NULL,
+                "prepare:ok define:ok start:ok wait-alive:ok snapshot:ok migrate:ok verify:ok migrate-back:ok "
+                "verify-back:ok cleanup:ok");
+
+    /* The hang guest. */
+    expect_case(&d, "lab-a>lab-b/linux-hang/custom:Westmere", "guest-hung", "no progress after migration",
+                "prepare:ok define:ok start:ok wait-alive:ok snapshot:ok migrate:ok verify:fail cleanup:ok");
+    expect_case(&d, "lab-a>lab-c/linux-hang/custom:Westmere", "rollback-broken", "source not progressing",
+                "prepare:ok define:ok start:ok wait-alive:ok snapshot:ok migrate:fail rollback-check:fail cleanup:ok");
+
+    /* Hard reboot into lab-a's host-model: the CPU changes, and the report can show how. */
+    expect_case(&d, "lab-b>lab-a/linux-agent/none", "pass", NULL,
+                "prepare:ok define:ok start:ok wait-alive:ok snapshot:ok migrate:ok verify:ok reboot:ok "
+                "migrate-back:ok verify-back:ok cleanup:ok");
+    {
+        const MmCaseRecord *c = find(&d, "lab-b>lab-a/linux-agent/none");
+        g_autofree char *mode = artifact_of(&d, c, "mode-after-reboot");
+        g_autofree char *diff = artifact_of(&d, c, "xml-diff-reboot");
+        assert_string_equal(mode, "host-model");
+        assert_non_null(strstr(diff, "/domain/cpu/"));
+        assert_non_null(strstr(diff, "EPYC"));
+    }
+    expect_case(&d, "lab-a>lab-b/linux-agent/none", "reboot-failed", "mode unsupported by hypervisor", NULL);
+    expect_case(&d, "lab-a>lab-c/linux-agent/none", "back-failed", "extra features",
+                "prepare:ok define:ok start:ok wait-alive:ok snapshot:ok migrate:ok verify:ok reboot:ok "
+                "migrate-back:fail rollback-check:ok cleanup:ok");
+
+    /* The pre-check: it predicts Dhyana, and is blind to lab-c's mask. */
+    expect_case(&d, "lab-a>lab-b/linux-agent/custom:Dhyana", "precheck-incompatible", "missing features",
+                "prepare:ok define:ok start:ok wait-alive:ok snapshot:ok precheck:fail cleanup:ok");
+    expect_case(&d, "lab-a>lab-c/linux-agent/custom:Westmere", "migrate-failed", "missing features", NULL);
+    {
+        g_autofree char *pre = artifact_of(&d, find(&d, "lab-a>lab-c/linux-agent/custom:Westmere"), "precheck");
+        assert_string_equal(pre, "compatible");
+    }
+
+    /* The aarch64 guest under TCG. */
+    expect_case(&d, "lab-a>lab-b/arm64/custom:cortex-a57", "pass", NULL, NULL);
+    expect_case(&d, "lab-a>lab-b/arm64/custom:qemu64", "na", "an x86_64 CPU model for an aarch64 guest", "");
+
+    db_close(&d);
+    assert_no_leftovers();
+}
+
+/* SIGINT while a migration runs: the job is aborted, the guest cleaned up, the run marked
+ * interrupted, and what was stored before stays. */
+static void
+test_sigint(void **state)
+{
+    g_autofree char *inc = g_build_filename(MM_SOURCE_DIR, "scenarios", "lab-generated.inc", NULL);
+    g_autofree char *text = g_strdup_printf(
+        "[run]\ninclude = %s\nbandwidth_mib = 1\nboot_timeout = 90\n"
+        "[matrix]\npairs = lab-a>lab-b\nguests = arm64, linux\nmodes = custom:cortex-a57, custom:qemu64\n"
+        "[expect]\n*/arm64/custom:qemu64 = na: x86 model\n*/linux/custom:cortex-a57 = na: arm model\n", inc);
+    g_autofree char *ini = g_build_filename(lab->scenario_dir, "slow.ini", NULL);
+    g_autofree char *db = g_build_filename(lab->scenario_dir, "slow.db", NULL);
+    const char *argv[] = { MM_BINARY, "run", ini, "--db", db, "--verbose", NULL };
+    g_autoptr(GError) err = NULL;
+    GPid pid;
+    int err_fd, status;
+    FILE *errs;
+    char line[1024];
+    bool migrating = false;
+    Db d = { 0 };
+
+    (void)state;
+    assert_true(g_file_set_contents(ini, text, -1, NULL));
+    assert_true(g_spawn_async_with_pipes(MM_SOURCE_DIR, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
+                                         &pid, NULL, NULL, &err_fd, &err));
+    errs = fdopen(err_fd, "r");
+    /* --verbose prints a line as each phase starts. At 1 MiB/s the migration takes minutes. */
+    while (fgets(line, sizeof(line), errs)) {
+        if (strstr(line, "linux/custom:qemu64: migrate (")) {
+            migrating = true;
+            break;
+        }
+    }
+    assert_true(migrating);
+    g_usleep(G_USEC_PER_SEC);
+    kill(pid, SIGINT);
+    while (fgets(line, sizeof(line), errs))
+        ;
+    fclose(errs);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 130);
+
+    db_open(&d, db);
+    assert_string_equal(d.run->status, "interrupted");
+    /* The case done before the interrupt is intact. */
+    expect_case(&d, "lab-a>lab-b/arm64/custom:cortex-a57", "pass", NULL, NULL);
+    {
+        const MmCaseRecord *c = find(&d, "lab-a>lab-b/linux/custom:qemu64");
+        g_autofree char *steps = steps_of(&d, c);
+
+        assert_string_equal(c->state, "interrupted");
+        assert_null(c->outcome);
+        assert_non_null(strstr(steps, "migrate:fail cleanup:ok"));
+    }
+    db_close(&d);
+    assert_no_leftovers();
+}
+
+static int
+setup(void **state)
+{
+    (void)state;
+    lab = mm_test_lab_up();
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    (void)state;
+    mm_test_lab_down(lab);
+    return 0;
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_local_matrix),
+        cmocka_unit_test(test_sigint),
+    };
+    return cmocka_run_group_tests_name("lab-run", tests, setup, teardown);
+}
