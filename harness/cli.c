@@ -9,6 +9,8 @@ static const MmCommand commands[] = {
     { "validate", mm_cmd_validate, "check a scenario file without running anything" },
     { "plan", mm_cmd_plan, "print every case the scenario's matrix expands to" },
     { "run", mm_cmd_run, "run the matrix against the hosts and store every result" },
+    { "report", mm_cmd_report, "render a stored run as md, html, csv, json or junit" },
+    { "diff", mm_cmd_diff, "compare two runs: new failures, fixes, host drift (the nightly gate)" },
     { "probe", mm_cmd_probe, "record and print what each host's CPU and libvirt offer" },
     { "runs", mm_cmd_runs, "list the runs stored in a results DB" },
     { NULL, NULL, NULL },

@@ -170,7 +170,7 @@ mm_cmd_run(int argc, char **argv)
     g_autoptr(GArray) case_rows = g_array_new(FALSE, TRUE, sizeof(gint64));
     g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func(result_free);
     struct sigaction sa = { .sa_handler = on_signal };
-    Progress progress = { .tty = isatty(STDERR_FILENO), .verbose = verbose };
+    Progress progress = { .tty = isatty(STDERR_FILENO) };
     MmEngineOptions o = { 0 };
     gint64 t_run = g_get_monotonic_time();
     guint unexpected = 0, infra = 0;
@@ -184,6 +184,7 @@ mm_cmd_run(int argc, char **argv)
         mm_cli_usage_error("run", "expected exactly one SCENARIO file");
         return MM_EXIT_USAGE;
     }
+    progress.verbose = verbose;
     if (!(sc = mm_cli_load_scenario(argv[1])))
         return MM_EXIT_USAGE;
     m = mm_matrix_expand(sc, filter);

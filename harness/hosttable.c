@@ -125,17 +125,19 @@ mm_host_table_text(GPtrArray *rows, GString *out)
     }
 }
 
-/* Markdown cells: a | or newline would break the table. */
+/* Markdown cells: a | or newline would break the table, and < & would be raw HTML. */
 static void
 md_cell(GString *out, const char *s)
 {
     for (; *s; s++) {
-        if (*s == '|')
-            g_string_append(out, "\\|");
-        else if (*s == '\n' || *s == '\r')
-            g_string_append_c(out, ' ');
-        else
-            g_string_append_c(out, *s);
+        switch (*s) {
+        case '|': g_string_append(out, "\\|"); break;
+        case '\n': case '\r': g_string_append_c(out, ' '); break;
+        case '<': g_string_append(out, "&lt;"); break;
+        case '>': g_string_append(out, "&gt;"); break;
+        case '&': g_string_append(out, "&amp;"); break;
+        default: g_string_append_c(out, *s);
+        }
     }
 }
 

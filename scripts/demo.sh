@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The README's first command: install, build, bring the local lab up, probe its hosts,
-# print the host table, and bring the lab down again (also on failure or Ctrl-C).
+# The README's first command: install, build, bring the local lab up, probe its hosts, run
+# the lab's matrix (scenarios/local.ini, about 5 minutes), print the summary, and bring the
+# lab down again (also on failure or Ctrl-C). Exits with `migmatrix run`'s exit code.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,3 +25,9 @@ trap '((started)) && scripts/lab-down.sh' EXIT
 echo
 echo "== migmatrix probe scenarios/local.ini"
 build/migmatrix probe scenarios/local.ini
+
+echo
+echo "== migmatrix run scenarios/local.ini"
+rc=0
+build/migmatrix run scenarios/local.ini || rc=$?
+exit $rc

@@ -20,6 +20,8 @@ int mm_cmd_plan(int argc, char **argv);
 int mm_cmd_runs(int argc, char **argv);
 int mm_cmd_probe(int argc, char **argv);
 int mm_cmd_run(int argc, char **argv);
+int mm_cmd_report(int argc, char **argv);
+int mm_cmd_diff(int argc, char **argv);
 
 /* NULL-terminated table, in the order `migmatrix --help` lists them. */
 const MmCommand *mm_commands(void);

@@ -1,0 +1,197 @@
+/* report-html.c: one self-contained HTML file: no remote assets, every string from the DB
+ * escaped (host, guest and error texts are hostile input). A coloured matrix per guest and
+ * mode, the host table, per-case details on click, a filter by outcome. */
+#include <string.h>
+
+#include "migmatrix/report.h"
+
+static void
+esc(GString *out, const char *s)
+{
+    g_autofree char *e = g_markup_escape_text(s ? s : "", -1);
+    g_string_append(out, e);
+}
+
+static const char style[] =
+    "body{font-family:sans-serif;margin:1.5em;color:#222}"
+    "table{border-collapse:collapse;margin:.5em 0 1.5em}"
+    "th,td{border:1px solid #bbb;padding:.3em .6em;text-align:left;vertical-align:top}"
+    "th{background:#f3f3f3}"
+    "td.cell{cursor:pointer;min-width:6em}"
+    ".pass{background:#c8e6c9}.fail{background:#ffcdd2}.hang{background:#ffe0b2}"
+    ".na{background:#e0e0e0;color:#555}.notrun{background:#fff;color:#888;font-style:italic}"
+    ".unexpected{outline:3px solid #b00020;outline-offset:-3px}"
+    ".asym::after{content:' \\21C4';font-weight:bold}"
+    "details{margin:.3em 0;border:1px solid #ddd;padding:.3em .6em}"
+    "pre{background:#f7f7f7;padding:.5em;overflow-x:auto;white-space:pre-wrap}"
+    "#filter label{margin-right:1em}"
+    "body.hide-pass .pass.cell,body.hide-fail .fail.cell,body.hide-hang .hang.cell,"
+    "body.hide-na .na.cell,body.hide-notrun .notrun.cell{visibility:hidden}";
+
+/* Opening a case's details from its cell, and the outcome filter: no library, no network. */
+static const char script[] =
+    "function show(id){var d=document.getElementById(id);if(d){d.open=true;d.scrollIntoView();}}"
+    "function filt(cb){document.body.classList.toggle('hide-'+cb.value,!cb.checked);}";
+
+static void
+grid(const MmReport *r, const MmReportGrid *g, GString *out)
+{
+    g_string_append(out, "<h3>");
+    esc(out, g->guest);
+    g_string_append(out, " / ");
+    esc(out, g->mode);
+    g_string_append(out, "</h3>\n<table class=\"matrix\"><tr><th>source \\ destination</th>");
+    for (guint d = 0; d < r->hosts->len; d++) {
+        g_string_append(out, "<th>");
+        esc(out, r->hosts->pdata[d]);
+        g_string_append(out, "</th>");
+    }
+    g_string_append(out, "</tr>\n");
+    for (guint s = 0; s < r->hosts->len; s++) {
+        g_autoptr(GString) row = g_string_new(NULL);
+        bool any = false;
+
+        g_string_append(row, "<tr><th>");
+        esc(row, r->hosts->pdata[s]);
+        g_string_append(row, "</th>");
+        for (guint d = 0; d < r->hosts->len; d++) {
+            MmReportCase *c = mm_report_cell(g, r->hosts->pdata[s], r->hosts->pdata[d]);
+            g_autofree char *text = NULL;
+
+            if (!c) {
+                g_string_append(row, s == d ? "<td>—</td>" : "<td></td>");
+                continue;
+            }
+            any = true;
+            text = mm_report_cell_text(c);
+            g_string_append_printf(row, "<td class=\"cell %s%s%s\" data-outcome=\"", mm_report_cell_class(c),
+                                   c->rec->unexpected ? " unexpected" : "", c->asymmetric ? " asym" : "");
+            esc(row, c->rec->outcome ? c->rec->outcome : "not-run");
+            g_string_append_printf(row, "\" onclick=\"show('case-%" G_GINT64_FORMAT "')\" title=\"", c->rec->id);
+            esc(row, c->rec->case_id);
+            g_string_append(row, "\">");
+            esc(row, text);
+            g_string_append(row, "</td>");
+        }
+        g_string_append(row, "</tr>\n");
+        if (any)
+            g_string_append(out, row->str);
+    }
+    g_string_append(out, "</table>\n");
+}
+
+static void
+pre(GString *out, const char *title, const char *text)
+{
+    if (!text)
+        return;
+    g_string_append_printf(out, "<p><b>%s</b></p><pre>", title);
+    esc(out, text);
+    g_string_append(out, "</pre>");
+}
+
+static void
+details(const MmReportCase *c, GString *out)
+{
+    g_string_append_printf(out, "<details id=\"case-%" G_GINT64_FORMAT "\" class=\"%s\"><summary>", c->rec->id,
+                           mm_report_cell_class(c));
+    esc(out, c->rec->case_id);
+    g_string_append(out, ": ");
+    esc(out, c->rec->outcome ? c->rec->outcome : "not run");
+    if (c->rec->reason) {
+        g_string_append(out, " (");
+        esc(out, c->rec->reason);
+        g_string_append(out, ")");
+    }
+    if (c->rec->unexpected) {
+        g_string_append(out, ", <b>unexpected</b>: expected ");
+        esc(out, c->rec->expected);
+    }
+    g_string_append(out, "</summary>\n<table><tr><th>phase</th><th>ms</th><th>ok</th><th>message</th></tr>");
+    for (guint s = 0; s < c->steps->len; s++) {
+        const MmStepRecord *st = c->steps->pdata[s];
+
+        g_string_append(out, "<tr><td>");
+        esc(out, st->phase);
+        g_string_append_printf(out, "</td><td>%" G_GINT64_FORMAT "</td><td>%s</td><td>", st->duration_ms,
+                               st->ok ? "yes" : "no");
+        esc(out, st->message);
+        g_string_append(out, "</td></tr>");
+    }
+    g_string_append(out, "</table>\n");
+    if (c->features->len) {
+        g_autoptr(GString) f = g_string_new(NULL);
+        for (guint i = 0; i < c->features->len; i++)
+            g_string_append_printf(f, "%s%s", i ? ", " : "", (char *)c->features->pdata[i]);
+        pre(out, "CPU features", f->str);
+    }
+    pre(out, "Error", c->rec->error_text);
+    pre(out, "Pre-check", c->precheck);
+    pre(out, "XML changes across migration", c->xml_diff);
+    pre(out, "Mode after hard reboot", c->reboot_mode);
+    pre(out, "XML changes at hard reboot", c->reboot_diff);
+    pre(out, "Console / probe tail", c->console_tail);
+    g_string_append(out, "</details>\n");
+}
+
+void
+mm_report_html(const MmReport *r, GString *out)
+{
+    static const char *const classes[] = { "pass", "fail", "hang", "na", "notrun" };
+
+    g_string_append(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+                         "style-src 'unsafe-inline'; script-src 'unsafe-inline'\"><title>migmatrix: ");
+    esc(out, r->run->name ? r->run->name : r->run->scenario_path);
+    g_string_append_printf(out, "</title><style>%s</style><script>%s</script></head><body>\n", style, script);
+    g_string_append(out, "<h1>migmatrix report: ");
+    esc(out, r->run->name ? r->run->name : r->run->scenario_path);
+    g_string_append_printf(out, " (run %" G_GINT64_FORMAT ")</h1>\n<p>Scenario <code>", r->run->id);
+    esc(out, r->run->scenario_path);
+    g_string_append(out, "</code>, started ");
+    esc(out, r->run->started_at);
+    g_string_append(out, ", status ");
+    esc(out, r->run->status);
+    g_string_append_printf(out, ". %u as expected, <b>%u unexpected</b>.</p>\n", r->expected, r->unexpected);
+
+    g_string_append(out, "<h2>Hosts</h2>\n<table><tr><th>host</th><th>physical CPU</th><th>arch</th>"
+                         "<th>host-model resolves to</th><th>host-passthrough</th><th>libvirt</th><th>QEMU</th>"
+                         "<th>kernel</th></tr>\n");
+    for (guint i = 0; i < r->host_rows->len; i++) {
+        const MmHostRow *h = r->host_rows->pdata[i];
+        const char *vt = h->virt_type ? h->virt_type : "kvm";
+        g_autofree char *hm_key = g_strdup_printf("%s.host_model_cpu", vt);
+        g_autofree char *pt_key = g_strdup_printf("%s.host_passthrough", vt);
+        const char *cells[] = {
+            h->name,
+            g_hash_table_lookup(h->facts, "cpuinfo_model") ?: h->cpu_label,
+            g_hash_table_lookup(h->facts, "arch"),
+            g_hash_table_lookup(h->facts, hm_key),
+            g_hash_table_lookup(h->facts, pt_key),
+            g_hash_table_lookup(h->facts, "libvirt_version"),
+            g_hash_table_lookup(h->facts, "qemu_version"),
+            g_hash_table_lookup(h->facts, "kernel_version"),
+        };
+
+        g_string_append(out, "<tr>");
+        for (guint k = 0; k < G_N_ELEMENTS(cells); k++) {
+            g_string_append(out, "<td>");
+            esc(out, cells[k] ? cells[k] : "?");
+            g_string_append(out, "</td>");
+        }
+        g_string_append(out, "</tr>\n");
+    }
+    g_string_append(out, "</table>\n<h2>Migration matrix</h2>\n<p id=\"filter\">Show: ");
+    for (guint i = 0; i < G_N_ELEMENTS(classes); i++)
+        g_string_append_printf(out, "<label class=\"%s\"><input type=\"checkbox\" value=\"%s\" checked "
+                                    "onchange=\"filt(this)\"> %s</label>",
+                               classes[i], classes[i], classes[i]);
+    g_string_append(out, "</p>\n<p>Rows are sources, columns destinations. Click a cell for its details. "
+                         "\u21C4: the reverse direction has the other result; a red frame: unexpected.</p>\n");
+    for (guint i = 0; i < r->grids->len; i++)
+        grid(r, r->grids->pdata[i], out);
+    g_string_append(out, "<h2>Cases</h2>\n");
+    for (guint i = 0; i < r->cases->len; i++)
+        details(r->cases->pdata[i], out);
+    g_string_append(out, "</body></html>\n");
+}

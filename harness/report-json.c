@@ -1,0 +1,96 @@
+/* report-json.c: the report as JSON (docs/report-json.md). */
+#include "migmatrix/json.h"
+#include "migmatrix/report.h"
+
+void
+mm_report_json(const MmReport *r, GString *out)
+{
+    MmJson j;
+
+    mm_json_init(&j, out, true);
+    mm_json_begin_object(&j);
+    mm_json_kv_int(&j, "format_version", 1);
+    mm_json_key(&j, "run");
+    mm_json_begin_object(&j);
+    mm_json_kv_int(&j, "id", r->run->id);
+    mm_json_kv_string(&j, "name", r->run->name);
+    mm_json_kv_string(&j, "scenario", r->run->scenario_path);
+    mm_json_kv_string(&j, "scenario_sha256", r->run->scenario_hash);
+    mm_json_kv_string(&j, "started_at", r->run->started_at);
+    mm_json_kv_string(&j, "ended_at", r->run->ended_at);
+    mm_json_kv_string(&j, "status", r->run->status);
+    mm_json_kv_string(&j, "harness_version", r->run->harness_version);
+    mm_json_end_object(&j);
+
+    mm_json_key(&j, "summary");
+    mm_json_begin_object(&j);
+    mm_json_kv_int(&j, "cases", r->cases->len);
+    mm_json_kv_int(&j, "expected", r->expected);
+    mm_json_kv_int(&j, "unexpected", r->unexpected);
+    mm_json_kv_int(&j, "not_run", r->not_run);
+    mm_json_key(&j, "outcomes");
+    mm_json_begin_object(&j);
+    for (int o = 0; o < MM_OUTCOME_LAST; o++)
+        if (r->counts[o])
+            mm_json_kv_int(&j, mm_outcome_name(o), r->counts[o]);
+    mm_json_end_object(&j);
+    mm_json_end_object(&j);
+
+    mm_json_key(&j, "hosts");
+    mm_host_table_json(r->host_rows, &j);
+
+    mm_json_key(&j, "cases");
+    mm_json_begin_array(&j);
+    for (guint i = 0; i < r->cases->len; i++) {
+        const MmReportCase *c = r->cases->pdata[i];
+
+        mm_json_begin_object(&j);
+        mm_json_kv_string(&j, "id", c->rec->case_id);
+        mm_json_kv_string(&j, "src", c->rec->src);
+        mm_json_kv_string(&j, "dst", c->rec->dst);
+        mm_json_kv_string(&j, "guest", c->rec->guest);
+        mm_json_kv_string(&j, "mode", c->rec->mode);
+        mm_json_kv_int(&j, "repeat", c->rec->repeat);
+        mm_json_kv_string(&j, "state", c->rec->state);
+        mm_json_kv_string(&j, "outcome", c->rec->outcome);
+        mm_json_kv_string(&j, "reason", c->rec->reason);
+        mm_json_kv_string(&j, "expected", c->rec->expected);
+        mm_json_kv_string(&j, "expected_reason", c->rec->expected_reason);
+        mm_json_kv_bool(&j, "unexpected", c->rec->unexpected);
+        mm_json_kv_bool(&j, "asymmetric", c->asymmetric);
+        mm_json_key(&j, "duration_ms");
+        if (c->rec->duration_ms >= 0)
+            mm_json_int(&j, c->rec->duration_ms);
+        else
+            mm_json_null(&j);
+        mm_json_kv_string(&j, "error", c->rec->error_text);
+        mm_json_key(&j, "features");
+        mm_json_begin_array(&j);
+        for (guint f = 0; f < c->features->len; f++)
+            mm_json_string(&j, c->features->pdata[f]);
+        mm_json_end_array(&j);
+        mm_json_kv_string(&j, "precheck", c->precheck);
+        mm_json_kv_string(&j, "xml_diff", c->xml_diff);
+        mm_json_kv_string(&j, "mode_after_reboot", c->reboot_mode);
+        mm_json_kv_string(&j, "reboot_xml_diff", c->reboot_diff);
+        mm_json_key(&j, "steps");
+        mm_json_begin_array(&j);
+        for (guint s = 0; s < c->steps->len; s++) {
+            const MmStepRecord *st = c->steps->pdata[s];
+
+            mm_json_begin_object(&j);
+            mm_json_kv_string(&j, "phase", st->phase);
+            mm_json_kv_string(&j, "started_at", st->started_at);
+            mm_json_kv_int(&j, "duration_ms", st->duration_ms);
+            mm_json_kv_bool(&j, "ok", st->ok);
+            mm_json_kv_string(&j, "message", st->message);
+            mm_json_end_object(&j);
+        }
+        mm_json_end_array(&j);
+        mm_json_end_object(&j);
+    }
+    mm_json_end_array(&j);
+    mm_json_end_object(&j);
+    g_string_append_c(out, '\n');
+    mm_json_clear(&j);
+}

@@ -1,0 +1,165 @@
+/* report-md.c: the Markdown report: ready to paste into docs. */
+#include <string.h>
+
+#include "migmatrix/report.h"
+
+/* A Markdown table cell: | and newlines would break the table, < & would be HTML. */
+static void
+cell(GString *out, const char *s)
+{
+    for (; s && *s; s++) {
+        switch (*s) {
+        case '|': g_string_append(out, "\\|"); break;
+        case '\n': case '\r': g_string_append_c(out, ' '); break;
+        case '<': g_string_append(out, "&lt;"); break;
+        case '>': g_string_append(out, "&gt;"); break;
+        case '&': g_string_append(out, "&amp;"); break;
+        default: g_string_append_c(out, *s);
+        }
+    }
+}
+
+static void
+summary(const MmReport *r, GString *out)
+{
+    g_string_append(out, "## Summary\n\n| outcome | cases |\n|---|---|\n");
+    for (int o = 0; o < MM_OUTCOME_LAST; o++)
+        if (r->counts[o])
+            g_string_append_printf(out, "| %s | %u |\n", mm_outcome_name(o), r->counts[o]);
+    if (r->not_run)
+        g_string_append_printf(out, "| not run | %u |\n", r->not_run);
+    g_string_append_printf(out, "\n%u as expected, **%u unexpected**%s.\n\n", r->expected, r->unexpected,
+                           r->not_run ? ", the rest not run" : "");
+}
+
+static void
+grid(const MmReport *r, const MmReportGrid *g, GString *out)
+{
+    g_string_append(out, "### ");
+    cell(out, g->guest);
+    g_string_append(out, " / ");
+    cell(out, g->mode);
+    g_string_append(out, "\n\n| source \\ destination |");
+    for (guint d = 0; d < r->hosts->len; d++) {
+        g_string_append_c(out, ' ');
+        cell(out, r->hosts->pdata[d]);
+        g_string_append(out, " |");
+    }
+    g_string_append(out, "\n|---|");
+    for (guint d = 0; d < r->hosts->len; d++)
+        g_string_append(out, "---|");
+    g_string_append_c(out, '\n');
+    for (guint s = 0; s < r->hosts->len; s++) {
+        bool any = false;
+        g_autoptr(GString) row = g_string_new(NULL);
+
+        g_string_append(row, "| ");
+        cell(row, r->hosts->pdata[s]);
+        g_string_append(row, " |");
+        for (guint d = 0; d < r->hosts->len; d++) {
+            MmReportCase *c = mm_report_cell(g, r->hosts->pdata[s], r->hosts->pdata[d]);
+            g_autofree char *text = NULL;
+
+            if (!c) {
+                g_string_append(row, s == d ? " — |" : " |");
+                continue;
+            }
+            any = true;
+            text = mm_report_cell_text(c);
+            g_string_append_c(row, ' ');
+            cell(row, text);
+            if (c->asymmetric)
+                g_string_append(row, " ⇄");
+            if (c->rec->unexpected)
+                g_string_append(row, " **UNEXPECTED**");
+            if (c->footnote)
+                g_string_append_printf(row, " [%d]", c->footnote);
+            g_string_append(row, " |");
+        }
+        if (any)
+            g_string_append_printf(out, "%s\n", row->str);
+    }
+    g_string_append_c(out, '\n');
+}
+
+static void
+footnotes(const MmReport *r, GString *out)
+{
+    bool header = false;
+
+    for (guint i = 0; i < r->cases->len; i++) {
+        const MmReportCase *c = r->cases->pdata[i];
+
+        if (!c->footnote)
+            continue;
+        if (!header) {
+            g_string_append(out, "## Notes\n\n");
+            header = true;
+        }
+        /* No code span: entities are not decoded there, and IDs contain '>'. */
+        g_string_append_printf(out, "%d. **", c->footnote);
+        cell(out, c->rec->case_id);
+        g_string_append_printf(out, "**: %s", c->rec->outcome ? c->rec->outcome : "not run");
+        if (c->rec->reason) {
+            g_string_append(out, " (");
+            cell(out, c->rec->reason);
+            g_string_append(out, ")");
+        }
+        if (c->rec->unexpected) {
+            g_string_append(out, ", expected ");
+            cell(out, c->rec->expected);
+        }
+        g_string_append(out, ".");
+        if (c->features->len) {
+            g_string_append(out, " Features:");
+            for (guint f = 0; f < c->features->len; f++) {
+                g_string_append(out, f ? ", " : " ");
+                cell(out, c->features->pdata[f]);
+            }
+            g_string_append(out, ".");
+        }
+        if (c->precheck) {
+            g_string_append(out, " Pre-check: ");
+            cell(out, c->precheck);
+            g_string_append(out, ".");
+        }
+        if (c->reboot_mode) {
+            g_string_append(out, " After hard reboot: ");
+            cell(out, c->reboot_mode);
+            g_string_append(out, " (the destination's default mode).");
+        }
+        if (c->rec->error_text) {
+            g_string_append(out, " Error: ");
+            cell(out, c->rec->error_text);
+        }
+        if (c->xml_diff) {
+            g_string_append(out, " XML changes: ");
+            cell(out, c->xml_diff);
+        }
+        g_string_append_c(out, '\n');
+    }
+    if (header)
+        g_string_append_c(out, '\n');
+}
+
+void
+mm_report_markdown(const MmReport *r, GString *out)
+{
+    g_string_append(out, "# migmatrix report: ");
+    cell(out, r->run->name ? r->run->name : r->run->scenario_path);
+    g_string_append_printf(out, " (run %" G_GINT64_FORMAT ")\n\n", r->run->id);
+    g_string_append(out, "Scenario ");
+    cell(out, r->run->scenario_path);
+    g_string_append_printf(out, ", started %s, ended %s, status %s, migmatrix %s.\n\n", r->run->started_at,
+                           r->run->ended_at ? r->run->ended_at : "-", r->run->status, r->run->harness_version);
+    g_string_append(out, "## Hosts\n\n");
+    mm_host_table_markdown(r->host_rows, out);
+    g_string_append_c(out, '\n');
+    summary(r, out);
+    g_string_append(out, "## Migration matrix\n\nRows are sources, columns destinations. ✓ pass, ✗ failed "
+                         "(outcome: reason), hang: the guest stopped making progress, N/A: not applicable, "
+                         "⇄: the reverse direction has the other result, [n]: see Notes.\n\n");
+    for (guint i = 0; i < r->grids->len; i++)
+        grid(r, r->grids->pdata[i], out);
+    footnotes(r, out);
+}

@@ -1,0 +1,223 @@
+/* report.c: load a stored run into the report model: hosts, cases, grids, footnotes. */
+#include "migmatrix/report.h"
+
+#include <string.h>
+
+#include "migmatrix/outcome.h"
+#include "migmatrix/util.h"
+
+static void
+report_case_free(MmReportCase *c)
+{
+    mm_case_record_free(c->rec);
+    g_ptr_array_unref(c->features);
+    g_free(c->xml_diff);
+    g_free(c->reboot_mode);
+    g_free(c->reboot_diff);
+    g_free(c->precheck);
+    g_free(c->console_tail);
+    g_ptr_array_unref(c->steps);
+    g_free(c);
+}
+
+static void
+grid_free(MmReportGrid *g)
+{
+    g_free(g->guest);
+    g_free(g->mode);
+    g_ptr_array_unref(g->cases);
+    g_free(g);
+}
+
+void
+mm_report_free(MmReport *r)
+{
+    if (!r)
+        return;
+    mm_run_record_free(r->run);
+    g_ptr_array_unref(r->hosts);
+    if (r->host_rows) {
+        for (guint i = 0; i < r->host_rows->len; i++) {
+            MmHostRow *h = r->host_rows->pdata[i];
+            g_hash_table_unref(h->facts);
+            g_free(h);
+        }
+        g_ptr_array_unref(r->host_rows);
+    }
+    g_hash_table_unref(r->by_id);
+    g_ptr_array_unref(r->grids);
+    g_ptr_array_unref(r->cases);
+    g_free(r);
+}
+
+static bool
+failed(const MmReportCase *c)
+{
+    return c->rec->outcome && strcmp(c->rec->outcome, "pass") != 0 && strcmp(c->rec->outcome, "na") != 0;
+}
+
+MmReport *
+mm_report_load(MmStore *store, gint64 run_id, GError **error)
+{
+    g_autoptr(MmReport) r = g_new0(MmReport, 1);
+    g_autoptr(GPtrArray) runs = mm_store_runs_list(store, error);
+    g_autoptr(GPtrArray) recs = NULL;
+    g_autoptr(GPtrArray) fact_hosts = NULL;
+    GHashTable *grid_by_key;
+    int footnote = 0;
+
+    if (!runs)
+        return NULL;
+    for (guint i = 0; i < runs->len; i++)
+        if (((MmRunRecord *)runs->pdata[i])->id == run_id)
+            r->run = g_ptr_array_steal_index(runs, i);
+    if (!r->run) {
+        g_set_error(error, MM_ERROR, MM_ERROR_INPUT, "%s has no run %" G_GINT64_FORMAT "; `migmatrix runs` lists them",
+                    mm_store_path(store), run_id);
+        return NULL;
+    }
+    if (!(recs = mm_store_cases_list(store, run_id, error)))
+        return NULL;
+
+    r->hosts = g_ptr_array_new_with_free_func(g_free);
+    r->cases = g_ptr_array_new_with_free_func((GDestroyNotify)report_case_free);
+    r->grids = g_ptr_array_new_with_free_func((GDestroyNotify)grid_free);
+    r->by_id = g_hash_table_new(g_str_hash, g_str_equal);
+    grid_by_key = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+
+    for (guint i = 0; i < recs->len; i++) {
+        MmReportCase *c = g_new0(MmReportCase, 1);
+        g_autoptr(GPtrArray) arts = NULL;
+        g_autofree char *key = NULL;
+        MmReportGrid *g;
+        MmOutcome o;
+
+        c->rec = g_steal_pointer(&recs->pdata[i]);
+        c->features = mm_store_features_list(store, c->rec->id, NULL);
+        c->steps = mm_store_steps_list(store, c->rec->id, NULL);
+        arts = mm_store_artifacts_list(store, c->rec->id, NULL);
+        for (guint a = 0; arts && a < arts->len; a++) {
+            MmArtifactRecord *art = arts->pdata[a];
+            char **slot = strcmp(art->kind, "xml-diff") == 0            ? &c->xml_diff
+                        : strcmp(art->kind, "xml-diff-reboot") == 0     ? &c->reboot_diff
+                        : strcmp(art->kind, "mode-after-reboot") == 0   ? &c->reboot_mode
+                        : strcmp(art->kind, "precheck") == 0            ? &c->precheck
+                        : strcmp(art->kind, "console-tail") == 0        ? &c->console_tail
+                                                                        : NULL;
+            if (slot) {
+                g_free(*slot);
+                *slot = g_steal_pointer(&art->content);
+            }
+        }
+        if (c->xml_diff && strcmp(c->xml_diff, "(no changes)\n") == 0)
+            g_clear_pointer(&c->xml_diff, g_free);
+        g_ptr_array_add(r->cases, c);
+        g_hash_table_insert(r->by_id, c->rec->case_id, c);
+
+        if (!g_ptr_array_find_with_equal_func(r->hosts, c->rec->src, g_str_equal, NULL))
+            g_ptr_array_add(r->hosts, g_strdup(c->rec->src));
+        if (!g_ptr_array_find_with_equal_func(r->hosts, c->rec->dst, g_str_equal, NULL))
+            g_ptr_array_add(r->hosts, g_strdup(c->rec->dst));
+        key = g_strdup_printf("%s/%s", c->rec->guest, c->rec->mode);
+        if (!(g = g_hash_table_lookup(grid_by_key, key))) {
+            g = g_new0(MmReportGrid, 1);
+            g->guest = g_strdup(c->rec->guest);
+            g->mode = g_strdup(c->rec->mode);
+            g->cases = g_ptr_array_new();
+            g_ptr_array_add(r->grids, g);
+            g_hash_table_insert(grid_by_key, g_steal_pointer(&key), g);
+        }
+        g_ptr_array_add(g->cases, c);
+
+        if (c->rec->outcome && mm_outcome_parse(c->rec->outcome, &o)) {
+            r->counts[o]++;
+            if (c->rec->unexpected)
+                r->unexpected++;
+            else
+                r->expected++;
+        } else {
+            r->not_run++;
+        }
+    }
+    g_hash_table_unref(grid_by_key);
+
+    /* Asymmetry: A>B and B>A of one guest and mode, one passing, the other failing. */
+    for (guint i = 0; i < r->cases->len; i++) {
+        MmReportCase *c = r->cases->pdata[i];
+        g_autofree char *rev = NULL;
+        const char *rest = strchr(c->rec->case_id, '/');
+        MmReportCase *back;
+
+        if (!rest || !c->rec->outcome)
+            continue;
+        rev = g_strdup_printf("%s>%s%s", c->rec->dst, c->rec->src, rest);
+        back = g_hash_table_lookup(r->by_id, rev);
+        if (back && back->rec->outcome && strcmp(back->rec->outcome, "na") != 0 &&
+            strcmp(c->rec->outcome, "na") != 0 && failed(c) != failed(back))
+            c->asymmetric = true;
+    }
+    /* Footnotes for every cell with more to say than fits in it. */
+    for (guint i = 0; i < r->cases->len; i++) {
+        MmReportCase *c = r->cases->pdata[i];
+        if (failed(c) || c->xml_diff || c->reboot_mode || c->features->len)
+            c->footnote = ++footnote;
+    }
+
+    /* The run's host snapshot, in the matrix's host order. */
+    r->host_rows = g_ptr_array_new();
+    fact_hosts = mm_store_hosts_list(store, run_id, NULL);
+    for (guint i = 0; i < r->hosts->len; i++) {
+        MmHostRow *h = g_new0(MmHostRow, 1);
+
+        h->name = r->hosts->pdata[i];
+        h->facts = mm_store_host_facts(store, run_id, h->name, NULL);
+        if (!h->facts)
+            h->facts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+        h->virt_type = g_hash_table_lookup(h->facts, "virt_type");
+        h->cpu_label = g_hash_table_lookup(h->facts, "cpu_label");
+        h->error = g_hash_table_lookup(h->facts, "error");
+        g_ptr_array_add(r->host_rows, h);
+    }
+    return g_steal_pointer(&r);
+}
+
+MmReportCase *
+mm_report_cell(const MmReportGrid *grid, const char *src, const char *dst)
+{
+    for (guint i = 0; i < grid->cases->len; i++) {
+        MmReportCase *c = grid->cases->pdata[i];
+        if (strcmp(c->rec->src, src) == 0 && strcmp(c->rec->dst, dst) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+const char *
+mm_report_cell_class(const MmReportCase *c)
+{
+    if (!c->rec->outcome)
+        return "notrun";
+    if (strcmp(c->rec->outcome, "pass") == 0)
+        return "pass";
+    if (strcmp(c->rec->outcome, "na") == 0)
+        return "na";
+    if (strcmp(c->rec->outcome, "guest-hung") == 0)
+        return "hang";
+    return "fail";
+}
+
+char *
+mm_report_cell_text(const MmReportCase *c)
+{
+    const char *cls = mm_report_cell_class(c);
+
+    if (strcmp(cls, "notrun") == 0)
+        return g_strdup("not run");
+    if (strcmp(cls, "pass") == 0)
+        return g_strdup("✓");
+    if (strcmp(cls, "na") == 0)
+        return g_strdup_printf("N/A: %s", c->rec->reason ? c->rec->reason : "not applicable");
+    if (strcmp(cls, "hang") == 0)
+        return g_strdup("hang");
+    return g_strdup_printf("✗ %s%s%s", c->rec->outcome, c->rec->reason ? ": " : "", c->rec->reason ? c->rec->reason : "");
+}

@@ -1,0 +1,234 @@
+/* rundiff.c: compare two runs case by case, and their hosts fact by fact. */
+#include "migmatrix/rundiff.h"
+
+#include <string.h>
+
+#include "migmatrix/json.h"
+
+static const char *const label_names[] = {
+    [MM_DIFF_SAME_PASS] = "pass", [MM_DIFF_NEW_FAIL] = "new-fail", [MM_DIFF_FIXED] = "fixed",
+    [MM_DIFF_STILL_SAME] = "still-failing", [MM_DIFF_STILL_CHANGED] = "still-failing",
+    [MM_DIFF_NEW_CASE] = "new-case", [MM_DIFF_GONE] = "gone",
+};
+
+/* The facts whose change explains results: versions, microcode, CPU, host-model expansion. */
+static const char *const drift_facts[] = {
+    "libvirt_version", "qemu_version", "kernel_version", "microcode", "cpu_model", "cpuinfo_model",
+    "kvm.host_model_cpu", "kvm.host_model_require", "kvm.host_model_disable",
+    "qemu.host_model_cpu", "qemu.host_model_require", "qemu.host_model_disable", NULL,
+};
+
+const char *
+mm_diff_label_name(MmDiffLabel l)
+{
+    return label_names[l];
+}
+
+void
+mm_run_diff_free(MmRunDiff *d)
+{
+    if (!d)
+        return;
+    for (guint i = 0; i < d->cases->len; i++) {
+        MmCaseDiff *c = d->cases->pdata[i];
+        g_free(c->case_id);
+        g_free(c->a);
+        g_free(c->b);
+        g_free(c);
+    }
+    g_ptr_array_unref(d->cases);
+    for (guint i = 0; i < d->drift->len; i++) {
+        MmHostDrift *h = d->drift->pdata[i];
+        g_free(h->host);
+        g_free(h->fact);
+        g_free(h->a);
+        g_free(h->b);
+        g_free(h);
+    }
+    g_ptr_array_unref(d->drift);
+    g_free(d);
+}
+
+/* Not run, or N/A, is neither a pass nor a failure. */
+static bool
+is_fail(const MmCaseRecord *r)
+{
+    return r->outcome && strcmp(r->outcome, "pass") != 0 && strcmp(r->outcome, "na") != 0;
+}
+
+static char *
+describe(const MmCaseRecord *r)
+{
+    if (!r->outcome)
+        return g_strdup("not run");
+    return g_strdup_printf("%s%s%s", r->outcome, r->reason ? ": " : "", r->reason ? r->reason : "");
+}
+
+static void
+add(MmRunDiff *d, const char *id, MmDiffLabel l, const MmCaseRecord *a, const MmCaseRecord *b)
+{
+    MmCaseDiff *c = g_new0(MmCaseDiff, 1);
+
+    c->case_id = g_strdup(id);
+    c->label = l;
+    c->a = a ? describe(a) : NULL;
+    c->b = b ? describe(b) : NULL;
+    c->b_unexpected = b && b->unexpected;
+    d->counts[l]++;
+    g_ptr_array_add(d->cases, c);
+}
+
+MmRunDiff *
+mm_run_diff(MmStore *store, gint64 a, gint64 b, GError **error)
+{
+    g_autoptr(GPtrArray) ca = mm_store_cases_list(store, a, error);
+    g_autoptr(GPtrArray) cb = ca ? mm_store_cases_list(store, b, error) : NULL;
+    g_autoptr(GHashTable) by_id = g_hash_table_new(g_str_hash, g_str_equal);
+    g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
+    g_autoptr(GPtrArray) hosts_a = NULL;
+    MmRunDiff *d;
+
+    if (!cb)
+        return NULL;
+    d = g_new0(MmRunDiff, 1);
+    d->run_a = a;
+    d->run_b = b;
+    d->cases = g_ptr_array_new();
+    d->drift = g_ptr_array_new();
+    for (guint i = 0; i < ca->len; i++)
+        g_hash_table_insert(by_id, ((MmCaseRecord *)ca->pdata[i])->case_id, ca->pdata[i]);
+    for (guint i = 0; i < cb->len; i++) {
+        const MmCaseRecord *rb = cb->pdata[i];
+        const MmCaseRecord *ra = g_hash_table_lookup(by_id, rb->case_id);
+
+        d->unexpected_b += rb->unexpected;
+        g_hash_table_add(seen, rb->case_id);
+        if (!ra)
+            add(d, rb->case_id, MM_DIFF_NEW_CASE, NULL, rb);
+        else if (!is_fail(ra) && is_fail(rb))
+            add(d, rb->case_id, ra->outcome ? MM_DIFF_NEW_FAIL : MM_DIFF_NEW_CASE, ra, rb);
+        else if (is_fail(ra) && rb->outcome && !is_fail(rb))
+            add(d, rb->case_id, MM_DIFF_FIXED, ra, rb);
+        else if (is_fail(ra) && is_fail(rb))
+            add(d, rb->case_id,
+                strcmp(ra->outcome, rb->outcome) == 0 && g_strcmp0(ra->reason, rb->reason) == 0 ? MM_DIFF_STILL_SAME
+                                                                                                : MM_DIFF_STILL_CHANGED,
+                ra, rb);
+        else
+            d->counts[MM_DIFF_SAME_PASS]++;
+    }
+    for (guint i = 0; i < ca->len; i++) {
+        const MmCaseRecord *ra = ca->pdata[i];
+        if (!g_hash_table_contains(seen, ra->case_id))
+            add(d, ra->case_id, MM_DIFF_GONE, ra, NULL);
+    }
+
+    hosts_a = mm_store_hosts_list(store, a, NULL);
+    for (guint h = 0; hosts_a && h < hosts_a->len; h++) {
+        const char *host = hosts_a->pdata[h];
+        g_autoptr(GHashTable) fa = mm_store_host_facts(store, a, host, NULL);
+        g_autoptr(GHashTable) fb = mm_store_host_facts(store, b, host, NULL);
+
+        if (!fa || !fb || g_hash_table_size(fb) == 0)
+            continue;
+        for (int k = 0; drift_facts[k]; k++) {
+            const char *va = g_hash_table_lookup(fa, drift_facts[k]);
+            const char *vb = g_hash_table_lookup(fb, drift_facts[k]);
+            MmHostDrift *x;
+
+            if (g_strcmp0(va, vb) == 0)
+                continue;
+            x = g_new0(MmHostDrift, 1);
+            x->host = g_strdup(host);
+            x->fact = g_strdup(drift_facts[k]);
+            x->a = g_strdup(va);
+            x->b = g_strdup(vb);
+            g_ptr_array_add(d->drift, x);
+        }
+    }
+    return d;
+}
+
+void
+mm_run_diff_text(const MmRunDiff *d, bool md, GString *out)
+{
+    g_string_append_printf(out, "%sruns %" G_GINT64_FORMAT " -> %" G_GINT64_FORMAT ": %u new-fail, %u fixed, %u "
+                                "still-failing (%u reason changed), %u new-case, %u gone; %u unexpected in run %"
+                                G_GINT64_FORMAT "\n\n",
+                           md ? "## " : "", d->run_a, d->run_b, d->counts[MM_DIFF_NEW_FAIL], d->counts[MM_DIFF_FIXED],
+                           d->counts[MM_DIFF_STILL_SAME] + d->counts[MM_DIFF_STILL_CHANGED],
+                           d->counts[MM_DIFF_STILL_CHANGED], d->counts[MM_DIFF_NEW_CASE], d->counts[MM_DIFF_GONE],
+                           d->unexpected_b, d->run_b);
+    if (md && d->cases->len)
+        g_string_append(out, "| case | label | before | after |\n|---|---|---|---|\n");
+    for (guint i = 0; i < d->cases->len; i++) {
+        const MmCaseDiff *c = d->cases->pdata[i];
+        const char *extra = c->label == MM_DIFF_STILL_SAME ? " (same reason)"
+                          : c->label == MM_DIFF_STILL_CHANGED ? " (reason changed)" : "";
+        g_autofree char *id = g_markup_escape_text(c->case_id, -1);
+
+        if (md)
+            g_string_append_printf(out, "| %s | %s%s | %s | %s |\n", id, mm_diff_label_name(c->label), extra,
+                                   c->a ? c->a : "-", c->b ? c->b : "-");
+        else
+            g_string_append_printf(out, "%-14s %s%s\n    before: %s\n    after:  %s%s\n", mm_diff_label_name(c->label),
+                                   c->case_id, extra, c->a ? c->a : "-", c->b ? c->b : "-",
+                                   c->b_unexpected ? " (unexpected)" : "");
+    }
+    if (d->drift->len) {
+        g_string_append(out, md ? "\n### Host drift\n\n| host | fact | before | after |\n|---|---|---|---|\n"
+                                : "\nhost drift:\n");
+        for (guint i = 0; i < d->drift->len; i++) {
+            const MmHostDrift *h = d->drift->pdata[i];
+            if (md)
+                g_string_append_printf(out, "| %s | %s | %s | %s |\n", h->host, h->fact, h->a ? h->a : "-",
+                                       h->b ? h->b : "-");
+            else
+                g_string_append_printf(out, "  %s %s: %s -> %s\n", h->host, h->fact, h->a ? h->a : "-",
+                                       h->b ? h->b : "-");
+        }
+    }
+}
+
+void
+mm_run_diff_json(const MmRunDiff *d, GString *out)
+{
+    MmJson j;
+
+    mm_json_init(&j, out, true);
+    mm_json_begin_object(&j);
+    mm_json_kv_int(&j, "run_a", d->run_a);
+    mm_json_kv_int(&j, "run_b", d->run_b);
+    mm_json_kv_int(&j, "unexpected_b", d->unexpected_b);
+    mm_json_key(&j, "cases");
+    mm_json_begin_array(&j);
+    for (guint i = 0; i < d->cases->len; i++) {
+        const MmCaseDiff *c = d->cases->pdata[i];
+
+        mm_json_begin_object(&j);
+        mm_json_kv_string(&j, "id", c->case_id);
+        mm_json_kv_string(&j, "label", mm_diff_label_name(c->label));
+        if (c->label == MM_DIFF_STILL_SAME || c->label == MM_DIFF_STILL_CHANGED)
+            mm_json_kv_bool(&j, "reason_changed", c->label == MM_DIFF_STILL_CHANGED);
+        mm_json_kv_string(&j, "before", c->a);
+        mm_json_kv_string(&j, "after", c->b);
+        mm_json_end_object(&j);
+    }
+    mm_json_end_array(&j);
+    mm_json_key(&j, "host_drift");
+    mm_json_begin_array(&j);
+    for (guint i = 0; i < d->drift->len; i++) {
+        const MmHostDrift *h = d->drift->pdata[i];
+
+        mm_json_begin_object(&j);
+        mm_json_kv_string(&j, "host", h->host);
+        mm_json_kv_string(&j, "fact", h->fact);
+        mm_json_kv_string(&j, "before", h->a);
+        mm_json_kv_string(&j, "after", h->b);
+        mm_json_end_object(&j);
+    }
+    mm_json_end_array(&j);
+    mm_json_end_object(&j);
+    g_string_append_c(out, '\n');
+    mm_json_clear(&j);
+}

@@ -1,0 +1,59 @@
+/* report.h: a stored run, as the reports need it. Reads only the store (so a copied DB file
+ * renders anywhere, no lab needed); each format is its own file (report-*.c). */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+
+#include "migmatrix/hosttable.h"
+#include "migmatrix/outcome.h"
+#include "migmatrix/store.h"
+
+typedef struct {
+    MmCaseRecord *rec;       /* owned */
+    GPtrArray *features;     /* "kind:feature" */
+    char *xml_diff;          /* migration's XML changes, NULL if none */
+    char *reboot_mode;       /* the node's mode the guest took at hard reboot */
+    char *reboot_diff;
+    char *precheck;          /* the CPU compare verdict, if any */
+    char *console_tail;
+    GPtrArray *steps;        /* MmStepRecord* */
+    int footnote;            /* 1-based, 0 when the cell needs none */
+    bool asymmetric;         /* the reverse pair passed/failed the other way */
+} MmReportCase;
+
+typedef struct {
+    char *guest;
+    char *mode;
+    GPtrArray *cases;        /* MmReportCase* (borrowed) of this guest and mode */
+} MmReportGrid;
+
+typedef struct {
+    MmRunRecord *run;
+    GPtrArray *hosts;        /* host names in order of first appearance (src, then dst) */
+    GPtrArray *host_rows;    /* MmHostRow*, with facts from the run's snapshot */
+    GPtrArray *cases;        /* MmReportCase*, plan order */
+    GPtrArray *grids;        /* MmReportGrid*, in order of first appearance */
+    GHashTable *by_id;       /* case_id → MmReportCase* */
+    guint counts[MM_OUTCOME_LAST]; /* per outcome */
+    guint unexpected;
+    guint expected;
+    guint not_run;
+} MmReport;
+
+MmReport *mm_report_load(MmStore *store, gint64 run_id, GError **error);
+void mm_report_free(MmReport *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MmReport, mm_report_free)
+
+/* The case SRC>DST in GRID, or NULL. */
+MmReportCase *mm_report_cell(const MmReportGrid *grid, const char *src, const char *dst);
+/* Short cell text: "✓", "✗ reason", "hang", "N/A: reason", "not run". */
+char *mm_report_cell_text(const MmReportCase *c);
+/* pass, fail, hang, na, notrun: for colours and filters. */
+const char *mm_report_cell_class(const MmReportCase *c);
+
+void mm_report_markdown(const MmReport *r, GString *out);
+void mm_report_csv(const MmReport *r, GString *out);
+void mm_report_json(const MmReport *r, GString *out);
+bool mm_report_junit(const MmReport *r, GString *out, GError **error);
+void mm_report_html(const MmReport *r, GString *out);

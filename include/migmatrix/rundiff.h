@@ -1,0 +1,50 @@
+/* rundiff.h: what changed between two stored runs: per case ID a label, per host the facts
+ * that drifted (versions, microcode, CPU model, host-model expansion: often the cause). */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+
+#include "migmatrix/store.h"
+
+typedef enum {
+    MM_DIFF_SAME_PASS,       /* passed in both: not listed */
+    MM_DIFF_NEW_FAIL,        /* passed in A, fails in B */
+    MM_DIFF_FIXED,           /* failed in A, passes in B */
+    MM_DIFF_STILL_SAME,      /* still-failing, same reason */
+    MM_DIFF_STILL_CHANGED,   /* still-failing, reason changed */
+    MM_DIFF_NEW_CASE,
+    MM_DIFF_GONE,
+} MmDiffLabel;
+
+const char *mm_diff_label_name(MmDiffLabel l);
+
+typedef struct {
+    char *case_id;
+    MmDiffLabel label;
+    char *a;                 /* "outcome: reason" in A, NULL if absent */
+    char *b;
+    bool b_unexpected;
+} MmCaseDiff;
+
+typedef struct {
+    char *host;
+    char *fact;
+    char *a;
+    char *b;
+} MmHostDrift;
+
+typedef struct {
+    gint64 run_a, run_b;
+    GPtrArray *cases;        /* MmCaseDiff*, B's order, then cases gone */
+    GPtrArray *drift;        /* MmHostDrift* */
+    guint counts[MM_DIFF_GONE + 1];
+    guint unexpected_b;
+} MmRunDiff;
+
+void mm_run_diff_free(MmRunDiff *d);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MmRunDiff, mm_run_diff_free)
+
+MmRunDiff *mm_run_diff(MmStore *store, gint64 a, gint64 b, GError **error);
+void mm_run_diff_text(const MmRunDiff *d, bool markdown, GString *out);
+void mm_run_diff_json(const MmRunDiff *d, GString *out);

@@ -1,0 +1,242 @@
+/* test-report.c: every report format from a DB that the test builds through the store API,
+ * with real outcome data from a local-lab run and hostile strings. Goldens in
+ * tests/data/report/ (MM_REGENERATE=1 rewrites them). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "migmatrix/report.h"
+#include "migmatrix/util.h"
+#include "migmatrix/xml.h"
+
+#include <libxml/xmlschemas.h>
+
+#define EVIL "<img src=x onerror=alert(1)>"
+
+typedef struct {
+    const char *id, *src, *dst, *guest, *mode, *expected, *outcome, *reason, *error;
+    const char *features;    /* "kind:f1,f2" */
+    const char *precheck, *reboot_mode, *xml_diff;
+    bool unexpected;
+} Row;
+
+/* From a real run of scenarios/local.ini (outcomes, reasons, error texts), plus a hostile guest. */
+static const Row rows[] = {
+    { "lab-a>lab-b/linux/custom:Westmere", "lab-a", "lab-b", "linux", "custom:Westmere", "pass", "pass", NULL, NULL,
+      NULL, NULL, NULL, NULL, false },
+    { "lab-a>lab-c/linux/custom:Westmere", "lab-a", "lab-c", "linux", "custom:Westmere", "migrate-failed",
+      "migrate-failed", "missing features",
+      "operation failed: guest CPU doesn't match specification: missing features: pclmuldq,sse4.2,aes",
+      "missing:pclmuldq,sse4.2,aes", "compatible", NULL, NULL, false },
+    { "lab-c>lab-a/linux/custom:Westmere", "lab-c", "lab-a", "linux", "custom:Westmere", "pass", "migrate-failed",
+      "extra features", "operation failed: guest CPU doesn't match specification: extra features: pclmuldq",
+      "extra:pclmuldq", NULL, NULL, NULL, true },
+    { "lab-a>lab-c/linux/host-model", "lab-a", "lab-c", "linux", "host-model", "migrate-failed", "migrate-failed",
+      "missing features", "operation failed: guest CPU doesn't match specification: missing features: pclmuldq,sse4.2,aes",
+      "missing:pclmuldq,sse4.2,aes", NULL, NULL, NULL, false },
+    { "lab-c>lab-a/linux/host-model", "lab-c", "lab-a", "linux", "host-model", "pass", "pass", NULL, NULL, NULL, NULL,
+      NULL, NULL, false },
+    { "lab-a>lab-b/linux-hang/custom:Westmere", "lab-a", "lab-b", "linux-hang", "custom:Westmere", "guest-hung",
+      "guest-hung", "no progress after migration",
+      "running but not progressing on lab-b: no heartbeat beyond 3 for 20.0 s", NULL, NULL, NULL, NULL, false },
+    { "lab-b>lab-a/linux-agent/none", "lab-b", "lab-a", "linux-agent", "none", "pass", "pass", NULL, NULL, NULL,
+      NULL, "host-model", NULL, false },
+    { "lab-a>lab-b/arm64/custom:qemu64", "lab-a", "lab-b", "arm64", "custom:qemu64", "na", "na",
+      "an x86_64 CPU model for an aarch64 guest", NULL, NULL, NULL, NULL, NULL, false },
+    { "lab-a>lab-b/" EVIL "/none", "lab-a", "lab-b", EVIL, "none", "pass", "xml-changed",
+      "domain XML changed across migration", "quote \" comma , amp & lt < newline\nnon-ASCII: é ü 中", NULL, NULL,
+      NULL, "~ /domain/cpu/@check: none -> \"full\" & <more>\n", true },
+    { "lab-b>lab-a/" EVIL "/none", "lab-b", "lab-a", EVIL, "none", "pass", NULL, NULL, NULL, NULL, NULL, NULL,
+      NULL, false },
+};
+
+static char *
+build_db(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("mm-report-XXXXXX", NULL);
+    char *path = g_build_filename(dir, "report.db", NULL);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(MmStore) s = mm_store_open(path, &err);
+    gint64 run = mm_store_run_begin(s, "run", "local-lab", "scenarios/local.ini", "cafe", &err);
+    sqlite3 *h;
+
+    assert_true(run > 0);
+    mm_store_host_fact_set(s, run, "lab-a", "arch", "x86_64", NULL);
+    mm_store_host_fact_set(s, run, "lab-a", "virt_type", "qemu", NULL);
+    mm_store_host_fact_set(s, run, "lab-a", "cpuinfo_model", "AMD EPYC", NULL);
+    mm_store_host_fact_set(s, run, "lab-a", "qemu.host_model", "yes", NULL);
+    mm_store_host_fact_set(s, run, "lab-a", "qemu.host_model_cpu", "EPYC", NULL);
+    mm_store_host_fact_set(s, run, "lab-a", "qemu.host_passthrough", "no", NULL);
+    mm_store_host_fact_set(s, run, "lab-a", "libvirt_version", "9.0.0", NULL);
+    mm_store_host_fact_set(s, run, "lab-b", "arch", "x86_64", NULL);
+    mm_store_host_fact_set(s, run, "lab-b", "cpu_label", EVIL " | pipe", NULL);
+    for (guint i = 0; i < G_N_ELEMENTS(rows); i++) {
+        const Row *r = &rows[i];
+        MmCaseRecord rec = { .run_id = run, .case_id = (char *)r->id, .src = (char *)r->src, .dst = (char *)r->dst,
+                             .guest = (char *)r->guest, .mode = (char *)r->mode, .repeat = 1,
+                             .expected = (char *)r->expected, .duration_ms = -1 };
+        gint64 row = mm_store_case_add(s, &rec, &err);
+
+        assert_true(row > 0);
+        mm_store_step_add(s, row, "prepare", "2026-11-25T05:00:00.000Z", 3, true, "connected", NULL);
+        if (!r->outcome)
+            continue;
+        mm_store_step_add(s, row, "migrate", "2026-11-25T05:00:05.000Z", 750, !r->error, r->error ? r->error : "ok",
+                          NULL);
+        if (r->features) {
+            g_auto(GStrv) kf = g_strsplit(r->features, ":", 2);
+            g_auto(GStrv) fs = g_strsplit(kf[1], ",", -1);
+            for (int f = 0; fs[f]; f++)
+                mm_store_feature_add(s, row, fs[f], kf[0], NULL);
+        }
+        if (r->precheck)
+            mm_store_artifact_add(s, row, "precheck", "lab-c", r->precheck, NULL);
+        if (r->reboot_mode)
+            mm_store_artifact_add(s, row, "mode-after-reboot", "lab-a", r->reboot_mode, NULL);
+        mm_store_artifact_add(s, row, "xml-diff", r->dst, r->xml_diff ? r->xml_diff : "(no changes)\n", NULL);
+        mm_store_case_finish(s, row, r->outcome, r->reason, r->error, r->unexpected, 8000 + i, NULL);
+    }
+    mm_store_run_end(s, run, "done", NULL);
+    /* Fixed times, so the goldens do not change with the clock. */
+    assert_int_equal(sqlite3_open(path, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h, "UPDATE runs SET started_at='2026-11-25T05:00:00.000Z', "
+                                     "ended_at='2026-11-25T05:04:17.000Z', harness_version='0.1.0'", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(h);
+    return path;
+}
+
+static MmReport *
+load(const char *path, MmStore **store)
+{
+    g_autoptr(GError) err = NULL;
+    MmReport *r;
+
+    *store = mm_store_open(path, &err);
+    r = mm_report_load(*store, 1, &err);
+    if (!r)
+        fail_msg("%s", err->message);
+    return r;
+}
+
+static void
+golden(const char *name, const char *actual)
+{
+    g_autofree char *path = g_build_filename(MM_TEST_DATA, "report", name, NULL);
+    g_autofree char *expected = NULL;
+
+    if (g_getenv("MM_REGENERATE")) {
+        assert_true(g_file_set_contents(path, actual, -1, NULL));
+        return;
+    }
+    if (!g_file_get_contents(path, &expected, NULL, NULL))
+        fail_msg("missing golden %s (MM_REGENERATE=1)", path);
+    if (strcmp(expected, actual) != 0)
+        fail_msg("report differs from %s:\n%s", path, actual);
+}
+
+static void
+test_formats(void **state)
+{
+    g_autofree char *db = build_db();
+    MmStore *store = NULL;
+    g_autoptr(MmReport) r = load(db, &store);
+    g_autoptr(GString) md = g_string_new(NULL), csv = g_string_new(NULL), json = g_string_new(NULL);
+    g_autoptr(GString) junit = g_string_new(NULL), html = g_string_new(NULL);
+    g_autoptr(GError) err = NULL;
+
+    (void)state;
+    mm_report_markdown(r, md);
+    mm_report_csv(r, csv);
+    mm_report_json(r, json);
+    assert_true(mm_report_junit(r, junit, &err));
+    mm_report_html(r, html);
+    golden("report.md", md->str);
+    golden("report.csv", csv->str);
+    golden("report.json", json->str);
+    golden("report.junit.xml", junit->str);
+    golden("report.html", html->str);
+
+    /* The matrix: counts, asymmetry, not-run. */
+    assert_int_equal(r->unexpected, 2);
+    assert_int_equal(r->not_run, 1);
+    /* Westmere fails both ways: symmetric. host-model fails onto lab-c only: asymmetric. */
+    assert_false(((MmReportCase *)g_hash_table_lookup(r->by_id, "lab-c>lab-a/linux/custom:Westmere"))->asymmetric);
+    assert_true(((MmReportCase *)g_hash_table_lookup(r->by_id, "lab-a>lab-c/linux/host-model"))->asymmetric);
+    assert_true(((MmReportCase *)g_hash_table_lookup(r->by_id, "lab-c>lab-a/linux/host-model"))->asymmetric);
+    assert_non_null(strstr(md->str, "| lab-a | — | | ✗ migrate-failed: missing features ⇄ [3] |"));
+    assert_non_null(strstr(md->str, "| lab-c | ✓ ⇄ | | — |"));
+    assert_non_null(strstr(md->str, "not run"));
+    assert_non_null(strstr(md->str, "After hard reboot: host-model"));
+
+    /* Hostile strings stay text everywhere. */
+    assert_null(strstr(html->str, "<img"));
+    assert_non_null(strstr(html->str, "&lt;img src=x onerror=alert(1)&gt;"));
+    assert_null(strstr(md->str, "<img"));
+    assert_non_null(strstr(csv->str, "\"quote \"\" comma , amp & lt < newline\nnon-ASCII: é ü 中\""));
+    assert_non_null(strstr(json->str, "\"quote \\\" comma , amp & lt < newline\\nnon-ASCII: é ü 中\""));
+    mm_store_close(store);
+    {
+        g_autofree char *dir = g_path_get_dirname(db);
+        g_autofree char *rm = g_strdup_printf("rm -rf '%s'", dir);
+        assert_int_equal(system(rm), 0);
+    }
+}
+
+/* The JUnit output parses, and its counts agree with the cases. */
+static void
+test_junit_shape(void **state)
+{
+    g_autofree char *db = build_db();
+    MmStore *store = NULL;
+    g_autoptr(MmReport) r = load(db, &store);
+    g_autoptr(GString) junit = g_string_new(NULL);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(xmlDoc) doc = NULL;
+    g_autoptr(xmlXPathContext) ctx = NULL;
+    g_autoptr(GPtrArray) cases = NULL, failures = NULL, skipped = NULL;
+    g_autofree char *evil_class = NULL;
+
+    (void)state;
+    assert_true(mm_report_junit(r, junit, &err));
+    doc = mm_xml_parse(junit->str, -1, "junit", &err);
+    assert_non_null(doc);
+    ctx = xmlXPathNewContext(doc);
+    cases = mm_xml_nodes(ctx, NULL, "/testsuites/testsuite/testcase");
+    failures = mm_xml_nodes(ctx, NULL, "//testcase/failure");
+    skipped = mm_xml_nodes(ctx, NULL, "//testcase/skipped");
+    assert_int_equal(cases->len, G_N_ELEMENTS(rows));
+    assert_int_equal(failures->len, 2);
+    assert_int_equal(skipped->len, 2);   /* the N/A case and the one not run */
+    evil_class = mm_xml_string(ctx, NULL, "//testcase[@name='lab-a>lab-b/" EVIL "/none']/@classname");
+    assert_string_equal(evil_class, EVIL "/none");
+
+    /* Valid against the JUnit schema (tests/data/report/junit.xsd). */
+    {
+        xmlSchemaParserCtxtPtr pctx = xmlSchemaNewParserCtxt(MM_TEST_DATA "/report/junit.xsd");
+        xmlSchemaPtr schema = xmlSchemaParse(pctx);
+        xmlSchemaValidCtxtPtr vctx = xmlSchemaNewValidCtxt(schema);
+
+        assert_non_null(schema);
+        assert_int_equal(xmlSchemaValidateDoc(vctx, doc), 0);
+        xmlSchemaFreeValidCtxt(vctx);
+        xmlSchemaFree(schema);
+        xmlSchemaFreeParserCtxt(pctx);
+    }
+    mm_store_close(store);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_formats),
+        cmocka_unit_test(test_junit_shape),
+    };
+    return cmocka_run_group_tests_name("report", tests, NULL, NULL);
+}
