@@ -29,12 +29,15 @@ mm_cmd_report(int argc, char **argv)
     g_autofree char *outpath = NULL;
     gint64 run = 0;
     gboolean latest = FALSE;
+    int history = 0;
     GOptionEntry entries[] = {
         { "db", 0, 0, G_OPTION_ARG_FILENAME, &db, "Results DB (default " MM_DEFAULT_DB ")", "PATH" },
         { "run", 0, 0, G_OPTION_ARG_INT64, &run, "The run to report (see `migmatrix runs`)", "ID" },
         { "latest", 0, 0, G_OPTION_ARG_NONE, &latest, "The newest matrix run (the default)", NULL },
         { "format", 0, 0, G_OPTION_ARG_STRING, &format, "md (default), html, csv, json or junit", "FORMAT" },
         { "out", 'o', 0, G_OPTION_ARG_FILENAME, &outpath, "Write to FILE instead of standard output", "FILE" },
+        { "history", 0, 0, G_OPTION_ARG_INT, &history,
+          "Add each cell's pass rate over the last N runs of the same scenario, and mark flaky cells", "N" },
         G_OPTION_ENTRY_NULL,
     };
     static const char *const formats[] = { "md", "html", "csv", "json", "junit", NULL };
@@ -61,13 +64,17 @@ mm_cmd_report(int argc, char **argv)
         mm_cli_usage_error("report", "give --run ID or --latest, not both");
         return MM_EXIT_USAGE;
     }
+    if (history < 0 || history > 1000) {
+        mm_cli_usage_error("report", "--history %d: give a number of runs from 1 to 1000", history);
+        return MM_EXIT_USAGE;
+    }
     path = db ? db : MM_DEFAULT_DB;
     if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
         fprintf(stderr, "migmatrix report: no results DB at %s; run a scenario first or pass --db PATH\n", path);
         return MM_EXIT_USAGE;
     }
     if (!(store = mm_store_open(path, &err)) || (!run && !(run = latest_run(store, &err))) ||
-        !(r = mm_report_load(store, run, &err))) {
+        !(r = mm_report_load(store, run, &err)) || (history && !mm_report_load_history(r, store, history, &err))) {
         fprintf(stderr, "migmatrix report: %s\n", err->message);
         return mm_exit_for_error(err);
     }

@@ -71,6 +71,9 @@ grid(const MmReport *r, const MmReportGrid *g, GString *out)
             esc(row, c->rec->case_id);
             g_string_append(row, "\">");
             esc(row, text);
+            if (r->history && c->hist_runs)
+                g_string_append_printf(row, " <small>(%u/%u%s)</small>", c->hist_passes, c->hist_runs,
+                                       mm_report_case_flaky(c) ? ", flaky" : "");
             g_string_append(row, "</td>");
         }
         g_string_append(row, "</tr>\n");

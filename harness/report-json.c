@@ -58,6 +58,16 @@ mm_report_json(const MmReport *r, GString *out)
         mm_json_kv_string(&j, "expected_reason", c->rec->expected_reason);
         mm_json_kv_bool(&j, "unexpected", c->rec->unexpected);
         mm_json_kv_bool(&j, "asymmetric", c->asymmetric);
+        mm_json_kv_bool(&j, "known_flaky", mm_report_case_known_flaky(c));
+        if (r->history) {
+            mm_json_key(&j, "history");
+            mm_json_begin_object(&j);
+            mm_json_kv_int(&j, "runs", c->hist_runs);
+            mm_json_kv_int(&j, "passes", c->hist_passes);
+            mm_json_kv_int(&j, "flips", c->hist_flips);
+            mm_json_kv_bool(&j, "flaky", mm_report_case_flaky(c));
+            mm_json_end_object(&j);
+        }
         mm_json_key(&j, "duration_ms");
         if (c->rec->duration_ms >= 0)
             mm_json_int(&j, c->rec->duration_ms);

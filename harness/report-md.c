@@ -70,6 +70,9 @@ grid(const MmReport *r, const MmReportGrid *g, GString *out)
             cell(row, text);
             if (c->asymmetric)
                 g_string_append(row, " ⇄");
+            if (r->history && c->hist_runs)
+                g_string_append_printf(row, " (%u/%u%s)", c->hist_passes, c->hist_runs,
+                                       mm_report_case_flaky(c) ? ", flaky" : "");
             if (c->rec->unexpected)
                 g_string_append(row, " **UNEXPECTED**");
             if (c->footnote)
@@ -142,6 +145,31 @@ footnotes(const MmReport *r, GString *out)
         g_string_append_c(out, '\n');
 }
 
+static void
+flaky_cells(const MmReport *r, GString *out)
+{
+    bool header = false;
+
+    for (guint i = 0; i < r->cases->len; i++) {
+        const MmReportCase *c = r->cases->pdata[i];
+
+        if (!mm_report_case_flaky(c) && !mm_report_case_known_flaky(c))
+            continue;
+        if (!header) {
+            g_string_append(out, "## Flaky cells\n\n| case | passes | flips | score | known (expect = flaky) |\n"
+                                 "|---|---|---|---|---|\n");
+            header = true;
+        }
+        g_string_append(out, "| ");
+        cell(out, c->rec->case_id);
+        g_string_append_printf(out, " | %u/%u | %u | %.2f | %s |\n", c->hist_passes, c->hist_runs, c->hist_flips,
+                               c->hist_runs > 1 ? (double)c->hist_flips / (c->hist_runs - 1) : 0.0,
+                               mm_report_case_known_flaky(c) ? "yes" : "no");
+    }
+    if (header)
+        g_string_append_c(out, '\n');
+}
+
 void
 mm_report_markdown(const MmReport *r, GString *out)
 {
@@ -159,7 +187,11 @@ mm_report_markdown(const MmReport *r, GString *out)
     g_string_append(out, "## Migration matrix\n\nRows are sources, columns destinations. ✓ pass, ✗ failed "
                          "(outcome: reason), hang: the guest stopped making progress, N/A: not applicable, "
                          "⇄: the reverse direction has the other result, [n]: see Notes.\n\n");
+    if (r->history)
+        g_string_append_printf(out, "With history: (passes/runs) over the last %u runs of this scenario; "
+                                    "flaky: the outcome changed between runs.\n\n", r->history);
     for (guint i = 0; i < r->grids->len; i++)
         grid(r, r->grids->pdata[i], out);
+    flaky_cells(r, out);
     footnotes(r, out);
 }

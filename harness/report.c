@@ -221,3 +221,42 @@ mm_report_cell_text(const MmReportCase *c)
         return g_strdup("hang");
     return g_strdup_printf("✗ %s%s%s", c->rec->outcome, c->rec->reason ? ": " : "", c->rec->reason ? c->rec->reason : "");
 }
+
+bool
+mm_report_load_history(MmReport *r, MmStore *store, guint n, GError **error)
+{
+    g_autoptr(GHashTable) h = mm_store_history(store, r->run->scenario_path, r->run->id, n, error);
+
+    if (!h)
+        return false;
+    r->history = n;
+    for (guint i = 0; i < r->cases->len; i++) {
+        MmReportCase *c = r->cases->pdata[i];
+        GPtrArray *list = g_hash_table_lookup(h, c->rec->case_id);
+        const char *prev = NULL;
+
+        for (guint k = 0; list && k < list->len; k++) {
+            const char *o = list->pdata[k];
+
+            if (!*o || strcmp(o, "na") == 0)
+                continue;
+            c->hist_runs++;
+            c->hist_passes += strcmp(o, "pass") == 0;
+            c->hist_flips += prev && strcmp(prev, o) != 0;
+            prev = o;
+        }
+    }
+    return true;
+}
+
+bool
+mm_report_case_flaky(const MmReportCase *c)
+{
+    return c->hist_flips > 0;
+}
+
+bool
+mm_report_case_known_flaky(const MmReportCase *c)
+{
+    return g_strcmp0(c->rec->expected, "flaky") == 0;
+}

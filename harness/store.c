@@ -717,3 +717,34 @@ mm_store_features_list(MmStore *store, gint64 case_row, GError **error)
     sqlite3_reset(st);
     return out;
 }
+
+GHashTable *
+mm_store_history(MmStore *store, const char *scenario_path, gint64 upto, guint n, GError **error)
+{
+    sqlite3_stmt *st = prepare(store,
+                               "SELECT c.case_id, coalesce(c.outcome, '') FROM cases c"
+                               " WHERE c.run_id IN (SELECT id FROM runs WHERE kind = 'run' AND scenario_path = ?"
+                               "                    AND id <= ? ORDER BY id DESC LIMIT ?)"
+                               " ORDER BY c.run_id, c.id",
+                               error);
+    GHashTable *out;
+
+    if (!st)
+        return NULL;
+    out = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
+    bind_text(st, 1, scenario_path);
+    sqlite3_bind_int64(st, 2, upto);
+    sqlite3_bind_int(st, 3, n);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        GPtrArray *list = g_hash_table_lookup(out, id);
+
+        if (!list) {
+            list = g_ptr_array_new_with_free_func(g_free);
+            g_hash_table_insert(out, g_strdup(id), list);
+        }
+        g_ptr_array_add(list, col_text(st, 1));
+    }
+    sqlite3_reset(st);
+    return out;
+}

@@ -11,6 +11,8 @@ PKGS=(
   libxml2-utils sqlite3 time iproute2 procps util-linux cpio gzip
   # the local lab: real libvirtd + QEMU hosts with sshd
   libvirt-daemon-system qemu-system-x86 qemu-system-arm qemu-utils qemu-guest-agent
+  # the HTML report is tested in a real browser
+  chromium
   openssh-server openssh-client busybox-static linux-image-amd64
 )
 

@@ -231,10 +231,66 @@ test_junit_shape(void **state)
     mm_store_close(store);
 }
 
+/* Three nights of one scenario: one cell flips, one is declared flaky, one is steady. */
+static void
+test_history(void **state)
+{
+    g_autofree char *dir = g_dir_make_tmp("mm-history-XXXXXX", NULL);
+    g_autofree char *path = g_build_filename(dir, "h.db", NULL);
+    g_autofree char *rm = g_strdup_printf("rm -rf '%s'", dir);
+    g_autoptr(MmStore) s = mm_store_open(path, NULL);
+    g_autoptr(MmReport) r = NULL;
+    g_autoptr(GString) md = g_string_new(NULL);
+    g_autoptr(GString) json = g_string_new(NULL);
+    const char *flip[] = { "pass", "migrate-failed", "pass" };
+    gint64 run = 0;
+
+    (void)state;
+    for (int n = 0; n < 3; n++) {
+        struct { const char *id, *expected, *outcome; } cs[] = {
+            { "a>b/g/steady", "pass", "pass" },
+            { "a>b/g/flipper", "pass", flip[n] },
+            { "b>a/g/known", "flaky", n % 2 ? "guest-hung" : "pass" },
+        };
+        run = mm_store_run_begin(s, "run", "nightly", "scenarios/x.ini", NULL, NULL);
+        for (guint i = 0; i < G_N_ELEMENTS(cs); i++) {
+            char **ids = g_strsplit(cs[i].id, "/", 2);
+            g_auto(GStrv) pair = g_strsplit(ids[0], ">", 2);
+            MmCaseRecord rec = { .run_id = run, .case_id = (char *)cs[i].id, .src = pair[0], .dst = pair[1],
+                                 .guest = (char *)"g", .mode = (char *)"none", .expected = (char *)cs[i].expected,
+                                 .duration_ms = -1 };
+            gint64 row = mm_store_case_add(s, &rec, NULL);
+            bool unexpected = strcmp(cs[i].expected, "flaky") != 0 && strcmp(cs[i].expected, cs[i].outcome) != 0;
+
+            mm_store_case_finish(s, row, cs[i].outcome, NULL, NULL, unexpected, 10, NULL);
+            g_strfreev(ids);
+        }
+        mm_store_run_end(s, run, "done", NULL);
+    }
+    /* Another scenario's run in between must not count. */
+    mm_store_run_begin(s, "run", "other", "scenarios/other.ini", NULL, NULL);
+
+    r = mm_report_load(s, run, NULL);
+    assert_true(mm_report_load_history(r, s, 5, NULL));
+    assert_int_equal(((MmReportCase *)g_hash_table_lookup(r->by_id, "a>b/g/flipper"))->hist_flips, 2);
+    assert_int_equal(((MmReportCase *)g_hash_table_lookup(r->by_id, "a>b/g/flipper"))->hist_passes, 2);
+    assert_false(mm_report_case_flaky(g_hash_table_lookup(r->by_id, "a>b/g/steady")));
+    mm_report_markdown(r, md);
+    mm_report_json(r, json);
+    assert_non_null(strstr(md->str, "| b | ✓ (2/3, flaky) | — |"));
+    assert_non_null(strstr(md->str, "| a&gt;b/g/flipper | 2/3 | 2 | 1.00 | no |"));
+    assert_non_null(strstr(md->str, "| b&gt;a/g/known | 2/3 | 2 | 1.00 | yes |"));
+    assert_non_null(strstr(json->str, "\"known_flaky\": true"));
+    /* The flaky expectation keeps the gate green. */
+    assert_int_equal(r->unexpected, 0);
+    assert_int_equal(system(rm), 0);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_history),
         cmocka_unit_test(test_formats),
         cmocka_unit_test(test_junit_shape),
     };

@@ -19,6 +19,9 @@ typedef struct {
     char *console_tail;
     GPtrArray *steps;        /* MmStepRecord* */
     int footnote;            /* 1-based, 0 when the cell needs none */
+    guint hist_runs;         /* with --history: runs in which the case ran */
+    guint hist_passes;
+    guint hist_flips;        /* outcome changes between consecutive runs */
     bool asymmetric;         /* the reverse pair passed/failed the other way */
 } MmReportCase;
 
@@ -39,11 +42,19 @@ typedef struct {
     guint unexpected;
     guint expected;
     guint not_run;
+    guint history;           /* N of --history, 0 when off */
 } MmReport;
 
 MmReport *mm_report_load(MmStore *store, gint64 run_id, GError **error);
 void mm_report_free(MmReport *r);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MmReport, mm_report_free)
+
+/* Pass rates and flips over the last N runs of the same scenario. */
+bool mm_report_load_history(MmReport *r, MmStore *store, guint n, GError **error);
+/* Flipped at least once in the history window. */
+bool mm_report_case_flaky(const MmReportCase *c);
+/* [expect] said flaky. */
+bool mm_report_case_known_flaky(const MmReportCase *c);
 
 /* The case SRC>DST in GRID, or NULL. */
 MmReportCase *mm_report_cell(const MmReportGrid *grid, const char *src, const char *dst);

@@ -114,6 +114,10 @@ GPtrArray *mm_store_artifacts_list(MmStore *store, gint64 case_row, GError **err
 /* "kind:feature" strings, sorted. */
 GPtrArray *mm_store_features_list(MmStore *store, gint64 case_row, GError **error);
 
+/* Outcomes per case ID over the last N matrix runs of SCENARIO_PATH up to and including
+ * run UPTO: case_id → GPtrArray of outcome strings ("" when not run), oldest first. */
+GHashTable *mm_store_history(MmStore *store, const char *scenario_path, gint64 upto, guint n, GError **error);
+
 /* Host facts: a flat set of name → value per host and run (probe fills it). */
 bool mm_store_host_fact_set(MmStore *store, gint64 run_id, const char *host, const char *fact,
                             const char *value, GError **error);

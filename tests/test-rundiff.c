@@ -1,0 +1,133 @@
+/* test-rundiff.c: run comparison on two runs built through the store API: every label, host
+ * drift, and `migmatrix diff`'s exit code (the nightly gate). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "migmatrix/rundiff.h"
+#include "migmatrix/util.h"
+
+static void
+add_case(MmStore *s, gint64 run, const char *id, const char *outcome, const char *reason, bool unexpected)
+{
+    MmCaseRecord rec = { .run_id = run, .case_id = (char *)id, .src = (char *)"a", .dst = (char *)"b",
+                         .guest = (char *)"g", .mode = (char *)"none", .expected = (char *)"pass", .duration_ms = -1 };
+    gint64 row = mm_store_case_add(s, &rec, NULL);
+
+    assert_true(row > 0);
+    if (outcome)
+        assert_true(mm_store_case_finish(s, row, outcome, reason, NULL, unexpected, 10, NULL));
+}
+
+static char *
+make_db(gint64 *a, gint64 *b, bool b_clean)
+{
+    g_autofree char *dir = g_dir_make_tmp("mm-diff-XXXXXX", NULL);
+    char *path = g_build_filename(dir, "diff.db", NULL);
+    g_autoptr(MmStore) s = mm_store_open(path, NULL);
+
+    *a = mm_store_run_begin(s, "run", "nightly", "x.ini", NULL, NULL);
+    add_case(s, *a, "a>b/g/keeps-passing", "pass", NULL, false);
+    add_case(s, *a, "a>b/g/breaks", "pass", NULL, false);
+    add_case(s, *a, "a>b/g/gets-fixed", "migrate-failed", "missing features", true);
+    add_case(s, *a, "a>b/g/same", "start-failed", "mode unsupported by hypervisor", false);
+    add_case(s, *a, "a>b/g/changes", "migrate-failed", "timeout", false);
+    add_case(s, *a, "a>b/g/dropped", "pass", NULL, false);
+    mm_store_host_fact_set(s, *a, "a", "qemu_version", "7.2.0", NULL);
+    mm_store_host_fact_set(s, *a, "a", "microcode", "0x1", NULL);
+    mm_store_host_fact_set(s, *a, "a", "kvm.host_model_cpu", "Broadwell", NULL);
+    *b = mm_store_run_begin(s, "run", "nightly", "x.ini", NULL, NULL);
+    add_case(s, *b, "a>b/g/keeps-passing", "pass", NULL, false);
+    add_case(s, *b, "a>b/g/breaks", b_clean ? "pass" : "migrate-failed", b_clean ? NULL : "extra features", !b_clean);
+    add_case(s, *b, "a>b/g/gets-fixed", "pass", NULL, false);
+    add_case(s, *b, "a>b/g/same", "start-failed", "mode unsupported by hypervisor", false);
+    add_case(s, *b, "a>b/g/changes", "migrate-failed", "missing features", false);
+    add_case(s, *b, "a>b/g/new", "pass", NULL, false);
+    mm_store_host_fact_set(s, *b, "a", "qemu_version", "7.2.0", NULL);
+    mm_store_host_fact_set(s, *b, "a", "microcode", "0x2", NULL);
+    mm_store_host_fact_set(s, *b, "a", "kvm.host_model_cpu", "Broadwell-IBRS", NULL);
+    return path;
+}
+
+static void
+remove_db(const char *db)
+{
+    g_autofree char *dir = g_path_get_dirname(db);
+    g_autofree char *rm = g_strdup_printf("rm -rf '%s'", dir);
+    assert_int_equal(system(rm), 0);
+}
+
+static const MmCaseDiff *
+find(const MmRunDiff *d, const char *id)
+{
+    for (guint i = 0; i < d->cases->len; i++)
+        if (strcmp(((MmCaseDiff *)d->cases->pdata[i])->case_id, id) == 0)
+            return d->cases->pdata[i];
+    return NULL;
+}
+
+static void
+test_labels_and_drift(void **state)
+{
+    gint64 a, b;
+    g_autofree char *db = make_db(&a, &b, false);
+    g_autoptr(MmStore) s = mm_store_open(db, NULL);
+    g_autoptr(MmRunDiff) d = mm_run_diff(s, a, b, NULL);
+    g_autoptr(GString) text = g_string_new(NULL);
+
+    (void)state;
+    assert_null(find(d, "a>b/g/keeps-passing"));
+    assert_int_equal(find(d, "a>b/g/breaks")->label, MM_DIFF_NEW_FAIL);
+    assert_int_equal(find(d, "a>b/g/gets-fixed")->label, MM_DIFF_FIXED);
+    assert_int_equal(find(d, "a>b/g/same")->label, MM_DIFF_STILL_SAME);
+    assert_int_equal(find(d, "a>b/g/changes")->label, MM_DIFF_STILL_CHANGED);
+    assert_int_equal(find(d, "a>b/g/new")->label, MM_DIFF_NEW_CASE);
+    assert_int_equal(find(d, "a>b/g/dropped")->label, MM_DIFF_GONE);
+    assert_string_equal(find(d, "a>b/g/breaks")->b, "migrate-failed: extra features");
+    /* Drift: microcode and the host-model expansion changed; the QEMU version did not. */
+    assert_int_equal(d->drift->len, 2);
+    mm_run_diff_text(d, false, text);
+    assert_non_null(strstr(text->str, "  a microcode: 0x1 -> 0x2\n"));
+    assert_non_null(strstr(text->str, "  a kvm.host_model_cpu: Broadwell -> Broadwell-IBRS\n"));
+    assert_non_null(strstr(text->str, "still-failing  a>b/g/changes (reason changed)"));
+    remove_db(db);
+}
+
+static int
+run_diff(const char *db, gint64 a, gint64 b)
+{
+    g_autofree char *cmd = g_strdup_printf("%s diff --db '%s' %" G_GINT64_FORMAT " %" G_GINT64_FORMAT " >/dev/null",
+                                           MM_BINARY, db, a, b);
+    int rc = system(cmd);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+/* The gate: 1 on a new failure (or anything unexpected in B), 0 when B is clean. */
+static void
+test_exit_code(void **state)
+{
+    gint64 a, b;
+    g_autofree char *bad = make_db(&a, &b, false);
+    g_autofree char *good = NULL;
+
+    (void)state;
+    assert_int_equal(run_diff(bad, a, b), MM_EXIT_UNEXPECTED);
+    good = make_db(&a, &b, true);
+    assert_int_equal(run_diff(good, a, b), MM_EXIT_OK);
+    remove_db(bad);
+    remove_db(good);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_labels_and_drift),
+        cmocka_unit_test(test_exit_code),
+    };
+    return cmocka_run_group_tests_name("rundiff", tests, NULL, NULL);
+}
