@@ -1,5 +1,6 @@
 /* cmd-report.c: `migmatrix report`: render a stored run as Markdown, HTML, CSV, JSON or JUnit.
  * Reads only the DB: it works on a copied file with no lab anywhere. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -74,31 +75,40 @@ mm_cmd_report(int argc, char **argv)
         return MM_EXIT_USAGE;
     }
     if (!(store = mm_store_open(path, &err)) || (!run && !(run = latest_run(store, &err))) ||
-        !(r = mm_report_load(store, run, &err)) || (history && !mm_report_load_history(r, store, history, &err))) {
+        !(r = mm_report_load(store, run, strcmp(format, "json") == 0 || strcmp(format, "html") == 0, &err)) || (history && !mm_report_load_history(r, store, history, &err))) {
         fprintf(stderr, "migmatrix report: %s\n", err->message);
         return mm_exit_for_error(err);
     }
-    if (strcmp(format, "md") == 0)
-        mm_report_markdown(r, out);
-    else if (strcmp(format, "html") == 0)
-        mm_report_html(r, out);
-    else if (strcmp(format, "csv") == 0)
-        mm_report_csv(r, out);
-    else if (strcmp(format, "json") == 0)
-        mm_report_json(r, out);
-    else if (!mm_report_junit(r, out, &err)) {
-        fprintf(stderr, "migmatrix report: %s\n", err->message);
-        return MM_EXIT_INFRA;
-    }
-    if (outpath) {
-        /* Atomic: a reader (Jenkins, a browser) never sees half a file. */
-        if (!g_file_set_contents(outpath, out->str, out->len, &err)) {
+    {
+        g_autofree char *tmp = outpath ? g_strdup_printf("%s.tmp", outpath) : NULL;
+        FILE *f = outpath ? fopen(tmp, "w") : stdout;
+
+        if (!f) {
+            fprintf(stderr, "migmatrix report: cannot write %s: %s\n", tmp, g_strerror(errno));
+            return MM_EXIT_INFRA;
+        }
+        r->sink = f;
+        if (strcmp(format, "md") == 0)
+            mm_report_markdown(r, out);
+        else if (strcmp(format, "html") == 0)
+            mm_report_html(r, out);
+        else if (strcmp(format, "csv") == 0)
+            mm_report_csv(r, out);
+        else if (strcmp(format, "json") == 0)
+            mm_report_json(r, out);
+        else if (!mm_report_junit(r, out, &err)) {
             fprintf(stderr, "migmatrix report: %s\n", err->message);
             return MM_EXIT_INFRA;
         }
-        fprintf(stderr, "wrote %s (run %" G_GINT64_FORMAT ", %s)\n", outpath, run, format);
-    } else {
-        fwrite(out->str, 1, out->len, stdout);
+        mm_report_flush(r, out, true);
+        /* Written in full, then renamed: a reader (Jenkins, a browser) never sees half a file. */
+        if (outpath) {
+            if (fclose(f) != 0 || rename(tmp, outpath) != 0) {
+                fprintf(stderr, "migmatrix report: cannot write %s: %s\n", outpath, g_strerror(errno));
+                return MM_EXIT_INFRA;
+            }
+            fprintf(stderr, "wrote %s (run %" G_GINT64_FORMAT ", %s)\n", outpath, run, format);
+        }
     }
     return MM_EXIT_OK;
 }

@@ -48,21 +48,33 @@ before_value(MmJson *j)
 void
 mm_json_escape(GString *out, const char *s)
 {
+    const char *run = s;
+
     g_string_append_c(out, '"');
+    /* Copy runs of plain bytes at once; only the few special ones one by one. */
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        const char *rep = NULL;
+        char u[8];
+
         switch (*p) {
-        case '"': g_string_append(out, "\\\""); break;
-        case '\\': g_string_append(out, "\\\\"); break;
-        case '\n': g_string_append(out, "\\n"); break;
-        case '\r': g_string_append(out, "\\r"); break;
-        case '\t': g_string_append(out, "\\t"); break;
+        case '"': rep = "\\\""; break;
+        case '\\': rep = "\\\\"; break;
+        case '\n': rep = "\\n"; break;
+        case '\r': rep = "\\r"; break;
+        case '\t': rep = "\\t"; break;
         default:
-            if (*p < 0x20 || *p == 0x7f)
-                g_string_append_printf(out, "\\u%04x", *p);
-            else
-                g_string_append_c(out, *p);
+            if (*p < 0x20 || *p == 0x7f) {
+                g_snprintf(u, sizeof(u), "\\u%04x", *p);
+                rep = u;
+            }
         }
+        if (!rep)
+            continue;
+        g_string_append_len(out, run, (const char *)p - run);
+        g_string_append(out, rep);
+        run = (const char *)p + 1;
     }
+    g_string_append(out, run);
     g_string_append_c(out, '"');
 }
 

@@ -53,5 +53,6 @@ mm_report_csv(const MmReport *r, GString *out)
         field(out, c->precheck, false);
         field(out, c->reboot_mode, false);
         field(out, c->rec->error_text, true);
+        mm_report_flush(r, out, false);
     }
 }

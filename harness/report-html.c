@@ -194,7 +194,9 @@ mm_report_html(const MmReport *r, GString *out)
     for (guint i = 0; i < r->grids->len; i++)
         grid(r, r->grids->pdata[i], out);
     g_string_append(out, "<h2>Cases</h2>\n");
-    for (guint i = 0; i < r->cases->len; i++)
+    for (guint i = 0; i < r->cases->len; i++) {
         details(r->cases->pdata[i], out);
+        mm_report_flush(r, out, false);
+    }
     g_string_append(out, "</body></html>\n");
 }

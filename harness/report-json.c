@@ -98,6 +98,7 @@ mm_report_json(const MmReport *r, GString *out)
         }
         mm_json_end_array(&j);
         mm_json_end_object(&j);
+        mm_report_flush(r, out, false);
     }
     mm_json_end_array(&j);
     mm_json_end_object(&j);

@@ -140,6 +140,7 @@ footnotes(const MmReport *r, GString *out)
             cell(out, c->xml_diff);
         }
         g_string_append_c(out, '\n');
+        mm_report_flush(r, out, false);
     }
     if (header)
         g_string_append_c(out, '\n');

@@ -56,8 +56,17 @@ failed(const MmReportCase *c)
     return c->rec->outcome && strcmp(c->rec->outcome, "pass") != 0 && strcmp(c->rec->outcome, "na") != 0;
 }
 
+void
+mm_report_flush(const MmReport *r, GString *out, bool all)
+{
+    if (!r->sink || (!all && out->len < (1 << 20)))
+        return;
+    fwrite(out->str, 1, out->len, r->sink);
+    g_string_truncate(out, 0);
+}
+
 MmReport *
-mm_report_load(MmStore *store, gint64 run_id, GError **error)
+mm_report_load(MmStore *store, gint64 run_id, bool with_steps, GError **error)
 {
     g_autoptr(MmReport) r = g_new0(MmReport, 1);
     g_autoptr(GPtrArray) runs = mm_store_runs_list(store, error);
@@ -76,7 +85,15 @@ mm_report_load(MmStore *store, gint64 run_id, GError **error)
                     mm_store_path(store), run_id);
         return NULL;
     }
-    if (!(recs = mm_store_cases_list(store, run_id, error)))
+    static const char *const kinds[] = {
+        "xml-diff", "xml-diff-reboot", "mode-after-reboot", "precheck", "console-tail", NULL,
+    };
+    g_autoptr(GHashTable) all_steps = NULL, all_arts = NULL, all_feats = NULL;
+
+    if (!(recs = mm_store_cases_list(store, run_id, error)) ||
+        (with_steps && !(all_steps = mm_store_run_steps(store, run_id, error))) ||
+        !(all_arts = mm_store_run_artifacts(store, run_id, kinds, error)) ||
+        !(all_feats = mm_store_run_features(store, run_id, error)))
         return NULL;
 
     r->hosts = g_ptr_array_new_with_free_func(g_free);
@@ -87,15 +104,17 @@ mm_report_load(MmStore *store, gint64 run_id, GError **error)
 
     for (guint i = 0; i < recs->len; i++) {
         MmReportCase *c = g_new0(MmReportCase, 1);
-        g_autoptr(GPtrArray) arts = NULL;
+        GPtrArray *arts;
         g_autofree char *key = NULL;
         MmReportGrid *g;
         MmOutcome o;
 
         c->rec = g_steal_pointer(&recs->pdata[i]);
-        c->features = mm_store_features_list(store, c->rec->id, NULL);
-        c->steps = mm_store_steps_list(store, c->rec->id, NULL);
-        arts = mm_store_artifacts_list(store, c->rec->id, NULL);
+        c->features = g_hash_table_lookup(all_feats, &c->rec->id);
+        c->features = c->features ? g_ptr_array_ref(c->features) : g_ptr_array_new_with_free_func(g_free);
+        c->steps = all_steps ? g_hash_table_lookup(all_steps, &c->rec->id) : NULL;
+        c->steps = c->steps ? g_ptr_array_ref(c->steps) : g_ptr_array_new();
+        arts = g_hash_table_lookup(all_arts, &c->rec->id);
         for (guint a = 0; arts && a < arts->len; a++) {
             MmArtifactRecord *art = arts->pdata[a];
             char **slot = strcmp(art->kind, "xml-diff") == 0            ? &c->xml_diff

@@ -748,3 +748,110 @@ mm_store_history(MmStore *store, const char *scenario_path, gint64 upto, guint n
     sqlite3_reset(st);
     return out;
 }
+
+/* Steps read in bulk have an interned phase name. */
+static void
+bulk_step_free(MmStepRecord *r)
+{
+    g_free(r->started_at);
+    g_free(r->message);
+    g_free(r);
+}
+
+/* case row → GPtrArray, for the bulk readers. */
+static GPtrArray *
+bucket(GHashTable *t, gint64 row, GDestroyNotify free_func)
+{
+    GPtrArray *a = g_hash_table_lookup(t, &row);
+
+    if (!a) {
+        gint64 *k = g_new(gint64, 1);
+        *k = row;
+        a = g_ptr_array_new_with_free_func(free_func);
+        g_hash_table_insert(t, k, a);
+    }
+    return a;
+}
+
+static GHashTable *
+row_table(void)
+{
+    return g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
+}
+
+GHashTable *
+mm_store_run_steps(MmStore *store, gint64 run_id, GError **error)
+{
+    sqlite3_stmt *st = prepare(store,
+                               "SELECT s.case_row, s.phase, s.started_at, s.duration_ms, s.ok, s.message FROM steps s"
+                               " JOIN cases c ON c.id = s.case_row WHERE c.run_id = ? ORDER BY s.id",
+                               error);
+    GHashTable *out;
+
+    if (!st)
+        return NULL;
+    out = row_table();
+    sqlite3_bind_int64(st, 1, run_id);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        MmStepRecord *r = g_new0(MmStepRecord, 1);
+
+        /* A dozen phase names over hundreds of thousands of rows: share them. */
+        r->phase = (char *)g_intern_string((const char *)sqlite3_column_text(st, 1));
+        r->started_at = col_text(st, 2);
+        r->duration_ms = sqlite3_column_int64(st, 3);
+        r->ok = sqlite3_column_int(st, 4);
+        r->message = col_text(st, 5);
+        g_ptr_array_add(bucket(out, sqlite3_column_int64(st, 0), (GDestroyNotify)bulk_step_free), r);
+    }
+    sqlite3_reset(st);
+    return out;
+}
+
+GHashTable *
+mm_store_run_artifacts(MmStore *store, gint64 run_id, const char *const *kinds, GError **error)
+{
+    sqlite3_stmt *st = prepare(store,
+                               "SELECT a.case_row, a.kind, a.name, a.content FROM artifacts a"
+                               " JOIN cases c ON c.id = a.case_row WHERE c.run_id = ? ORDER BY a.id",
+                               error);
+    GHashTable *out;
+
+    if (!st)
+        return NULL;
+    out = row_table();
+    sqlite3_bind_int64(st, 1, run_id);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *kind = (const char *)sqlite3_column_text(st, 1);
+        MmArtifactRecord *r;
+
+        /* Skip big XML dumps without copying them. */
+        if (kinds && !g_strv_contains(kinds, kind))
+            continue;
+        r = g_new0(MmArtifactRecord, 1);
+        r->kind = g_strdup(kind);
+        r->name = col_text(st, 2);
+        r->content = col_text(st, 3);
+        g_ptr_array_add(bucket(out, sqlite3_column_int64(st, 0), (GDestroyNotify)mm_artifact_record_free), r);
+    }
+    sqlite3_reset(st);
+    return out;
+}
+
+GHashTable *
+mm_store_run_features(MmStore *store, gint64 run_id, GError **error)
+{
+    sqlite3_stmt *st = prepare(store,
+                               "SELECT f.case_row, f.kind || ':' || f.feature FROM case_features f"
+                               " JOIN cases c ON c.id = f.case_row WHERE c.run_id = ? ORDER BY f.case_row, f.kind, f.feature",
+                               error);
+    GHashTable *out;
+
+    if (!st)
+        return NULL;
+    out = row_table();
+    sqlite3_bind_int64(st, 1, run_id);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        g_ptr_array_add(bucket(out, sqlite3_column_int64(st, 0), g_free), col_text(st, 1));
+    sqlite3_reset(st);
+    return out;
+}

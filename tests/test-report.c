@@ -118,7 +118,7 @@ load(const char *path, MmStore **store)
     MmReport *r;
 
     *store = mm_store_open(path, &err);
-    r = mm_report_load(*store, 1, &err);
+    r = mm_report_load(*store, 1, true, &err);
     if (!r)
         fail_msg("%s", err->message);
     return r;
@@ -270,7 +270,7 @@ test_history(void **state)
     /* Another scenario's run in between must not count. */
     mm_store_run_begin(s, "run", "other", "scenarios/other.ini", NULL, NULL);
 
-    r = mm_report_load(s, run, NULL);
+    r = mm_report_load(s, run, true, NULL);
     assert_true(mm_report_load_history(r, s, 5, NULL));
     assert_int_equal(((MmReportCase *)g_hash_table_lookup(r->by_id, "a>b/g/flipper"))->hist_flips, 2);
     assert_int_equal(((MmReportCase *)g_hash_table_lookup(r->by_id, "a>b/g/flipper"))->hist_passes, 2);

@@ -4,6 +4,7 @@
 
 #include <glib.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "migmatrix/hosttable.h"
 #include "migmatrix/outcome.h"
@@ -43,9 +44,13 @@ typedef struct {
     guint expected;
     guint not_run;
     guint history;           /* N of --history, 0 when off */
+    FILE *sink;              /* set: the formats write out in chunks as they go (large runs) */
 } MmReport;
 
-MmReport *mm_report_load(MmStore *store, gint64 run_id, GError **error);
+/* WITH_STEPS: also every phase of every case (JSON and HTML show them). */
+MmReport *mm_report_load(MmStore *store, gint64 run_id, bool with_steps, GError **error);
+/* Moves OUT's text to r->sink once it holds a chunk's worth (no-op without a sink). */
+void mm_report_flush(const MmReport *r, GString *out, bool all);
 void mm_report_free(MmReport *r);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MmReport, mm_report_free)
 

@@ -114,6 +114,13 @@ GPtrArray *mm_store_artifacts_list(MmStore *store, gint64 case_row, GError **err
 /* "kind:feature" strings, sorted. */
 GPtrArray *mm_store_features_list(MmStore *store, gint64 case_row, GError **error);
 
+/* A whole run's details in one query each, keyed by case row (gint64* → GPtrArray*): steps
+ * (MmStepRecord*), artifacts of the given KINDS only (MmArtifactRecord*), features
+ * ("kind:feature"). For reports over large runs. */
+GHashTable *mm_store_run_steps(MmStore *store, gint64 run_id, GError **error);
+GHashTable *mm_store_run_artifacts(MmStore *store, gint64 run_id, const char *const *kinds, GError **error);
+GHashTable *mm_store_run_features(MmStore *store, gint64 run_id, GError **error);
+
 /* Outcomes per case ID over the last N matrix runs of SCENARIO_PATH up to and including
  * run UPTO: case_id → GPtrArray of outcome strings ("" when not run), oldest first. */
 GHashTable *mm_store_history(MmStore *store, const char *scenario_path, gint64 upto, guint n, GError **error);
