@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's first command: install, build, bring the local lab up, probe its hosts, run
-# the lab's matrix (scenarios/local.ini, about 5 minutes), print the summary, and bring the
-# lab down again (also on failure or Ctrl-C). Exits with `migmatrix run`'s exit code.
+# the lab's matrix (scenarios/local.ini, about 5 minutes), print the summary, write
+# results/report.html and results/report.md, and bring the lab down again (also on failure or
+# Ctrl-C). Exits with `migmatrix run`'s exit code.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,4 +31,9 @@ echo
 echo "== migmatrix run scenarios/local.ini"
 rc=0
 build/migmatrix run scenarios/local.ini || rc=$?
+
+echo
+build/migmatrix report --latest --format html --out results/report.html
+build/migmatrix report --latest --format md --out results/report.md
+echo "reports: $PWD/results/report.html and $PWD/results/report.md"
 exit $rc

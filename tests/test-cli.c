@@ -73,6 +73,28 @@ test_exit_codes(void **state)
     g_clear_pointer(&out, g_free);
     g_clear_pointer(&err, g_free);
 
+    assert_int_equal(RUN("report", "--db", "/nonexistent/x.db"), MM_EXIT_USAGE);
+    assert_non_null(strstr(err, "no results DB at /nonexistent/x.db"));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+
+    assert_int_equal(RUN("report", "--format", "pdf"), MM_EXIT_USAGE);
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+
+    assert_int_equal(RUN("diff", "1"), MM_EXIT_USAGE);
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+
+    assert_int_equal(RUN("diff", "x", "2"), MM_EXIT_USAGE);
+    assert_non_null(strstr(err, "positive numbers"));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+
+    assert_int_equal(RUN("run", "scenario/bad-unknown.ini"), MM_EXIT_USAGE);
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+
     assert_int_equal(RUN("runs", "--db", "/nonexistent/dir/x.db"), MM_EXIT_USAGE);
     assert_non_null(strstr(err, "no results DB at /nonexistent/dir/x.db"));
     g_clear_pointer(&out, g_free);
@@ -112,7 +134,7 @@ test_probe_import(void **state)
 static void
 test_help_everywhere(void **state)
 {
-    const char *cmds[] = { "validate", "plan", "probe", "runs" };
+    const char *cmds[] = { "validate", "plan", "run", "report", "diff", "probe", "runs" };
 
     (void)state;
     for (guint i = 0; i < G_N_ELEMENTS(cmds); i++) {

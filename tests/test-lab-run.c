@@ -283,6 +283,88 @@ test_sigint(void **state)
     assert_no_leftovers();
 }
 
+/* The init PID of a lab host, from the lab's state file. */
+static char *
+lab_init_pid(const char *host)
+{
+    g_autofree char *path = g_build_filename(lab->dir, "state", NULL);
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+
+    assert_true(g_file_get_contents(path, &text, NULL, NULL));
+    lines = g_strsplit(text, "\n", -1);
+    for (int i = 0; lines[i]; i++) {
+        g_auto(GStrv) f = g_strsplit(lines[i], " ", -1);
+        if (g_strv_length(f) >= 5 && strcmp(f[0], "host") == 0 && strcmp(f[1], host) == 0)
+            return g_strdup(f[4]);
+    }
+    fail_msg("no host %s in the lab state", host);
+    return NULL;
+}
+
+/* lab-c's libvirtd dies while the first case runs: its cases are infra-error (the later one at
+ * once, the pool remembers), the others go on, and the run exits 3. */
+static void
+test_host_drops(void **state)
+{
+    g_autofree char *inc = g_build_filename(MM_SOURCE_DIR, "scenarios", "lab-generated.inc", NULL);
+    g_autofree char *text = g_strdup_printf("[run]\ninclude = %s\nboot_timeout = 90\n"
+                                            "[matrix]\npairs = lab-a>lab-b, lab-a>lab-c, lab-c>lab-a\n"
+                                            "guests = linux\nmodes = custom:qemu64\n", inc);
+    g_autofree char *ini = g_build_filename(lab->scenario_dir, "drop.ini", NULL);
+    g_autofree char *db = g_build_filename(lab->scenario_dir, "drop.db", NULL);
+    g_autofree char *init = lab_init_pid("lab-c");
+    g_autofree char *kill_cmd = g_strdup_printf("nsenter -t %s -m -n -u -p pkill -x libvirtd", init);
+    g_autofree char *start_cmd = g_strdup_printf("nsenter -t %s -m -n -u -p env PATH=%s/bin:/usr/sbin:/usr/bin:/sbin:/bin "
+                                                 "/usr/sbin/libvirtd -d", init, lab->dir);
+    const char *argv[] = { MM_BINARY, "run", ini, "--db", db, "--verbose", NULL };
+    g_autoptr(GError) err = NULL;
+    GPid pid;
+    int err_fd, status;
+    FILE *errs;
+    char line[1024];
+    bool killed = false;
+    Db d = { 0 };
+
+    (void)state;
+    assert_true(g_file_set_contents(ini, text, -1, NULL));
+    assert_true(g_spawn_async_with_pipes(MM_SOURCE_DIR, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
+                                         &pid, NULL, NULL, &err_fd, &err));
+    errs = fdopen(err_fd, "r");
+    while (fgets(line, sizeof(line), errs)) {
+        if (!killed && strstr(line, "lab-a>lab-b/linux/custom:qemu64: migrate (")) {
+            assert_int_equal(system(kill_cmd), 0);
+            killed = true;
+        }
+    }
+    fclose(errs);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    /* Bring lab-c back for whoever uses the lab next. */
+    assert_int_equal(system(start_cmd), 0);
+    assert_true(killed);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), MM_EXIT_INFRA);
+
+    db_open(&d, db);
+    assert_string_equal(find(&d, "lab-a>lab-b/linux/custom:qemu64")->outcome, "pass");
+    assert_string_equal(find(&d, "lab-a>lab-c/linux/custom:qemu64")->outcome, "infra-error");
+    assert_string_equal(find(&d, "lab-c>lab-a/linux/custom:qemu64")->outcome, "infra-error");
+    assert_non_null(strstr(find(&d, "lab-c>lab-a/linux/custom:qemu64")->error_text, "host down"));
+    assert_string_equal(d.run->status, "done");
+    db_close(&d);
+    /* Wait for lab-c's libvirtd to answer again. */
+    for (int i = 0; i < 100; i++) {
+        g_autoptr(GPtrArray) problems = mm_problems_new();
+        g_autoptr(MmScenario) sc = mm_scenario_load(MM_SOURCE_DIR "/scenarios/local.ini", problems);
+        g_autoptr(GError) e2 = NULL;
+        g_autoptr(virConnect) conn = mm_host_open(mm_scenario_find_host(sc, "lab-c"), &e2);
+        if (conn)
+            break;
+        g_usleep(100000);
+    }
+    assert_no_leftovers();
+}
+
 static int
 setup(void **state)
 {
@@ -305,6 +387,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_local_matrix),
         cmocka_unit_test(test_sigint),
+        cmocka_unit_test(test_host_drops),
     };
     return cmocka_run_group_tests_name("lab-run", tests, setup, teardown);
 }
