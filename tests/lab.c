@@ -41,6 +41,12 @@ mm_test_lab_up(void)
     lab->dir = g_strdup(dir ? dir : "/var/tmp/migmatrix-lab");
     lab->scenario_dir = g_dir_make_tmp("mm-lab-test-XXXXXX", NULL);
     if (sh(MM_SOURCE_DIR "/scripts/lab-status.sh >/dev/null 2>&1") == 0) {
+        /* lab-up writes the include into the checkout that started it. */
+        if (!g_file_test(MM_SOURCE_DIR "/scenarios/lab-generated.inc", G_FILE_TEST_EXISTS)) {
+            fprintf(stderr, "a lab is up, but not from this checkout (no scenarios/lab-generated.inc here); "
+                            "run scripts/lab-down.sh from the checkout that started it\n");
+            exit(1);
+        }
         printf("using the lab that is already up\n");
         return lab;
     }
