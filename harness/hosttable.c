@@ -207,3 +207,25 @@ mm_host_table_json(GPtrArray *rows, MmJson *j)
     }
     mm_json_end_array(j);
 }
+
+void
+mm_host_table_html(GPtrArray *rows, GString *out)
+{
+    g_string_append(out, "<table class=\"hosts\"><tr>");
+    for (int c = 0; c < N_COLS; c++)
+        g_string_append_printf(out, "<th>%s</th>", headings[c]);
+    g_string_append(out, "</tr>\n");
+    for (guint i = 0; i < rows->len; i++) {
+        char *cells[N_COLS];
+
+        row_cells(rows->pdata[i], cells);
+        g_string_append(out, "<tr>");
+        for (int c = 0; c < N_COLS; c++) {
+            g_autofree char *e = g_markup_escape_text(cells[c], -1);
+            g_string_append_printf(out, "<td>%s</td>", e);
+        }
+        g_string_append(out, "</tr>\n");
+        free_cells(cells);
+    }
+    g_string_append(out, "</table>\n");
+}

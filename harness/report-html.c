@@ -157,34 +157,9 @@ mm_report_html(const MmReport *r, GString *out)
     esc(out, r->run->status);
     g_string_append_printf(out, ". %u as expected, <b>%u unexpected</b>.</p>\n", r->expected, r->unexpected);
 
-    g_string_append(out, "<h2>Hosts</h2>\n<table><tr><th>host</th><th>physical CPU</th><th>arch</th>"
-                         "<th>host-model resolves to</th><th>host-passthrough</th><th>libvirt</th><th>QEMU</th>"
-                         "<th>kernel</th></tr>\n");
-    for (guint i = 0; i < r->host_rows->len; i++) {
-        const MmHostRow *h = r->host_rows->pdata[i];
-        const char *vt = h->virt_type ? h->virt_type : "kvm";
-        g_autofree char *hm_key = g_strdup_printf("%s.host_model_cpu", vt);
-        g_autofree char *pt_key = g_strdup_printf("%s.host_passthrough", vt);
-        const char *cells[] = {
-            h->name,
-            g_hash_table_lookup(h->facts, "cpuinfo_model") ?: h->cpu_label,
-            g_hash_table_lookup(h->facts, "arch"),
-            g_hash_table_lookup(h->facts, hm_key),
-            g_hash_table_lookup(h->facts, pt_key),
-            g_hash_table_lookup(h->facts, "libvirt_version"),
-            g_hash_table_lookup(h->facts, "qemu_version"),
-            g_hash_table_lookup(h->facts, "kernel_version"),
-        };
-
-        g_string_append(out, "<tr>");
-        for (guint k = 0; k < G_N_ELEMENTS(cells); k++) {
-            g_string_append(out, "<td>");
-            esc(out, cells[k] ? cells[k] : "?");
-            g_string_append(out, "</td>");
-        }
-        g_string_append(out, "</tr>\n");
-    }
-    g_string_append(out, "</table>\n<h2>Migration matrix</h2>\n<p id=\"filter\">Show: ");
+    g_string_append(out, "<h2>Hosts</h2>\n");
+    mm_host_table_html(r->host_rows, out);
+    g_string_append(out, "<h2>Migration matrix</h2>\n<p id=\"filter\">Show: ");
     for (guint i = 0; i < G_N_ELEMENTS(classes); i++)
         g_string_append_printf(out, "<label class=\"%s\"><input type=\"checkbox\" value=\"%s\" checked "
                                     "onchange=\"filt(this)\"> %s</label>",

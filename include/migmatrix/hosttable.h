@@ -18,3 +18,5 @@ typedef struct {
 void mm_host_table_text(GPtrArray *rows, GString *out);
 void mm_host_table_markdown(GPtrArray *rows, GString *out);
 void mm_host_table_json(GPtrArray *rows, MmJson *j);
+/* An HTML <table>, every cell escaped. */
+void mm_host_table_html(GPtrArray *rows, GString *out);
