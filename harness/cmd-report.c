@@ -75,7 +75,7 @@ mm_cmd_report(int argc, char **argv)
         return MM_EXIT_USAGE;
     }
     if (!(store = mm_store_open(path, &err)) || (!run && !(run = latest_run(store, &err))) ||
-        !(r = mm_report_load(store, run, strcmp(format, "json") == 0 || strcmp(format, "html") == 0, &err)) || (history && !mm_report_load_history(r, store, history, &err))) {
+        !(r = mm_report_load(store, run, &err)) || (history && !mm_report_load_history(r, store, history, &err))) {
         fprintf(stderr, "migmatrix report: %s\n", err->message);
         return mm_exit_for_error(err);
     }

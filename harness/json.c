@@ -19,11 +19,12 @@ mm_json_clear(MmJson *j)
 static void
 newline(MmJson *j)
 {
+    static const char spaces[] = "\n                                                                ";
+
     if (!j->pretty)
         return;
-    g_string_append_c(j->out, '\n');
-    for (guint i = 0; i < j->first->len; i++)
-        g_string_append(j->out, "  ");
+    /* One append: this runs for every value of a large report. */
+    g_string_append_len(j->out, spaces, 1 + MIN(2 * j->first->len, sizeof(spaces) - 2));
 }
 
 /* Before a value: a comma if a sibling came first. After a key the value follows directly. */

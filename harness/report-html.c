@@ -94,7 +94,7 @@ pre(GString *out, const char *title, const char *text)
 }
 
 static void
-details(const MmReportCase *c, GString *out)
+details(MmReport *r, const MmReportCase *c, GString *out)
 {
     g_string_append_printf(out, "<details id=\"case-%" G_GINT64_FORMAT "\" class=\"%s\"><summary>", c->rec->id,
                            mm_report_cell_class(c));
@@ -111,8 +111,9 @@ details(const MmReportCase *c, GString *out)
         esc(out, c->rec->expected);
     }
     g_string_append(out, "</summary>\n<table><tr><th>phase</th><th>ms</th><th>ok</th><th>message</th></tr>");
-    for (guint s = 0; s < c->steps->len; s++) {
-        const MmStepRecord *st = c->steps->pdata[s];
+    GPtrArray *steps = mm_report_steps(r, c);
+    for (guint s = 0; steps && s < steps->len; s++) {
+        const MmStepRecord *st = steps->pdata[s];
 
         g_string_append(out, "<tr><td>");
         esc(out, st->phase);
@@ -138,7 +139,7 @@ details(const MmReportCase *c, GString *out)
 }
 
 void
-mm_report_html(const MmReport *r, GString *out)
+mm_report_html(MmReport *r, GString *out)
 {
     static const char *const classes[] = { "pass", "fail", "hang", "na", "notrun" };
 
@@ -170,7 +171,7 @@ mm_report_html(const MmReport *r, GString *out)
         grid(r, r->grids->pdata[i], out);
     g_string_append(out, "<h2>Cases</h2>\n");
     for (guint i = 0; i < r->cases->len; i++) {
-        details(r->cases->pdata[i], out);
+        details(r, r->cases->pdata[i], out);
         mm_report_flush(r, out, false);
     }
     g_string_append(out, "</body></html>\n");

@@ -3,7 +3,7 @@
 #include "migmatrix/report.h"
 
 void
-mm_report_json(const MmReport *r, GString *out)
+mm_report_json(MmReport *r, GString *out)
 {
     MmJson j;
 
@@ -85,8 +85,9 @@ mm_report_json(const MmReport *r, GString *out)
         mm_json_kv_string(&j, "reboot_xml_diff", c->reboot_diff);
         mm_json_key(&j, "steps");
         mm_json_begin_array(&j);
-        for (guint s = 0; s < c->steps->len; s++) {
-            const MmStepRecord *st = c->steps->pdata[s];
+        GPtrArray *steps = mm_report_steps(r, c);
+        for (guint s = 0; steps && s < steps->len; s++) {
+            const MmStepRecord *st = steps->pdata[s];
 
             mm_json_begin_object(&j);
             mm_json_kv_string(&j, "phase", st->phase);

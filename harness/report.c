@@ -16,7 +16,6 @@ report_case_free(MmReportCase *c)
     g_free(c->reboot_diff);
     g_free(c->precheck);
     g_free(c->console_tail);
-    g_ptr_array_unref(c->steps);
     g_free(c);
 }
 
@@ -35,6 +34,7 @@ mm_report_free(MmReport *r)
     if (!r)
         return;
     mm_run_record_free(r->run);
+    mm_step_cursor_free(r->steps_cursor);
     g_ptr_array_unref(r->hosts);
     if (r->host_rows) {
         for (guint i = 0; i < r->host_rows->len; i++) {
@@ -65,8 +65,20 @@ mm_report_flush(const MmReport *r, GString *out, bool all)
     g_string_truncate(out, 0);
 }
 
+GPtrArray *
+mm_report_steps(MmReport *r, const MmReportCase *c)
+{
+    /* A second format over the same report starts over from the first case. */
+    if (r->steps_cursor && c->rec->id <= r->steps_last_row)
+        g_clear_pointer(&r->steps_cursor, mm_step_cursor_free);
+    if (!r->steps_cursor)
+        r->steps_cursor = mm_store_step_cursor(r->store, r->run->id, NULL);
+    r->steps_last_row = c->rec->id;
+    return r->steps_cursor ? mm_step_cursor_get(r->steps_cursor, c->rec->id) : NULL;
+}
+
 MmReport *
-mm_report_load(MmStore *store, gint64 run_id, bool with_steps, GError **error)
+mm_report_load(MmStore *store, gint64 run_id, GError **error)
 {
     g_autoptr(MmReport) r = g_new0(MmReport, 1);
     g_autoptr(GPtrArray) runs = mm_store_runs_list(store, error);
@@ -88,11 +100,10 @@ mm_report_load(MmStore *store, gint64 run_id, bool with_steps, GError **error)
     static const char *const kinds[] = {
         "xml-diff", "xml-diff-reboot", "mode-after-reboot", "precheck", "console-tail", NULL,
     };
-    g_autoptr(GHashTable) all_steps = NULL, all_arts = NULL, all_feats = NULL;
+    g_autoptr(GHashTable) all_arts = NULL, all_feats = NULL;
 
-    if (!(recs = mm_store_cases_list(store, run_id, error)) ||
-        (with_steps && !(all_steps = mm_store_run_steps(store, run_id, error))) ||
-        !(all_arts = mm_store_run_artifacts(store, run_id, kinds, error)) ||
+    r->store = store;
+    if (!(recs = mm_store_cases_list(store, run_id, error)) || !(all_arts = mm_store_run_artifacts(store, run_id, kinds, error)) ||
         !(all_feats = mm_store_run_features(store, run_id, error)))
         return NULL;
 
@@ -112,8 +123,6 @@ mm_report_load(MmStore *store, gint64 run_id, bool with_steps, GError **error)
         c->rec = g_steal_pointer(&recs->pdata[i]);
         c->features = g_hash_table_lookup(all_feats, &c->rec->id);
         c->features = c->features ? g_ptr_array_ref(c->features) : g_ptr_array_new_with_free_func(g_free);
-        c->steps = all_steps ? g_hash_table_lookup(all_steps, &c->rec->id) : NULL;
-        c->steps = c->steps ? g_ptr_array_ref(c->steps) : g_ptr_array_new();
         arts = g_hash_table_lookup(all_arts, &c->rec->id);
         for (guint a = 0; arts && a < arts->len; a++) {
             MmArtifactRecord *art = arts->pdata[a];

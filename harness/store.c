@@ -780,34 +780,6 @@ row_table(void)
 }
 
 GHashTable *
-mm_store_run_steps(MmStore *store, gint64 run_id, GError **error)
-{
-    sqlite3_stmt *st = prepare(store,
-                               "SELECT s.case_row, s.phase, s.started_at, s.duration_ms, s.ok, s.message FROM steps s"
-                               " JOIN cases c ON c.id = s.case_row WHERE c.run_id = ? ORDER BY s.id",
-                               error);
-    GHashTable *out;
-
-    if (!st)
-        return NULL;
-    out = row_table();
-    sqlite3_bind_int64(st, 1, run_id);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        MmStepRecord *r = g_new0(MmStepRecord, 1);
-
-        /* A dozen phase names over hundreds of thousands of rows: share them. */
-        r->phase = (char *)g_intern_string((const char *)sqlite3_column_text(st, 1));
-        r->started_at = col_text(st, 2);
-        r->duration_ms = sqlite3_column_int64(st, 3);
-        r->ok = sqlite3_column_int(st, 4);
-        r->message = col_text(st, 5);
-        g_ptr_array_add(bucket(out, sqlite3_column_int64(st, 0), (GDestroyNotify)bulk_step_free), r);
-    }
-    sqlite3_reset(st);
-    return out;
-}
-
-GHashTable *
 mm_store_run_artifacts(MmStore *store, gint64 run_id, const char *const *kinds, GError **error)
 {
     sqlite3_stmt *st = prepare(store,
@@ -854,4 +826,70 @@ mm_store_run_features(MmStore *store, gint64 run_id, GError **error)
         g_ptr_array_add(bucket(out, sqlite3_column_int64(st, 0), g_free), col_text(st, 1));
     sqlite3_reset(st);
     return out;
+}
+
+struct _MmStepCursor {
+    sqlite3_stmt *st;        /* its own statement: the shared cache would reset it */
+    GPtrArray *current;
+    bool pending;            /* st holds a row not yet consumed */
+    bool done;
+};
+
+MmStepCursor *
+mm_store_step_cursor(MmStore *store, gint64 run_id, GError **error)
+{
+    MmStepCursor *cur = g_new0(MmStepCursor, 1);
+
+    if (sqlite3_prepare_v2(store->db,
+                           /* steps_by_case already yields (case_row, id) order: no sort. */
+                           "SELECT case_row, phase, started_at, duration_ms, ok, message FROM steps"
+                           " WHERE case_row IN (SELECT id FROM cases WHERE run_id = ?) ORDER BY case_row, id",
+                           -1, &cur->st, NULL) != SQLITE_OK) {
+        fail(store, error, "prepare");
+        g_free(cur);
+        return NULL;
+    }
+    sqlite3_bind_int64(cur->st, 1, run_id);
+    cur->current = g_ptr_array_new_with_free_func((GDestroyNotify)bulk_step_free);
+    return cur;
+}
+
+GPtrArray *
+mm_step_cursor_get(MmStepCursor *cur, gint64 case_row)
+{
+    g_ptr_array_set_size(cur->current, 0);
+    while (!cur->done) {
+        gint64 row;
+        MmStepRecord *r;
+
+        if (!cur->pending && sqlite3_step(cur->st) != SQLITE_ROW) {
+            cur->done = true;
+            break;
+        }
+        cur->pending = true;
+        row = sqlite3_column_int64(cur->st, 0);
+        if (row > case_row)
+            break;
+        cur->pending = false;
+        if (row < case_row)
+            continue;
+        r = g_new0(MmStepRecord, 1);
+        r->phase = (char *)g_intern_string((const char *)sqlite3_column_text(cur->st, 1));
+        r->started_at = col_text(cur->st, 2);
+        r->duration_ms = sqlite3_column_int64(cur->st, 3);
+        r->ok = sqlite3_column_int(cur->st, 4);
+        r->message = col_text(cur->st, 5);
+        g_ptr_array_add(cur->current, r);
+    }
+    return cur->current;
+}
+
+void
+mm_step_cursor_free(MmStepCursor *cur)
+{
+    if (!cur)
+        return;
+    sqlite3_finalize(cur->st);
+    g_ptr_array_unref(cur->current);
+    g_free(cur);
 }

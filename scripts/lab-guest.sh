@@ -12,7 +12,7 @@ source "$(dirname "$0")/lab-lib.sh"
 out=$LAB_CACHE/guest
 kver=$(ls /lib/modules | grep -E '^[0-9].*-amd64$' | sort -V | tail -1)
 [[ -n "$kver" && -r /boot/vmlinuz-$kver ]] || lab_die "no Debian kernel in /boot: install linux-image-amd64 (scripts/install-deps.sh)"
-stamp="$kver $(stat -c %Y /bin/busybox /usr/sbin/qemu-ga "$0" | tr '\n' ' ')"
+stamp="$kver $(sha256sum /bin/busybox /usr/sbin/qemu-ga "$0" | cut -c1-16 | tr "\n" " ")"
 if [[ -r $out/stamp && "$(cat "$out/stamp")" == "$stamp" && -r $out/initrd.gz ]]; then
   exit 0
 fi

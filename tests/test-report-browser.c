@@ -50,7 +50,7 @@ render(void)
     add(s, run, "a", "b", EVIL, "pass", NULL);
     add(s, run, "b", "a", EVIL, NULL, NULL);
     mm_store_run_end(s, run, "done", NULL);
-    r = mm_report_load(s, run, true, NULL);
+    r = mm_report_load(s, run, NULL);
     mm_report_html(r, html);
     return g_strdup(html->str);
 }

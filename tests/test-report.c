@@ -119,7 +119,7 @@ load(const char *path, MmStore **store)
     MmReport *r;
 
     *store = mm_store_open(path, &err);
-    r = mm_report_load(*store, 1, true, &err);
+    r = mm_report_load(*store, 1, &err);
     if (!r)
         fail_msg("%s", err->message);
     return r;
@@ -286,7 +286,7 @@ test_history(void **state)
     /* Another scenario's run in between must not count. */
     mm_store_run_begin(s, "run", "other", "scenarios/other.ini", NULL, NULL);
 
-    r = mm_report_load(s, run, true, NULL);
+    r = mm_report_load(s, run, NULL);
     assert_true(mm_report_load_history(r, s, 5, NULL));
     assert_int_equal(((MmReportCase *)g_hash_table_lookup(r->by_id, "a>b/g/flipper"))->hist_flips, 2);
     assert_int_equal(((MmReportCase *)g_hash_table_lookup(r->by_id, "a>b/g/flipper"))->hist_passes, 2);

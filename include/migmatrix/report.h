@@ -18,7 +18,6 @@ typedef struct {
     char *reboot_diff;
     char *precheck;          /* the CPU compare verdict, if any */
     char *console_tail;
-    GPtrArray *steps;        /* MmStepRecord* */
     int footnote;            /* 1-based, 0 when the cell needs none */
     guint hist_runs;         /* with --history: runs in which the case ran */
     guint hist_passes;
@@ -45,10 +44,15 @@ typedef struct {
     guint not_run;
     guint history;           /* N of --history, 0 when off */
     FILE *sink;              /* set: the formats write out in chunks as they go (large runs) */
+    MmStore *store;          /* borrowed, for steps read while writing */
+    struct _MmStepCursor *steps_cursor;
+    gint64 steps_last_row;
 } MmReport;
 
-/* WITH_STEPS: also every phase of every case (JSON and HTML show them). */
-MmReport *mm_report_load(MmStore *store, gint64 run_id, bool with_steps, GError **error);
+/* STORE must outlive the report: JSON and HTML read each case's steps from it as they write. */
+MmReport *mm_report_load(MmStore *store, gint64 run_id, GError **error);
+/* C's steps. Cases must be asked for in report order (a cursor walks the steps once). */
+GPtrArray *mm_report_steps(MmReport *r, const MmReportCase *c);
 /* Moves OUT's text to r->sink once it holds a chunk's worth (no-op without a sink). */
 void mm_report_flush(const MmReport *r, GString *out, bool all);
 void mm_report_free(MmReport *r);
@@ -70,6 +74,6 @@ const char *mm_report_cell_class(const MmReportCase *c);
 
 void mm_report_markdown(const MmReport *r, GString *out);
 void mm_report_csv(const MmReport *r, GString *out);
-void mm_report_json(const MmReport *r, GString *out);
+void mm_report_json(MmReport *r, GString *out);
 bool mm_report_junit(const MmReport *r, GString *out, GError **error);
-void mm_report_html(const MmReport *r, GString *out);
+void mm_report_html(MmReport *r, GString *out);

@@ -114,12 +114,19 @@ GPtrArray *mm_store_artifacts_list(MmStore *store, gint64 case_row, GError **err
 /* "kind:feature" strings, sorted. */
 GPtrArray *mm_store_features_list(MmStore *store, gint64 case_row, GError **error);
 
-/* A whole run's details in one query each, keyed by case row (gint64* → GPtrArray*): steps
- * (MmStepRecord*), artifacts of the given KINDS only (MmArtifactRecord*), features
- * ("kind:feature"). For reports over large runs. */
-GHashTable *mm_store_run_steps(MmStore *store, gint64 run_id, GError **error);
+/* A whole run's details in one query each, keyed by case row (gint64* → GPtrArray*):
+ * artifacts of the given KINDS only (MmArtifactRecord*), features ("kind:feature"). */
 GHashTable *mm_store_run_artifacts(MmStore *store, gint64 run_id, const char *const *kinds, GError **error);
 GHashTable *mm_store_run_features(MmStore *store, gint64 run_id, GError **error);
+
+/* Steps of a whole run, read in case order as a report writes it: one pass over the table,
+ * nothing held but the current case's steps. */
+typedef struct _MmStepCursor MmStepCursor;
+MmStepCursor *mm_store_step_cursor(MmStore *store, gint64 run_id, GError **error);
+/* The steps (MmStepRecord*) of CASE_ROW; rows must be asked for in increasing order. The
+ * array is the cursor's, valid until the next call. */
+GPtrArray *mm_step_cursor_get(MmStepCursor *cur, gint64 case_row);
+void mm_step_cursor_free(MmStepCursor *cur);
 
 /* Outcomes per case ID over the last N matrix runs of SCENARIO_PATH up to and including
  * run UPTO: case_id → GPtrArray of outcome strings ("" when not run), oldest first. */
