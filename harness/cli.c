@@ -77,3 +77,18 @@ mm_cli_db_path(const char *option, const MmScenario *sc)
         return sc->db;
     return MM_DEFAULT_DB;
 }
+
+bool
+mm_cli_load_matrix(const char *path, const char *filter, MmScenario **sc, MmMatrix **m)
+{
+    g_autoptr(GPtrArray) problems = mm_problems_new();
+    g_autoptr(GString) text = g_string_new(NULL);
+
+    if (!(*sc = mm_cli_load_scenario(path)))
+        return false;
+    *m = mm_matrix_expand(*sc, filter);
+    mm_matrix_check(*sc, *m, filter != NULL, problems);
+    mm_problems_format(problems, text);
+    fputs(text->str, stderr);
+    return mm_problems_count(problems, MM_PROBLEM_ERROR) == 0;
+}

@@ -17,8 +17,6 @@ mm_cmd_plan(int argc, char **argv)
     };
     g_autoptr(MmScenario) sc = NULL;
     g_autoptr(MmMatrix) m = NULL;
-    g_autoptr(GPtrArray) problems = mm_problems_new();
-    g_autoptr(GString) text = g_string_new(NULL);
     g_autoptr(GString) out = NULL;
 
     if (!mm_cli_parse("plan", "SCENARIO", "Print every case the matrix expands to, in run order.", entries, &argc,
@@ -32,14 +30,7 @@ mm_cmd_plan(int argc, char **argv)
         mm_cli_usage_error("plan", "--format %s: use text or json", format);
         return MM_EXIT_USAGE;
     }
-    if (!(sc = mm_cli_load_scenario(argv[1])))
-        return MM_EXIT_USAGE;
-
-    m = mm_matrix_expand(sc, filter);
-    mm_matrix_check(sc, m, filter != NULL, problems);
-    mm_problems_format(problems, text);
-    fputs(text->str, stderr);
-    if (mm_problems_count(problems, MM_PROBLEM_ERROR))
+    if (!mm_cli_load_matrix(argv[1], filter, &sc, &m))
         return MM_EXIT_USAGE;
 
     out = g_string_sized_new(64 * m->cases->len + 256);

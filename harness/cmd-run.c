@@ -162,8 +162,6 @@ mm_cmd_run(int argc, char **argv)
     };
     g_autoptr(MmScenario) sc = NULL;
     g_autoptr(MmMatrix) m = NULL;
-    g_autoptr(GPtrArray) problems = mm_problems_new();
-    g_autoptr(GString) text = g_string_new(NULL);
     g_autoptr(GError) err = NULL;
     g_autoptr(MmStore) store = NULL;
     g_autoptr(MmHostPool) pool = NULL;
@@ -185,13 +183,7 @@ mm_cmd_run(int argc, char **argv)
         return MM_EXIT_USAGE;
     }
     progress.verbose = verbose;
-    if (!(sc = mm_cli_load_scenario(argv[1])))
-        return MM_EXIT_USAGE;
-    m = mm_matrix_expand(sc, filter);
-    mm_matrix_check(sc, m, filter != NULL, problems);
-    mm_problems_format(problems, text);
-    fputs(text->str, stderr);
-    if (mm_problems_count(problems, MM_PROBLEM_ERROR))
+    if (!mm_cli_load_matrix(argv[1], filter, &sc, &m))
         return MM_EXIT_USAGE;
 
     dbpath = mm_cli_db_path(db, sc);

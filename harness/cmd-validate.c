@@ -9,8 +9,6 @@ mm_cmd_validate(int argc, char **argv)
     GOptionEntry entries[] = { G_OPTION_ENTRY_NULL };
     g_autoptr(MmScenario) sc = NULL;
     g_autoptr(MmMatrix) m = NULL;
-    g_autoptr(GPtrArray) problems = mm_problems_new();
-    g_autoptr(GString) text = g_string_new(NULL);
     guint na = 0;
 
     if (!mm_cli_parse("validate", "SCENARIO", "Check a scenario file: syntax, keys, references, values, and that "
@@ -20,14 +18,7 @@ mm_cmd_validate(int argc, char **argv)
         mm_cli_usage_error("validate", "expected exactly one SCENARIO file");
         return MM_EXIT_USAGE;
     }
-    if (!(sc = mm_cli_load_scenario(argv[1])))
-        return MM_EXIT_USAGE;
-
-    m = mm_matrix_expand(sc, NULL);
-    mm_matrix_check(sc, m, false, problems);
-    mm_problems_format(problems, text);
-    fputs(text->str, stderr);
-    if (mm_problems_count(problems, MM_PROBLEM_ERROR))
+    if (!mm_cli_load_matrix(argv[1], NULL, &sc, &m))
         return MM_EXIT_USAGE;
 
     for (guint i = 0; i < m->cases->len; i++)

@@ -125,11 +125,10 @@ mm_host_table_text(GPtrArray *rows, GString *out)
     }
 }
 
-/* Markdown cells: a | or newline would break the table, and < & would be raw HTML. */
-static void
-md_cell(GString *out, const char *s)
+void
+mm_markdown_cell(GString *out, const char *s)
 {
-    for (; *s; s++) {
+    for (; s && *s; s++) {
         switch (*s) {
         case '|': g_string_append(out, "\\|"); break;
         case '\n': case '\r': g_string_append_c(out, ' '); break;
@@ -158,7 +157,7 @@ mm_host_table_markdown(GPtrArray *rows, GString *out)
         g_string_append(out, "|");
         for (int c = 0; c < N_COLS; c++) {
             g_string_append_c(out, ' ');
-            md_cell(out, cells[c]);
+            mm_markdown_cell(out, cells[c]);
             g_string_append(out, " |");
         }
         g_string_append_c(out, '\n');

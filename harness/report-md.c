@@ -3,22 +3,6 @@
 
 #include "migmatrix/report.h"
 
-/* A Markdown table cell: | and newlines would break the table, < & would be HTML. */
-static void
-cell(GString *out, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '|': g_string_append(out, "\\|"); break;
-        case '\n': case '\r': g_string_append_c(out, ' '); break;
-        case '<': g_string_append(out, "&lt;"); break;
-        case '>': g_string_append(out, "&gt;"); break;
-        case '&': g_string_append(out, "&amp;"); break;
-        default: g_string_append_c(out, *s);
-        }
-    }
-}
-
 static void
 summary(const MmReport *r, GString *out)
 {
@@ -36,13 +20,13 @@ static void
 grid(const MmReport *r, const MmReportGrid *g, GString *out)
 {
     g_string_append(out, "### ");
-    cell(out, g->guest);
+    mm_markdown_cell(out, g->guest);
     g_string_append(out, " / ");
-    cell(out, g->mode);
+    mm_markdown_cell(out, g->mode);
     g_string_append(out, "\n\n| source \\ destination |");
     for (guint d = 0; d < r->hosts->len; d++) {
         g_string_append_c(out, ' ');
-        cell(out, r->hosts->pdata[d]);
+        mm_markdown_cell(out, r->hosts->pdata[d]);
         g_string_append(out, " |");
     }
     g_string_append(out, "\n|---|");
@@ -54,7 +38,7 @@ grid(const MmReport *r, const MmReportGrid *g, GString *out)
         g_autoptr(GString) row = g_string_new(NULL);
 
         g_string_append(row, "| ");
-        cell(row, r->hosts->pdata[s]);
+        mm_markdown_cell(row, r->hosts->pdata[s]);
         g_string_append(row, " |");
         for (guint d = 0; d < r->hosts->len; d++) {
             MmReportCase *c = mm_report_cell(g, r->hosts->pdata[s], r->hosts->pdata[d]);
@@ -67,7 +51,7 @@ grid(const MmReport *r, const MmReportGrid *g, GString *out)
             any = true;
             text = mm_report_cell_text(c);
             g_string_append_c(row, ' ');
-            cell(row, text);
+            mm_markdown_cell(row, text);
             if (c->asymmetric)
                 g_string_append(row, " ⇄");
             if (r->history && c->hist_runs)
@@ -101,43 +85,43 @@ footnotes(const MmReport *r, GString *out)
         }
         /* No code span: entities are not decoded there, and IDs contain '>'. */
         g_string_append_printf(out, "%d. **", c->footnote);
-        cell(out, c->rec->case_id);
+        mm_markdown_cell(out, c->rec->case_id);
         g_string_append_printf(out, "**: %s", c->rec->outcome ? c->rec->outcome : "not run");
         if (c->rec->reason) {
             g_string_append(out, " (");
-            cell(out, c->rec->reason);
+            mm_markdown_cell(out, c->rec->reason);
             g_string_append(out, ")");
         }
         if (c->rec->unexpected) {
             g_string_append(out, ", expected ");
-            cell(out, c->rec->expected);
+            mm_markdown_cell(out, c->rec->expected);
         }
         g_string_append(out, ".");
         if (c->features->len) {
             g_string_append(out, " Features:");
             for (guint f = 0; f < c->features->len; f++) {
                 g_string_append(out, f ? ", " : " ");
-                cell(out, c->features->pdata[f]);
+                mm_markdown_cell(out, c->features->pdata[f]);
             }
             g_string_append(out, ".");
         }
         if (c->precheck) {
             g_string_append(out, " Pre-check: ");
-            cell(out, c->precheck);
+            mm_markdown_cell(out, c->precheck);
             g_string_append(out, ".");
         }
         if (c->reboot_mode) {
             g_string_append(out, " After hard reboot: ");
-            cell(out, c->reboot_mode);
+            mm_markdown_cell(out, c->reboot_mode);
             g_string_append(out, " (the destination's default mode).");
         }
         if (c->rec->error_text) {
             g_string_append(out, " Error: ");
-            cell(out, c->rec->error_text);
+            mm_markdown_cell(out, c->rec->error_text);
         }
         if (c->xml_diff) {
             g_string_append(out, " XML changes: ");
-            cell(out, c->xml_diff);
+            mm_markdown_cell(out, c->xml_diff);
         }
         g_string_append_c(out, '\n');
         mm_report_flush(r, out, false);
@@ -162,7 +146,7 @@ flaky_cells(const MmReport *r, GString *out)
             header = true;
         }
         g_string_append(out, "| ");
-        cell(out, c->rec->case_id);
+        mm_markdown_cell(out, c->rec->case_id);
         g_string_append_printf(out, " | %u/%u | %u | %.2f | %s |\n", c->hist_passes, c->hist_runs, c->hist_flips,
                                c->hist_runs > 1 ? (double)c->hist_flips / (c->hist_runs - 1) : 0.0,
                                mm_report_case_known_flaky(c) ? "yes" : "no");
@@ -175,10 +159,10 @@ void
 mm_report_markdown(const MmReport *r, GString *out)
 {
     g_string_append(out, "# migmatrix report: ");
-    cell(out, r->run->name ? r->run->name : r->run->scenario_path);
+    mm_markdown_cell(out, r->run->name ? r->run->name : r->run->scenario_path);
     g_string_append_printf(out, " (run %" G_GINT64_FORMAT ")\n\n", r->run->id);
     g_string_append(out, "Scenario ");
-    cell(out, r->run->scenario_path);
+    mm_markdown_cell(out, r->run->scenario_path);
     g_string_append_printf(out, ", started %s, ended %s, status %s, migmatrix %s.\n\n", r->run->started_at,
                            r->run->ended_at ? r->run->ended_at : "-", r->run->status, r->run->harness_version);
     g_string_append(out, "## Hosts\n\n");

@@ -650,6 +650,33 @@ mm_artifact_record_free(MmArtifactRecord *r)
     g_free(r);
 }
 
+/* Row decoders shared by the per-case and the whole-run readers: columns from FIRST on. */
+static MmStepRecord *
+read_step(sqlite3_stmt *st, int first, bool intern_phase)
+{
+    MmStepRecord *r = g_new0(MmStepRecord, 1);
+
+    /* A dozen phase names over hundreds of thousands of rows: bulk readers share them. */
+    r->phase = intern_phase ? (char *)g_intern_string((const char *)sqlite3_column_text(st, first))
+                            : col_text(st, first);
+    r->started_at = col_text(st, first + 1);
+    r->duration_ms = sqlite3_column_int64(st, first + 2);
+    r->ok = sqlite3_column_int(st, first + 3);
+    r->message = col_text(st, first + 4);
+    return r;
+}
+
+static MmArtifactRecord *
+read_artifact(sqlite3_stmt *st, int first)
+{
+    MmArtifactRecord *r = g_new0(MmArtifactRecord, 1);
+
+    r->kind = col_text(st, first);
+    r->name = col_text(st, first + 1);
+    r->content = col_text(st, first + 2);
+    return r;
+}
+
 GPtrArray *
 mm_store_steps_list(MmStore *store, gint64 case_row, GError **error)
 {
@@ -663,16 +690,8 @@ mm_store_steps_list(MmStore *store, gint64 case_row, GError **error)
         return NULL;
     out = g_ptr_array_new_with_free_func((GDestroyNotify)mm_step_record_free);
     sqlite3_bind_int64(st, 1, case_row);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        MmStepRecord *r = g_new0(MmStepRecord, 1);
-
-        r->phase = col_text(st, 0);
-        r->started_at = col_text(st, 1);
-        r->duration_ms = sqlite3_column_int64(st, 2);
-        r->ok = sqlite3_column_int(st, 3);
-        r->message = col_text(st, 4);
-        g_ptr_array_add(out, r);
-    }
+    while (sqlite3_step(st) == SQLITE_ROW)
+        g_ptr_array_add(out, read_step(st, 0, false));
     sqlite3_reset(st);
     return out;
 }
@@ -687,14 +706,8 @@ mm_store_artifacts_list(MmStore *store, gint64 case_row, GError **error)
         return NULL;
     out = g_ptr_array_new_with_free_func((GDestroyNotify)mm_artifact_record_free);
     sqlite3_bind_int64(st, 1, case_row);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        MmArtifactRecord *r = g_new0(MmArtifactRecord, 1);
-
-        r->kind = col_text(st, 0);
-        r->name = col_text(st, 1);
-        r->content = col_text(st, 2);
-        g_ptr_array_add(out, r);
-    }
+    while (sqlite3_step(st) == SQLITE_ROW)
+        g_ptr_array_add(out, read_artifact(st, 0));
     sqlite3_reset(st);
     return out;
 }
@@ -749,7 +762,7 @@ mm_store_history(MmStore *store, const char *scenario_path, gint64 upto, guint n
     return out;
 }
 
-/* Steps read in bulk have an interned phase name. */
+/* Steps read by the cursor have an interned phase name. */
 static void
 bulk_step_free(MmStepRecord *r)
 {
@@ -793,17 +806,11 @@ mm_store_run_artifacts(MmStore *store, gint64 run_id, const char *const *kinds, 
     out = row_table();
     sqlite3_bind_int64(st, 1, run_id);
     while (sqlite3_step(st) == SQLITE_ROW) {
-        const char *kind = (const char *)sqlite3_column_text(st, 1);
-        MmArtifactRecord *r;
-
         /* Skip big XML dumps without copying them. */
-        if (kinds && !g_strv_contains(kinds, kind))
+        if (kinds && !g_strv_contains(kinds, (const char *)sqlite3_column_text(st, 1)))
             continue;
-        r = g_new0(MmArtifactRecord, 1);
-        r->kind = g_strdup(kind);
-        r->name = col_text(st, 2);
-        r->content = col_text(st, 3);
-        g_ptr_array_add(bucket(out, sqlite3_column_int64(st, 0), (GDestroyNotify)mm_artifact_record_free), r);
+        g_ptr_array_add(bucket(out, sqlite3_column_int64(st, 0), (GDestroyNotify)mm_artifact_record_free),
+                        read_artifact(st, 1));
     }
     sqlite3_reset(st);
     return out;
@@ -860,7 +867,6 @@ mm_step_cursor_get(MmStepCursor *cur, gint64 case_row)
     g_ptr_array_set_size(cur->current, 0);
     while (!cur->done) {
         gint64 row;
-        MmStepRecord *r;
 
         if (!cur->pending && sqlite3_step(cur->st) != SQLITE_ROW) {
             cur->done = true;
@@ -873,13 +879,7 @@ mm_step_cursor_get(MmStepCursor *cur, gint64 case_row)
         cur->pending = false;
         if (row < case_row)
             continue;
-        r = g_new0(MmStepRecord, 1);
-        r->phase = (char *)g_intern_string((const char *)sqlite3_column_text(cur->st, 1));
-        r->started_at = col_text(cur->st, 2);
-        r->duration_ms = sqlite3_column_int64(cur->st, 3);
-        r->ok = sqlite3_column_int(cur->st, 4);
-        r->message = col_text(cur->st, 5);
-        g_ptr_array_add(cur->current, r);
+        g_ptr_array_add(cur->current, read_step(cur->st, 1, true));
     }
     return cur->current;
 }

@@ -110,3 +110,17 @@ mm_test_lab_uuids(MmTestLab *lab)
     }
     return out;
 }
+
+int
+mm_test_lab_group_setup(void **state)
+{
+    *state = mm_test_lab_up();
+    return 0;
+}
+
+int
+mm_test_lab_group_teardown(void **state)
+{
+    mm_test_lab_down(*state);
+    return 0;
+}

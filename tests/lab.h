@@ -16,6 +16,10 @@ typedef struct {
 MmTestLab *mm_test_lab_up(void);
 void mm_test_lab_down(MmTestLab *lab);
 
+/* cmocka group fixtures: *state becomes the MmTestLab. */
+int mm_test_lab_group_setup(void **state);
+int mm_test_lab_group_teardown(void **state);
+
 /* Runs the migmatrix binary in the source dir; returns its exit code. */
 int mm_test_run_migmatrix(const char *const *args, char **out, char **err);
 

@@ -14,6 +14,7 @@
 #include "migmatrix/hosts.h"
 #include "migmatrix/store.h"
 
+/* The group's lab (the fixture's state), for the helpers below. */
 static MmTestLab *lab;
 
 #define RUN(out, err, ...) mm_test_run_migmatrix((const char *const[]){ __VA_ARGS__, NULL }, out, err)
@@ -176,17 +177,10 @@ test_unreachable_host(void **state)
 static int
 setup(void **state)
 {
-    (void)state;
-    lab = mm_test_lab_up();
-    return 0;
-}
+    int rc = mm_test_lab_group_setup(state);
 
-static int
-teardown(void **state)
-{
-    (void)state;
-    mm_test_lab_down(lab);
-    return 0;
+    lab = *state;
+    return rc;
 }
 
 int
@@ -197,5 +191,5 @@ main(void)
         cmocka_unit_test(test_wrong_known_hosts_refused),
         cmocka_unit_test(test_unreachable_host),
     };
-    return cmocka_run_group_tests_name("lab-probe", tests, setup, teardown);
+    return cmocka_run_group_tests_name("lab-probe", tests, setup, mm_test_lab_group_teardown);
 }

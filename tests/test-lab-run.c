@@ -20,6 +20,7 @@
 #include "migmatrix/store.h"
 #include "migmatrix/util.h"
 
+/* The group's lab (the fixture's state), for the helpers below. */
 static MmTestLab *lab;
 
 #define RUN(out, err, ...) mm_test_run_migmatrix((const char *const[]){ __VA_ARGS__, NULL }, out, err)
@@ -368,17 +369,10 @@ test_host_drops(void **state)
 static int
 setup(void **state)
 {
-    (void)state;
-    lab = mm_test_lab_up();
-    return 0;
-}
+    int rc = mm_test_lab_group_setup(state);
 
-static int
-teardown(void **state)
-{
-    (void)state;
-    mm_test_lab_down(lab);
-    return 0;
+    lab = *state;
+    return rc;
 }
 
 int
@@ -389,5 +383,5 @@ main(void)
         cmocka_unit_test(test_sigint),
         cmocka_unit_test(test_host_drops),
     };
-    return cmocka_run_group_tests_name("lab-run", tests, setup, teardown);
+    return cmocka_run_group_tests_name("lab-run", tests, setup, mm_test_lab_group_teardown);
 }

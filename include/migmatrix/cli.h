@@ -33,6 +33,9 @@ bool mm_cli_parse(const char *name, const char *params, const char *summary, GOp
 
 /* Loads SCENARIO and prints every problem to stderr. NULL means exit 2. */
 MmScenario *mm_cli_load_scenario(const char *path);
+/* Loads SCENARIO, expands its matrix (FILTER may be NULL) and prints every problem, the
+ * plan-level ones too. False means exit 2. */
+bool mm_cli_load_matrix(const char *path, const char *filter, MmScenario **sc, MmMatrix **m);
 
 /* --db if given, else the scenario's [run] db, else results/migmatrix.db. */
 const char *mm_cli_db_path(const char *option, const MmScenario *sc);

@@ -15,6 +15,10 @@ typedef struct {
     const char *error;       /* non-NULL: the probe failed with this */
 } MmHostRow;
 
+/* A Markdown table cell: '|' escaped, newlines folded, < > & as entities (raw HTML in
+ * Markdown is markup). Shared with the Markdown report. */
+void mm_markdown_cell(GString *out, const char *s);
+
 void mm_host_table_text(GPtrArray *rows, GString *out);
 void mm_host_table_markdown(GPtrArray *rows, GString *out);
 void mm_host_table_json(GPtrArray *rows, MmJson *j);
