@@ -212,8 +212,10 @@ mm_store_close(MmStore *store)
     if (!store)
         return;
     g_clear_pointer(&store->stmts, g_hash_table_unref);
+    /* _v2: a statement still open elsewhere (a report's step cursor) keeps the connection
+     * until it is finalised, instead of leaking it with SQLITE_BUSY. */
     if (store->db)
-        sqlite3_close(store->db);
+        sqlite3_close_v2(store->db);
     g_free(store->path);
     g_free(store);
 }

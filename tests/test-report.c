@@ -196,6 +196,7 @@ test_formats(void **state)
     assert_null(strstr(md->str, "<img"));
     assert_non_null(strstr(csv->str, "\"quote \"\" comma , amp & lt < newline\nnon-ASCII: é ü 中\""));
     assert_non_null(strstr(json->str, "\"quote \\\" comma , amp & lt < newline\\nnon-ASCII: é ü 中\""));
+    g_clear_pointer(&r, mm_report_free);
     mm_store_close(store);
     {
         g_autofree char *dir = g_path_get_dirname(db);
@@ -231,6 +232,7 @@ test_junit_shape(void **state)
     assert_int_equal(skipped->len, 2);   /* the N/A case and the one not run */
     evil_class = mm_xml_string(ctx, NULL, "//testcase[@name='lab-a>lab-b/" EVIL "/none']/@classname");
     assert_string_equal(evil_class, EVIL "/none");
+    g_clear_pointer(&r, mm_report_free);
 
     /* Valid against the JUnit schema (tests/data/report/junit.xsd). */
     {
