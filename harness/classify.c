@@ -82,17 +82,6 @@ mm_failure_from_libvirt(MmFailure *f)
 }
 
 void
-mm_failure_set(MmFailure *f, const char *fmt, ...)
-{
-    va_list ap;
-
-    mm_failure_clear(f);
-    va_start(ap, fmt);
-    f->message = g_strdup_vprintf(fmt, ap);
-    va_end(ap);
-}
-
-void
 mm_verdict_clear(MmVerdict *v)
 {
     g_clear_pointer(&v->reason, g_free);

@@ -91,9 +91,3 @@ mm_cpu_mode_clear(MmCpuMode *mode)
     g_clear_pointer(&mode->model, g_free);
 }
 
-void
-mm_cpu_mode_copy(MmCpuMode *dst, const MmCpuMode *src)
-{
-    dst->kind = src->kind;
-    dst->model = g_strdup(src->model);
-}

@@ -231,12 +231,6 @@ mm_scenario_find_host(const MmScenario *sc, const char *name)
     return g_hash_table_lookup(sc->host_by_name, name);
 }
 
-MmGuest *
-mm_scenario_find_guest(const MmScenario *sc, const char *name)
-{
-    return g_hash_table_lookup(sc->guest_by_name, name);
-}
-
 /* ---- one file: text, GKeyFile and a line index ----------------------------------------- */
 
 typedef struct {

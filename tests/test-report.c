@@ -231,6 +231,11 @@ test_junit_shape(void **state)
     assert_int_equal(failures->len, 2);
     assert_int_equal(skipped->len, 2);   /* the N/A case and the one not run */
     evil_class = mm_xml_string(ctx, NULL, "//testcase[@name='lab-a>lab-b/" EVIL "/none']/@classname");
+    {
+        g_autofree char *dir = g_path_get_dirname(db);
+        g_autofree char *rm = g_strdup_printf("rm -rf '%s'", dir);
+        assert_int_equal(system(rm), 0);
+    }
     assert_string_equal(evil_class, EVIL "/none");
     g_clear_pointer(&r, mm_report_free);
 

@@ -17,7 +17,6 @@ typedef struct {
 void mm_failure_clear(MmFailure *f);
 /* Fills F from libvirt's last error of this thread. */
 void mm_failure_from_libvirt(MmFailure *f);
-void mm_failure_set(MmFailure *f, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 typedef struct {
     MmOutcome outcome;       /* the phase's outcome, unless a rule overrides it */

@@ -24,4 +24,3 @@ char *mm_cpu_mode_to_string(const MmCpuMode *mode);
 /* libvirt's name for the <cpu mode='…'>: "custom", "host-model", … */
 const char *mm_cpu_mode_kind_name(MmCpuModeKind kind);
 void mm_cpu_mode_clear(MmCpuMode *mode);
-void mm_cpu_mode_copy(MmCpuMode *dst, const MmCpuMode *src);

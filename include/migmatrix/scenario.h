@@ -127,7 +127,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MmScenario, mm_scenario_free)
 MmScenario *mm_scenario_load(const char *path, GPtrArray *problems);
 
 MmHost *mm_scenario_find_host(const MmScenario *sc, const char *name);
-MmGuest *mm_scenario_find_guest(const MmScenario *sc, const char *name);
 
 /* Every key the language knows, for tests and docs: NULL-terminated "group.key" strings. */
 const char *const *mm_scenario_known_keys(void);
