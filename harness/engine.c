@@ -243,8 +243,14 @@ watchdog_thread(gpointer data)
 
     g_mutex_lock(&w->lock);
     while (!w->done) {
+        /* Once aborted, wait for the migration call to return: the deadline is in the past, and
+         * waiting until it would return at once, forever, starving the caller of the lock. */
+        if (w->aborted) {
+            g_cond_wait(&w->cond, &w->lock);
+            continue;
+        }
         g_cond_wait_until(&w->cond, &w->lock, MIN(w->deadline, g_get_monotonic_time() + 200000));
-        if (w->done || w->aborted)
+        if (w->done)
             continue;
         if (mm_interrupted() || g_get_monotonic_time() >= w->deadline) {
             w->why = mm_interrupted() ? "interrupted" : "timeout";
@@ -360,13 +366,12 @@ move_guest(Cycle *cy, virConnectPtr to_conn, const MmHost *to, MmOutcome outcome
     /* The source's console saw the last heartbeat before the guest left. */
     cy->last_beat = mm_liveness_last(cy->live);
     if (!ok) {
-        if (w.aborted && strcmp(w.why, "timeout") == 0) {
-            g_autofree char *m = g_strdup_printf("migration aborted after migrate_timeout = %u s: %s",
-                                                 sc->migrate_timeout, f.message);
-            g_free(f.message);
-            f.message = g_steal_pointer(&m);
-        }
-        fail_with(cy, outcome, &f);
+        /* Our own abort at migrate_timeout: libvirt only says "canceled by client". */
+        if (w.aborted && strcmp(w.why, "timeout") == 0)
+            fail_text(cy, outcome, "timeout", "migration aborted after migrate_timeout = %u s: %s",
+                      sc->migrate_timeout, f.message);
+        else
+            fail_with(cy, outcome, &f);
         mm_failure_clear(&f);
         virResetLastError();
         return false;

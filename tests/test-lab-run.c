@@ -284,6 +284,35 @@ test_sigint(void **state)
     assert_no_leftovers();
 }
 
+/* A migration slower than migrate_timeout is aborted: migrate-failed with reason timeout, and
+ * the guest still runs on its source. */
+static void
+test_migrate_timeout(void **state)
+{
+    g_autofree char *inc = g_build_filename(MM_SOURCE_DIR, "scenarios", "lab-generated.inc", NULL);
+    g_autofree char *text = g_strdup_printf("[run]\ninclude = %s\nbandwidth_mib = 1\nmigrate_timeout = 3\n"
+                                            "boot_timeout = 90\n[matrix]\npairs = lab-a>lab-b\nguests = linux\n"
+                                            "modes = custom:qemu64\n[expect]\n*/*/* = migrate-failed: timeout\n",
+                                            inc);
+    g_autofree char *ini = g_build_filename(lab->scenario_dir, "timeout.ini", NULL);
+    g_autofree char *db = g_build_filename(lab->scenario_dir, "timeout.db", NULL);
+    g_autofree char *out = NULL, *err = NULL;
+    Db d = { 0 };
+    int rc;
+
+    (void)state;
+    assert_true(g_file_set_contents(ini, text, -1, NULL));
+    rc = RUN(&out, &err, "run", ini, "--db", db);
+    if (rc != 0)
+        fail_msg("run exited %d\n%s\n%s", rc, out, err);
+    db_open(&d, db);
+    expect_case(&d, "lab-a>lab-b/linux/custom:qemu64", "migrate-failed", "timeout",
+                "prepare:ok define:ok start:ok wait-alive:ok snapshot:ok migrate:fail rollback-check:ok cleanup:ok");
+    assert_non_null(strstr(find(&d, "lab-a>lab-b/linux/custom:qemu64")->error_text, "migrate_timeout = 3 s"));
+    db_close(&d);
+    assert_no_leftovers();
+}
+
 /* The init PID of a lab host, from the lab's state file. */
 static char *
 lab_init_pid(const char *host)
@@ -381,6 +410,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_local_matrix),
         cmocka_unit_test(test_sigint),
+        cmocka_unit_test(test_migrate_timeout),
         cmocka_unit_test(test_host_drops),
     };
     return cmocka_run_group_tests_name("lab-run", tests, setup, mm_test_lab_group_teardown);
