@@ -732,6 +732,39 @@ load_file(Loader *ld, const char *path, SourceFile *parent, int include_line)
 
 /* ---- cross-key checks ------------------------------------------------------------------- */
 
+static bool
+uri_has_password(const char *text)
+{
+    g_autofree char *password = NULL;
+
+    return g_uri_split_with_user(text, G_URI_FLAGS_HAS_PASSWORD | G_URI_FLAGS_NON_DNS, NULL, NULL, &password,
+                                 NULL, NULL, NULL, NULL, NULL, NULL, NULL) &&
+           password;
+}
+
+/* libvirt's ssh transports can be told to skip host key checks. Allowed, since a throwaway lab
+ * may want it, but never silently: host keys are verified unless the scenario says otherwise. */
+static void
+check_uri_verification(Loader *ld, const MmHost *h, const char *group, GUri *uri)
+{
+    g_autoptr(GHashTable) params = NULL;
+    const char *v;
+
+    if (!g_str_has_suffix(g_uri_get_scheme(uri), "ssh") || !g_uri_get_query(uri))
+        return;
+    params = g_uri_parse_params(g_uri_get_query(uri), -1, "&", G_URI_PARAMS_NONE, NULL);
+    if (!params)
+        return;
+    if ((v = g_hash_table_lookup(params, "no_verify")) && strcmp(v, "0") != 0)
+        mm_problems_add(ld->problems, MM_PROBLEM_WARNING, h->file, line_in(ld, h->file, group, "uri"), group, "uri",
+                        "no_verify=%s turns off the SSH host key check; remove it and add the host's key to "
+                        "known_hosts", v);
+    if ((v = g_hash_table_lookup(params, "known_hosts_verify")) && strcmp(v, "normal") != 0)
+        mm_problems_add(ld->problems, MM_PROBLEM_WARNING, h->file, line_in(ld, h->file, group, "uri"), group, "uri",
+                        "known_hosts_verify=%s does not refuse unknown SSH host keys; remove it (the default, "
+                        "normal, refuses them) and add the host's key to known_hosts", v);
+}
+
 static void
 check_host(Loader *ld, MmHost *h)
 {
@@ -745,6 +778,10 @@ check_host(Loader *ld, MmHost *h)
 #define HPROBLEM(key, ...) mm_problems_add(ld->problems, MM_PROBLEM_ERROR, h->file, line_in(ld, h->file, group, key), group, key, __VA_ARGS__)
     if (!h->uri) {
         HPROBLEM("uri", "missing; every host needs a libvirt URI, e.g. qemu+libssh://root@10.0.0.5/system");
+    } else if (uri_has_password(h->uri)) {
+        /* Never echoed: the message itself would leak it into logs. */
+        HPROBLEM("uri", "carries a password (user:password@); URIs are stored in the results DB and printed, "
+                 "and migmatrix authenticates by key only: remove the password and use an SSH key");
     } else if (!(uri = g_uri_parse(h->uri, G_URI_FLAGS_NON_DNS, &err))) {
         HPROBLEM("uri", "'%s' is not a URI (%s); write e.g. qemu+ssh://root@host/system", h->uri, err->message);
     } else if (!g_strv_contains(schemes, g_uri_get_scheme(uri))) {
@@ -753,6 +790,8 @@ check_host(Loader *ld, MmHost *h)
     } else if (g_str_has_suffix(g_uri_get_scheme(uri), "ssh") &&
                (!g_uri_get_host(uri) || !*g_uri_get_host(uri))) {
         HPROBLEM("uri", "'%s' has no host; write %s://USER@HOST/system", h->uri, g_uri_get_scheme(uri));
+    } else {
+        check_uri_verification(ld, h, group, uri);
     }
 
     if (h->ssh) {
@@ -772,7 +811,10 @@ check_host(Loader *ld, MmHost *h)
             h->ssh_address = g_strndup(addr, colon ? (gsize)(colon - addr) : strlen(addr));
             port = colon ? colon + 1 : NULL;
         }
-        if (!at || at == h->ssh || !h->ssh_address || !*h->ssh_address ||
+        if (at && memchr(h->ssh, ':', at - h->ssh)) {
+            HPROBLEM("ssh", "carries a password (user:password@); migmatrix authenticates by key only and "
+                     "stores this value: write USER@ADDRESS and set ssh_key");
+        } else if (!at || at == h->ssh || !h->ssh_address || !*h->ssh_address ||
             (port && !g_ascii_string_to_unsigned(port, 10, 1, 65535, &p, NULL))) {
             HPROBLEM("ssh", "'%s' is not user@address[:port]; write e.g. root@10.0.0.5 or root@10.0.0.5:2222",
                      h->ssh);

@@ -102,6 +102,21 @@ test_keys_documented(void **state)
     }
 }
 
+/* A password in a URI is refused without being repeated: the message goes to logs. */
+static void
+test_secret_not_echoed(void **state)
+{
+    g_autoptr(GPtrArray) problems = mm_problems_new();
+    g_autoptr(MmScenario) sc = mm_scenario_load("scenario/bad-secrets.ini", problems);
+    g_autoptr(GString) text = g_string_new(NULL);
+
+    (void)state;
+    assert_null(sc);
+    mm_problems_format(problems, text);
+    assert_non_null(strstr(text->str, "carries a password"));
+    assert_null(strstr(text->str, "hunter2"));
+}
+
 /* The shipped scenarios must stay valid. */
 static void
 test_shipped(void **state)
@@ -166,8 +181,10 @@ main(void)
     {
         struct CMUnitTest t1 = cmocka_unit_test(test_keys_documented);
         struct CMUnitTest t2 = cmocka_unit_test(test_shipped);
+        struct CMUnitTest t3 = cmocka_unit_test(test_secret_not_echoed);
         g_array_append_val(cm, t1);
         g_array_append_val(cm, t2);
+        g_array_append_val(cm, t3);
     }
     return _cmocka_run_group_tests("scenario", (struct CMUnitTest *)cm->data, cm->len, NULL, NULL);
 }
