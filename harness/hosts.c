@@ -2,6 +2,7 @@
 #include "migmatrix/hosts.h"
 
 #include <libvirt/virterror.h>
+#include <string.h>
 
 #include "migmatrix/util.h"
 
@@ -49,15 +50,55 @@ mm_libvirt_error(GError **error, const char *fmt, ...)
     g_set_error(error, MM_ERROR, MM_ERROR_INFRA, "%s: %s", prefix, virGetLastErrorMessage());
 }
 
+/* libvirt asks its auth callback whenever a transport wants a decision or a secret. The
+ * default one prompts on the terminal, and reads the answer from stdin: "y" there accepted an
+ * unknown SSH host key (qemu+libssh) and wrote it to known_hosts. A test tool never prompts:
+ * host keys are refused unless already known, and passwords or passphrases are never given
+ * (key authentication only). Only the login name may take libvirt's own default. */
+static int
+refuse_interaction(virConnectCredentialPtr cred, unsigned int ncred, void *cbdata)
+{
+    (void)cbdata;
+    for (unsigned int i = 0; i < ncred; i++) {
+        if (cred[i].type == VIR_CRED_AUTHNAME && cred[i].defresult) {
+            cred[i].result = g_strdup(cred[i].defresult);
+            cred[i].resultlen = strlen(cred[i].result);
+        } else if (cred[i].type == VIR_CRED_ECHOPROMPT && cred[i].prompt && strstr(cred[i].prompt, "host key")) {
+            cred[i].result = g_strdup("n");
+            cred[i].resultlen = 1;
+        } else {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int auth_types[] = {
+    VIR_CRED_AUTHNAME, VIR_CRED_ECHOPROMPT, VIR_CRED_NOECHOPROMPT, VIR_CRED_PASSPHRASE,
+};
+
+static virConnectAuth no_prompt_auth = {
+    .credtype = auth_types, .ncredtype = G_N_ELEMENTS(auth_types), .cb = refuse_interaction,
+};
+
 virConnectPtr
 mm_host_open(const MmHost *host, GError **error)
 {
     virConnectPtr conn;
 
     mm_libvirt_init();
-    conn = virConnectOpenAuth(host->uri, virConnectAuthPtrDefault, 0);
+    conn = virConnectOpenAuth(host->uri, &no_prompt_auth, 0);
     if (!conn) {
-        mm_libvirt_error(error, "%s: cannot connect to %s", host->name, host->uri);
+        const char *msg = virGetLastErrorMessage();
+
+        if (strstr(msg, "host key") || strstr(msg, "HOST KEY"))
+            g_set_error(error, MM_ERROR, MM_ERROR_INFRA,
+                        "%s: cannot connect to %s: %s; migmatrix never accepts an unknown or changed host key: "
+                        "check the host's fingerprint out of band, then put its key in the known_hosts file the "
+                        "URI names (known_hosts=…), e.g. with ssh-keyscan",
+                        host->name, host->uri, msg);
+        else
+            mm_libvirt_error(error, "%s: cannot connect to %s", host->name, host->uri);
         return NULL;
     }
     /* A host that stops answering is noticed within ~15 s instead of at TCP timeout. Not on

@@ -149,6 +149,83 @@ test_wrong_known_hosts_refused(void **state)
     assert_non_null(strstr(err2, "ssh-keyscan 10.200.0.1 >>"));
 }
 
+/* The same lab-a over libvirt's other SSH transport, qemu+libssh, where libvirt itself checks
+ * the host key against the URI's known_hosts and asks migmatrix what to do with an unknown one. */
+static char *
+libssh_scenario(const char *name, const char *known_hosts)
+{
+    g_autofree char *text = g_strdup_printf(
+        "[host:lab-a]\nuri = qemu+libssh://root@10.200.0.1/system?known_hosts=%s&sshauth=privkey&keyfile=%s/ssh/id_ed25519\n"
+        "virt_type = qemu\n[guest:g]\nos = none\n[matrix]\npairs = all\nguests = g\nmodes = none\n",
+        known_hosts, lab->dir);
+    return write_scenario(name, text);
+}
+
+static void
+test_libssh_transport(void **state)
+{
+    g_autofree char *kh = g_build_filename(lab->dir, "ssh", "known_hosts", NULL);
+    g_autofree char *good = libssh_scenario("libssh.ini", kh);
+    g_autofree char *db = g_build_filename(lab->scenario_dir, "libssh.db", NULL);
+    g_autoptr(GPtrArray) uuids = mm_test_lab_uuids(lab);
+    g_autoptr(GHashTable) f = NULL;
+    g_autofree char *out = NULL, *err = NULL;
+    int rc;
+
+    (void)state;
+    rc = RUN(&out, &err, "probe", good, "--db", db);
+    if (rc != 0)
+        fail_msg("probe over qemu+libssh exited %d:\n%s\n%s", rc, out, err);
+    f = facts_of(db, "lab-a");
+    assert_string_equal(mm_facts_get(f, "host_uuid"), uuids->pdata[0]);
+    assert_string_equal(mm_facts_get_vt(f, "qemu", "host_model"), "yes");
+}
+
+/* libvirt's default auth callback asked on the terminal, and took "y" from stdin as consent to
+ * trust an unknown key and write it to known_hosts. migmatrix must refuse whatever stdin says. */
+static void
+test_libssh_unknown_key_refused(void **state)
+{
+    g_autofree char *empty = write_scenario("libssh_empty_known_hosts", "");
+    g_autofree char *ini = libssh_scenario("libssh-unknown.ini", empty);
+    g_autofree char *db = g_build_filename(lab->scenario_dir, "libssh.db", NULL);
+    g_autofree char *out = NULL, *err = NULL;
+    g_autofree char *after = NULL;
+
+    (void)state;
+    assert_int_equal(mm_test_run_migmatrix_input((const char *const[]){ "probe", ini, "--db", db, NULL }, "y\ny\n",
+                                                 &out, &err),
+                     3);
+    assert_non_null(strstr(err, "was not accepted"));
+    assert_non_null(strstr(err, "never accepts an unknown or changed host key"));
+    assert_null(strstr(out, "(y/n)"));
+    assert_true(g_file_get_contents(empty, &after, NULL, NULL));
+    assert_string_equal(after, "");
+}
+
+static void
+test_libssh_changed_key_refused(void **state)
+{
+    g_autofree char *kh_path = g_build_filename(lab->dir, "ssh", "known_hosts", NULL);
+    g_autofree char *kh = NULL;
+    g_auto(GStrv) lines = NULL;
+    g_autofree char *line = NULL;
+    g_autofree char *bad = NULL;
+    g_autofree char *ini = NULL;
+    g_autofree char *db = g_build_filename(lab->scenario_dir, "libssh.db", NULL);
+    g_autofree char *out = NULL, *err = NULL;
+
+    (void)state;
+    assert_true(g_file_get_contents(kh_path, &kh, NULL, NULL));
+    lines = g_strsplit(kh, "\n", -1);
+    line = g_strdup_printf("10.200.0.1%s\n", strchr(lines[1], ' '));   /* lab-b's key for lab-a */
+    bad = write_scenario("libssh_bad_known_hosts", line);
+    ini = libssh_scenario("libssh-changed.ini", bad);
+    assert_int_equal(RUN(&out, &err, "probe", ini, "--db", db), 3);
+    assert_non_null(strstr(err, "differs from stored identity"));
+    assert_non_null(strstr(err, "never accepts an unknown or changed host key"));
+}
+
 static void
 test_unreachable_host(void **state)
 {
@@ -190,6 +267,9 @@ main(void)
         cmocka_unit_test(test_probe_all_hosts),
         cmocka_unit_test(test_wrong_known_hosts_refused),
         cmocka_unit_test(test_unreachable_host),
+        cmocka_unit_test(test_libssh_transport),
+        cmocka_unit_test(test_libssh_unknown_key_refused),
+        cmocka_unit_test(test_libssh_changed_key_refused),
     };
     return cmocka_run_group_tests_name("lab-probe", tests, setup, mm_test_lab_group_teardown);
 }
