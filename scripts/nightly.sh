@@ -10,13 +10,17 @@ mm=build/migmatrix
 
 "$mm" run "$scenario" --db "$db"
 run_rc=$?
+# A bad scenario or option stored nothing: there is no new run to report on.
+((run_rc == 2)) && exit 2
 for fmt in md html junit; do
   ext=$fmt; [[ $fmt == junit ]] && ext=junit.xml
   "$mm" report --db "$db" --latest --format "$fmt" --out "results/report.$ext" || exit 3
 done
-# The previous matrix run of this DB, if any.
-prev=$("$mm" runs --db "$db" | awk '$2 == "run" { print $1 }' | sed -n 2p)
-latest=$("$mm" runs --db "$db" | awk '$2 == "run" { print $1 }' | sed -n 1p)
+# The previous matrix run of the same scenario in this DB, if any (runs lists newest first;
+# field 9 is the scenario path as given to run).
+runs_of_scenario() { "$mm" runs --db "$db" | awk -v s="$scenario" '$2 == "run" && $9 == s { print $1 }'; }
+prev=$(runs_of_scenario | sed -n 2p)
+latest=$(runs_of_scenario | sed -n 1p)
 diff_rc=0
 if [[ -n "$prev" ]]; then
   "$mm" diff --db "$db" "$prev" "$latest"
