@@ -302,45 +302,29 @@ virt_type = $virt_type
 default_cpu_mode = $(default_mode "$name")
 EOF
   done < "$LAB_STATE"
+  # The Linux guest profiles: one kernel and initramfs, different probes and switches.
+  linux_guest() {   # NAME PROBE EXTRA-CMDLINE COMMENT
+    cat <<EOF
+
+# $4
+[guest:$1]
+os = linux
+kernel = $guest/vmlinuz
+initrd = $guest/initrd.gz
+cmdline = console=ttyS0 quiet panic=-1$3
+memory_mib = 192
+probe = $2
+EOF
+  }
+  linux_guest linux console "" \
+    'A Debian kernel + busybox initramfs printing "HEARTBEAT n" every second, with qemu-ga.'
+  linux_guest linux-agent agent "" \
+    'The same guest with qemu-ga as its probe, as real Windows and RHEL guests use.'
+  linux_guest linux-restamp console "" \
+    "The same guest, re-stamped by lab-b's migrate hook (on_crash restart) on arrival there."
+  linux_guest linux-hang console " hb_stop_after=3" \
+    'The stand-in for "Windows hangs after migration": no heartbeat after 3 beats, still running.'
   cat <<EOF
-
-# A Debian kernel + busybox initramfs printing "HEARTBEAT n" every second, with qemu-ga.
-[guest:linux]
-os = linux
-kernel = $guest/vmlinuz
-initrd = $guest/initrd.gz
-cmdline = console=ttyS0 quiet panic=-1
-memory_mib = 192
-probe = console
-
-# The same guest with qemu-ga as its probe, as real Windows and RHEL guests use.
-[guest:linux-agent]
-os = linux
-kernel = $guest/vmlinuz
-initrd = $guest/initrd.gz
-cmdline = console=ttyS0 quiet panic=-1
-memory_mib = 192
-probe = agent
-
-# The same guest, re-stamped by lab-b's migrate hook (on_crash restart) when it arrives there:
-# its domain XML really changes across that migration.
-[guest:linux-restamp]
-os = linux
-kernel = $guest/vmlinuz
-initrd = $guest/initrd.gz
-cmdline = console=ttyS0 quiet panic=-1
-memory_mib = 192
-probe = console
-
-# The honest stand-in for "Windows hangs after migration": it stops heartbeating after 3
-# beats but keeps running.
-[guest:linux-hang]
-os = linux
-kernel = $guest/vmlinuz
-initrd = $guest/initrd.gz
-cmdline = console=ttyS0 quiet panic=-1 hb_stop_after=3
-memory_mib = 192
-probe = console
 
 # An aarch64 guest under TCG: no OS, so it is alive when it runs.
 [guest:arm64]

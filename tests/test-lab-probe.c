@@ -105,14 +105,26 @@ lab_uri(int i)
     return g_strdup_printf("qemu+ssh://root@10.200.0.%d/system?command=%s/bin/ssh", i, lab->dir);
 }
 
-/* lab-b's host key filed under lab-a's address: a man in the middle, as far as we can tell. */
-static void
-test_wrong_known_hosts_refused(void **state)
+/* A known_hosts file NAME with lab-b's host key filed under lab-a's address: a man in the
+ * middle, as far as a client can tell. */
+static char *
+wrong_key_known_hosts(const char *name)
 {
     g_autofree char *kh_path = g_build_filename(lab->dir, "ssh", "known_hosts", NULL);
     g_autofree char *kh = NULL;
     g_auto(GStrv) lines = NULL;
-    g_autofree char *bad = NULL;
+    g_autofree char *line = NULL;
+
+    assert_true(g_file_get_contents(kh_path, &kh, NULL, NULL));
+    lines = g_strsplit(kh, "\n", -1);
+    line = g_strdup_printf("10.200.0.1%s\n", strchr(lines[1], ' '));   /* "10.200.0.2 ssh-ed25519 AAAA…" */
+    return write_scenario(name, line);
+}
+
+static void
+test_wrong_known_hosts_refused(void **state)
+{
+    g_autofree char *bad = wrong_key_known_hosts("bad_known_hosts");
     g_autofree char *empty = write_scenario("empty_known_hosts", "");
     g_autofree char *uri = lab_uri(1);
     g_autofree char *out = NULL, *err = NULL;
@@ -120,16 +132,8 @@ test_wrong_known_hosts_refused(void **state)
     g_autofree char *db = g_build_filename(lab->scenario_dir, "kh.db", NULL);
     g_autofree char *text = NULL;
     g_autofree char *ini = NULL;
-    char *b_key;
 
     (void)state;
-    assert_true(g_file_get_contents(kh_path, &kh, NULL, NULL));
-    lines = g_strsplit(kh, "\n", -1);
-    b_key = strchr(lines[1], ' ');        /* "10.200.0.2 ssh-ed25519 AAAA…" */
-    {
-        g_autofree char *line = g_strdup_printf("10.200.0.1%s\n", b_key);
-        bad = write_scenario("bad_known_hosts", line);
-    }
     text = g_strdup_printf("[host:lab-a]\nuri = %s\nssh = root@10.200.0.1\nssh_key = %s/ssh/id_ed25519\n"
                            "known_hosts = %s\n"
                            "[host:lab-a-new]\nuri = %s\nssh = root@10.200.0.1\nssh_key = %s/ssh/id_ed25519\n"
@@ -206,21 +210,12 @@ test_libssh_unknown_key_refused(void **state)
 static void
 test_libssh_changed_key_refused(void **state)
 {
-    g_autofree char *kh_path = g_build_filename(lab->dir, "ssh", "known_hosts", NULL);
-    g_autofree char *kh = NULL;
-    g_auto(GStrv) lines = NULL;
-    g_autofree char *line = NULL;
-    g_autofree char *bad = NULL;
-    g_autofree char *ini = NULL;
+    g_autofree char *bad = wrong_key_known_hosts("libssh_bad_known_hosts");
+    g_autofree char *ini = libssh_scenario("libssh-changed.ini", bad);
     g_autofree char *db = g_build_filename(lab->scenario_dir, "libssh.db", NULL);
     g_autofree char *out = NULL, *err = NULL;
 
     (void)state;
-    assert_true(g_file_get_contents(kh_path, &kh, NULL, NULL));
-    lines = g_strsplit(kh, "\n", -1);
-    line = g_strdup_printf("10.200.0.1%s\n", strchr(lines[1], ' '));   /* lab-b's key for lab-a */
-    bad = write_scenario("libssh_bad_known_hosts", line);
-    ini = libssh_scenario("libssh-changed.ini", bad);
     assert_int_equal(RUN(&out, &err, "probe", ini, "--db", db), 3);
     assert_non_null(strstr(err, "differs from stored identity"));
     assert_non_null(strstr(err, "never accepts an unknown or changed host key"));
