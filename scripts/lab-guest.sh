@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the lab's Linux guest from Debian packages, once, into $LAB_CACHE/guest/:
 #   vmlinuz    the Debian kernel (linux-image-amd64)
-#   initrd.gz  busybox + an init that prints "HEARTBEAT n" on the console every second,
-#              plus qemu-ga and the virtio modules it needs for the agent channel.
+#   initrd.gz  busybox + an init (lab-guest-init) that prints "HEARTBEAT n" on the console
+#              every second, plus qemu-ga and the virtio modules it needs for the agent channel.
 # Kernel command line switches read by the init:
 #   hb_stop_after=N   stop heartbeating (and stop the agent) after N beats, but keep running:
 #                     the stand-in for a guest that hangs.
@@ -12,7 +12,7 @@ source "$(dirname "$0")/lab-lib.sh"
 out=$LAB_CACHE/guest
 kver=$(ls /lib/modules | grep -E '^[0-9].*-amd64$' | sort -V | tail -1)
 [[ -n "$kver" && -r /boot/vmlinuz-$kver ]] || lab_die "no Debian kernel in /boot: install linux-image-amd64 (scripts/install-deps.sh)"
-stamp="$kver $(sha256sum /bin/busybox /usr/sbin/qemu-ga "$0" | cut -c1-16 | tr "\n" " ")"
+stamp="$kver $(sha256sum /bin/busybox /usr/sbin/qemu-ga "$0" "$(dirname "$0")/lab-guest-init" | cut -c1-16 | tr "\n" " ")"
 if [[ -r $out/stamp && "$(cat "$out/stamp")" == "$stamp" && -r $out/initrd.gz ]]; then
   exit 0
 fi
@@ -44,31 +44,7 @@ for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_p
   esac
 done
 
-cat > "$root/init" <<'INIT'
-#!/bin/sh
-/bin/busybox --install -s /bin
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
-for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_console; do
-  insmod /lib/modules/$m.ko 2>/dev/null
-done
-for p in /sys/class/virtio-ports/*; do
-  [ "$(cat "$p/name" 2>/dev/null)" = org.qemu.guest_agent.0 ] && /bin/qemu-ga -m virtio-serial -p "/dev/${p##*/}" -d -t /tmp
-done
-stop=$(sed -n 's/.*hb_stop_after=\([0-9]*\).*/\1/p' /proc/cmdline)
-n=0
-while :; do
-  n=$((n + 1))
-  if [ -n "$stop" ] && [ "$n" -gt "$stop" ]; then
-    # Hang: no more heartbeats, no more agent, but the VM keeps running.
-    killall qemu-ga 2>/dev/null
-    while :; do sleep 3600; done
-  fi
-  echo "HEARTBEAT $n" > /dev/console
-  sleep 1
-done
-INIT
+cp "$(dirname "$0")/lab-guest-init" "$root/init"
 chmod +x "$root/init"
 
 mkdir -p "$out"

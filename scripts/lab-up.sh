@@ -25,6 +25,14 @@ t0=$(date +%s.%N)
 
 "$REPO_DIR/scripts/lab-guest.sh"
 guest=$LAB_CACHE/guest
+# The aarch64 guest needs Debian's arm64 packages once; without a mirror it is defined with
+# no OS (alive = running), and lab-up says so.
+arm_guest=$LAB_CACHE/guest-arm64
+arm_why=""
+if ! arm_err=$("$REPO_DIR/scripts/lab-guest-arm64.sh" 2>&1); then
+  arm_why=$(tail -1 <<< "$arm_err")
+  lab_log "WARNING: the aarch64 guest runs no OS in this lab ($arm_why); its cases then prove only that it runs"
+fi
 
 # ---- KVM or TCG: decided by booting the real guest, once per kernel/module set ----------
 kvm_verdict() {
@@ -324,15 +332,31 @@ EOF
     "The same guest, re-stamped by lab-b's migrate hook (on_crash restart) on arrival there."
   linux_guest linux-hang console " hb_stop_after=3" \
     'The stand-in for "Windows hangs after migration": no heartbeat after 3 beats, still running.'
-  cat <<EOF
+  if [[ -z $arm_why ]]; then
+    cat <<EOF
 
-# An aarch64 guest under TCG: no OS, so it is alive when it runs.
+# Debian's arm64 kernel + the same heartbeat initramfs with an arm64 busybox, emulated (TCG).
+[guest:arm64]
+os = linux
+arch = aarch64
+machine = virt
+kernel = $arm_guest/Image
+initrd = $arm_guest/initrd.gz
+cmdline = console=ttyAMA0 quiet panic=-1
+memory_mib = 192
+probe = console
+EOF
+  else
+    cat <<EOF
+
+# An aarch64 guest under TCG with no OS ($arm_why): alive when it runs.
 [guest:arm64]
 os = none
 arch = aarch64
 machine = virt
 memory_mib = 128
 EOF
+  fi
 } > "$LAB_INCLUDE.tmp"
 mv "$LAB_INCLUDE.tmp" "$LAB_INCLUDE"
 
