@@ -153,6 +153,8 @@ mm_cmd_run(int argc, char **argv)
 {
     g_autofree char *db = NULL;
     g_autofree char *filter = NULL;
+    g_autofree char *token = NULL;
+    g_autofree char *owner = NULL;
     gboolean verbose = FALSE;
     GOptionEntry entries[] = {
         { "db", 0, 0, G_OPTION_ARG_FILENAME, &db, "Results DB (default: the scenario's [run] db)", "PATH" },
@@ -230,8 +232,9 @@ mm_cmd_run(int argc, char **argv)
     snapshot_hosts(sc, m, store, run);
 
     pool = mm_host_pool_new();
-    o = (MmEngineOptions){ .sc = sc, .store = store, .pool = pool, .run_id = run, .on_phase = on_phase,
-                           .data = &progress };
+    mm_engine_identity(&token, &owner);
+    o = (MmEngineOptions){ .sc = sc, .store = store, .pool = pool, .run_id = run, .token = token, .owner = owner,
+                           .on_phase = on_phase, .data = &progress };
     progress.total = m->cases->len;
     for (guint i = 0; i < m->cases->len && !mm_interrupted(); i++) {
         const MmCase *c = m->cases->pdata[i];

@@ -103,6 +103,8 @@ mm_domxml_build(const MmDomainSpec *spec)
     xmlSetNs(mm, ns);
     prop(mm, "id", spec->case_id);
     prop(mm, "run", run);
+    if (spec->owner)
+        prop(mm, "owner", spec->owner);
     prop(child(domain, "memory", mem), "unit", "MiB");
     child(domain, "vcpu", vcpus);
 
@@ -175,4 +177,19 @@ mm_domxml_cpu_summary(const char *domain_xml)
         return g_strdup("none");
     return g_strdup_printf("%s%s%s%s%s", mode ? mode : "custom", model ? ":" : "", model ? model : "",
                            check ? " check=" : "", check ? check : "");
+}
+
+char *
+mm_domxml_metadata_owner(const char *metadata_xml)
+{
+    g_autoptr(xmlDoc) doc = metadata_xml ? mm_xml_parse(metadata_xml, -1, "domain metadata", NULL) : NULL;
+    xmlChar *owner;
+    char *out;
+
+    if (!doc)
+        return NULL;
+    owner = xmlGetProp(xmlDocGetRootElement(doc), (const xmlChar *)"owner");
+    out = owner && *owner ? g_strdup((const char *)owner) : NULL;
+    xmlFree(owner);
+    return out;
 }

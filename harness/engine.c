@@ -6,7 +6,10 @@
  * (the cycle goes on, and it is the outcome only if nothing worse happens). */
 #include "migmatrix/engine.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "migmatrix/classify.h"
 #include "migmatrix/domxml.h"
@@ -180,7 +183,7 @@ guest_xml(Cycle *cy, const MmHost *host, const MmCpuMode *mode, const char *uuid
 {
     MmDomainSpec spec = {
         .name = cy->name, .virt_type = host->virt_type, .guest = cy->c->guest, .mode = mode, .uuid = uuid,
-        .case_id = cy->c->id, .run_id = cy->o->run_id,
+        .case_id = cy->c->id, .run_id = cy->o->run_id, .owner = cy->o->owner,
     };
     return mm_domxml_build(&spec);
 }
@@ -447,13 +450,16 @@ diff_against_before(Cycle *cy, const char *kind, const char *diff_kind, bool *cp
 
 /* ---- the phases ---------------------------------------------------------------------------- */
 
-/* Connections, and leftovers of earlier interrupted runs (their domains carry our prefix). */
+/* Connections, and leftovers of earlier interrupted runs: domains with our prefix and our
+ * metadata whose owner is gone (or unrecorded, as older migmatrix wrote them). Another run's
+ * domains (alive, or on another machine) are left alone and named. */
 static bool
 phase_prepare(Cycle *cy)
 {
     const MmHost *hosts[] = { cy->c->src, cy->c->dst };
     virConnectPtr *conns[] = { &cy->sconn, &cy->dconn };
-    g_autofree char *mine = g_strdup_printf(MM_DOMAIN_PREFIX "%" G_GINT64_FORMAT "-", cy->o->run_id);
+    g_autofree char *mine = g_strdup_printf(MM_DOMAIN_PREFIX "%s-", cy->o->token);
+    g_autoptr(GString) others = g_string_new(NULL);
     guint removed = 0;
 
     for (int i = 0; i < 2; i++) {
@@ -469,10 +475,21 @@ phase_prepare(Cycle *cy)
             const char *name = virDomainGetName(doms[d]);
 
             if (g_str_has_prefix(name, MM_DOMAIN_PREFIX) && !g_str_has_prefix(name, mine)) {
-                virDomainDestroy(doms[d]);
-                virDomainUndefineFlags(doms[d], VIR_DOMAIN_UNDEFINE_NVRAM);
+                g_autofree char *meta = virDomainGetMetadata(doms[d], VIR_DOMAIN_METADATA_ELEMENT, MM_METADATA_NS,
+                                                             VIR_DOMAIN_AFFECT_CURRENT);
+                g_autofree char *owner = mm_domxml_metadata_owner(meta);
+
                 virResetLastError();
-                removed++;
+                /* No migmatrix metadata: not a domain of ours, whatever its name. */
+                if (meta && owner && mm_engine_owner_alive(owner)) {
+                    g_string_append_printf(others, "%s%s (%s, owner %s)", others->len ? ", " : "", name,
+                                           hosts[i]->name, owner);
+                } else if (meta) {
+                    virDomainDestroy(doms[d]);
+                    virDomainUndefineFlags(doms[d], VIR_DOMAIN_UNDEFINE_NVRAM);
+                    virResetLastError();
+                    removed++;
+                }
             }
             virDomainFree(doms[d]);
         }
@@ -480,7 +497,9 @@ phase_prepare(Cycle *cy)
     }
     say(cy, "connected to %s and %s", cy->c->src->name, cy->c->dst->name);
     if (removed)
-        say(cy, "removed %u leftover domain(s) of earlier runs", removed);
+        say(cy, "removed %u leftover domain(s) of earlier runs whose migmatrix is gone", removed);
+    if (others->len)
+        say(cy, "left alone domains of other migmatrix runs that may still be running: %s", others->str);
     return true;
 }
 
@@ -831,10 +850,32 @@ mm_case_result_clear(MmCaseResult *r)
     g_clear_pointer(&r->error_text, g_free);
 }
 
-char *
-mm_engine_domain_name(gint64 run_id, guint index, const MmCase *c)
+void
+mm_engine_identity(char **token, char **owner)
 {
-    return g_strdup_printf(MM_DOMAIN_PREFIX "%" G_GINT64_FORMAT "-%u-%s", run_id, index, c->guest->name);
+    g_autofree char *uuid = g_uuid_string_random();
+
+    *token = g_strndup(uuid, 8);
+    *owner = g_strdup_printf("%s:%d", g_get_host_name(), (int)getpid());
+}
+
+char *
+mm_engine_domain_name(const char *token, guint index, const MmCase *c)
+{
+    return g_strdup_printf(MM_DOMAIN_PREFIX "%s-%u-%s", token, index, c->guest->name);
+}
+
+bool
+mm_engine_owner_alive(const char *owner)
+{
+    const char *colon = owner ? strrchr(owner, ':') : NULL;
+    g_autofree char *host = colon ? g_strndup(owner, colon - owner) : NULL;
+    guint64 pid;
+
+    if (!colon || strcmp(host, g_get_host_name()) != 0 ||
+        !g_ascii_string_to_unsigned(colon + 1, 10, 1, G_MAXINT, &pid, NULL))
+        return true;
+    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }
 
 void
@@ -844,7 +885,7 @@ mm_engine_run_case(const MmEngineOptions *o, const MmCase *c, gint64 case_row, g
     gint64 t_case = g_get_monotonic_time();
     Phase p = PH_PREPARE;
 
-    cy.name = mm_engine_domain_name(o->run_id, index, c);
+    cy.name = mm_engine_domain_name(o->token, index, c);
     cy.msg = g_string_new(NULL);
     while (p != PH_DONE) {
         g_autofree char *started = mm_store_now();

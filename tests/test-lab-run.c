@@ -263,8 +263,10 @@ test_sigint(void **state)
     g_autofree char *inc = g_build_filename(MM_SOURCE_DIR, "scenarios", "lab-generated.inc", NULL);
     g_autofree char *text = g_strdup_printf(
         "[run]\ninclude = %s\nbandwidth_mib = 1\nboot_timeout = 90\n"
-        "[matrix]\npairs = lab-a>lab-b\nguests = arm64, linux\nmodes = custom:cortex-a57, custom:qemu64\n"
-        "[expect]\n*/arm64/custom:qemu64 = na: x86 model\n*/linux/custom:cortex-a57 = na: arm model\n", inc);
+        /* A guest with no OS (little memory to move at 1 MiB/s): the case that completes first. */
+        "[guest:idle]\nos = none\narch = aarch64\nmachine = virt\nmemory_mib = 128\n"
+        "[matrix]\npairs = lab-a>lab-b\nguests = idle, linux\nmodes = custom:cortex-a57, custom:qemu64\n"
+        "[expect]\n*/idle/custom:qemu64 = na: x86 model\n*/linux/custom:cortex-a57 = na: arm model\n", inc);
     g_autofree char *ini = g_build_filename(lab->scenario_dir, "slow.ini", NULL);
     g_autofree char *db = g_build_filename(lab->scenario_dir, "slow.db", NULL);
     const char *argv[] = { MM_BINARY, "run", ini, "--db", db, "--verbose", NULL };
@@ -301,7 +303,7 @@ test_sigint(void **state)
     db_open(&d, db);
     assert_string_equal(d.run->status, "interrupted");
     /* The case done before the interrupt is intact. */
-    expect_case(&d, "lab-a>lab-b/arm64/custom:cortex-a57", "pass", NULL, NULL);
+    expect_case(&d, "lab-a>lab-b/idle/custom:cortex-a57", "pass", NULL, NULL);
     {
         const MmCaseRecord *c = find(&d, "lab-a>lab-b/linux/custom:qemu64");
         g_autofree char *steps = steps_of(&d, c);
@@ -425,6 +427,114 @@ test_host_drops(void **state)
     assert_no_leftovers();
 }
 
+/* Defines (does not start) NAME on CONN as a run would, with OWNER in its metadata (NULL: as
+ * older migmatrix did, none); WITH_METADATA false: no migmatrix metadata at all. */
+static void
+define_owned(virConnectPtr conn, const MmGuest *guest, const char *name, const char *owner, bool with_metadata)
+{
+    MmCpuMode none = { 0 };
+    g_autofree char *xml = NULL;
+    virDomainPtr dom;
+
+    assert_true(mm_cpu_mode_parse("none", &none, NULL));
+    xml = mm_domxml_build(&(MmDomainSpec){ .name = name, .virt_type = "qemu", .guest = guest, .mode = &none,
+                                           .case_id = "test", .run_id = 1, .owner = owner });
+    if (!with_metadata) {
+        char *start = strstr(xml, "<metadata>");
+        char *end = strstr(xml, "</metadata>");
+
+        assert_true(start && end);
+        memmove(start, end + strlen("</metadata>"), strlen(end + strlen("</metadata>")) + 1);
+    }
+    dom = virDomainDefineXML(conn, xml);
+    assert_non_null(dom);
+    virDomainFree(dom);
+    mm_cpu_mode_clear(&none);
+}
+
+static bool
+defined(virConnectPtr conn, const char *name)
+{
+    virDomainPtr dom = virDomainLookupByName(conn, name);
+
+    if (!dom)
+        return false;
+    virDomainFree(dom);
+    return true;
+}
+
+/* prepare removes the domains of a run whose migmatrix is gone, and leaves alone those of a run
+ * that may still be going: alive on this machine, or owned by another machine. */
+static void
+test_foreign_domains(void **state)
+{
+    g_autofree char *inc = g_build_filename(MM_SOURCE_DIR, "scenarios", "lab-generated.inc", NULL);
+    g_autofree char *text = g_strdup_printf("[run]\ninclude = %s\nboot_timeout = 90\n"
+                                            "[guest:idle]\nos = none\narch = aarch64\nmachine = virt\nmemory_mib = 128\n"
+                                            "[matrix]\npairs = lab-a>lab-b\nguests = idle\nmodes = custom:cortex-a57\n",
+                                            inc);
+    g_autofree char *ini = g_build_filename(lab->scenario_dir, "foreign.ini", NULL);
+    g_autofree char *db = g_build_filename(lab->scenario_dir, "foreign.db", NULL);
+    g_autoptr(GPtrArray) problems = mm_problems_new();
+    g_autoptr(MmScenario) sc = NULL;
+    g_autoptr(virConnect) conn = NULL;
+    g_autoptr(GError) err = NULL;
+    g_autofree char *alive = g_strdup_printf("%s:%d", g_get_host_name(), (int)getpid());
+    g_autofree char *dead = NULL;
+    g_autofree char *out = NULL, *errs = NULL;
+    g_autoptr(GPtrArray) steps = NULL;
+    const char *argv[] = { "/bin/true", NULL };
+    const MmGuest *idle;
+    GPid pid;
+    int rc;
+    Db d = { 0 };
+
+    (void)state;
+    /* A pid that surely ended: a child we reaped. */
+    assert_true(g_spawn_async(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, NULL));
+    assert_int_equal(waitpid(pid, NULL, 0), pid);
+    dead = g_strdup_printf("%s:%d", g_get_host_name(), (int)pid);
+    assert_true(g_file_set_contents(ini, text, -1, NULL));
+    sc = mm_scenario_load(ini, problems);
+    assert_non_null(sc);
+    conn = mm_host_open(mm_scenario_find_host(sc, "lab-a"), &err);
+    assert_non_null(conn);
+    idle = g_hash_table_lookup(sc->guest_by_name, "idle");
+    define_owned(conn, idle, "mm-tstalive-1-idle", alive, true);
+    define_owned(conn, idle, "mm-tstdead-1-idle", dead, true);
+    define_owned(conn, idle, "mm-tstother-1-idle", "elsewhere.invalid:1", true);
+    define_owned(conn, idle, "mm-tstlegacy-1-idle", NULL, true);
+    define_owned(conn, idle, "mm-tstnotours-1-idle", NULL, false);
+
+    rc = RUN(&out, &errs, "run", ini, "--db", db);
+    if (rc != 0)
+        fail_msg("run exited %d\n%s\n%s", rc, out, errs);
+    assert_false(defined(conn, "mm-tstdead-1-idle"));
+    assert_false(defined(conn, "mm-tstlegacy-1-idle"));
+    assert_true(defined(conn, "mm-tstalive-1-idle"));
+    assert_true(defined(conn, "mm-tstother-1-idle"));
+    assert_true(defined(conn, "mm-tstnotours-1-idle"));
+    db_open(&d, db);
+    steps = mm_store_steps_list(d.store, find(&d, "lab-a>lab-b/idle/custom:cortex-a57")->id, NULL);
+    {
+        const MmStepRecord *prep = steps->pdata[0];
+        assert_string_equal(prep->phase, "prepare");
+        assert_non_null(strstr(prep->message, "removed 2 leftover domain(s)"));
+        assert_null(strstr(prep->message, "tstnotours"));
+        assert_non_null(strstr(prep->message, "mm-tstalive-1-idle (lab-a, owner"));
+        assert_non_null(strstr(prep->message, "mm-tstother-1-idle (lab-a, owner elsewhere.invalid:1)"));
+    }
+    db_close(&d);
+    for (int i = 0; i < 3; i++) {
+        const char *kept[] = { "mm-tstalive-1-idle", "mm-tstother-1-idle", "mm-tstnotours-1-idle" };
+        virDomainPtr dom = virDomainLookupByName(conn, kept[i]);
+        assert_non_null(dom);
+        assert_int_equal(virDomainUndefine(dom), 0);
+        virDomainFree(dom);
+    }
+    assert_no_leftovers();
+}
+
 static int
 setup(void **state)
 {
@@ -442,6 +552,10 @@ main(void)
         cmocka_unit_test(test_sigint),
         cmocka_unit_test(test_migrate_timeout),
         cmocka_unit_test(test_host_drops),
+        cmocka_unit_test(test_foreign_domains),
     };
+    /* MM_TEST_FILTER=test_foreign_domains: one test of a long suite, while developing. */
+    if (g_getenv("MM_TEST_FILTER"))
+        cmocka_set_test_filter(g_getenv("MM_TEST_FILTER"));
     return cmocka_run_group_tests_name("lab-run", tests, setup, mm_test_lab_group_teardown);
 }

@@ -14,12 +14,18 @@ typedef struct {
     const char *uuid;        /* NULL: libvirt picks one; a hard reboot keeps the guest's */
     const char *case_id;     /* stored in <metadata>, so leftovers can be traced to a case */
     gint64 run_id;
+    const char *owner;       /* "HOST:PID" of the migmatrix process: whose domain this is */
 } MmDomainSpec;
 
-#define MM_DOMAIN_PREFIX "mm-r"
+/* Every domain migmatrix defines is named MM_DOMAIN_PREFIX TOKEN-INDEX-GUEST (engine.h). */
+#define MM_DOMAIN_PREFIX "mm-"
 #define MM_METADATA_NS "https://migmatrix.invalid/xmlns/case/1"
 
 char *mm_domxml_build(const MmDomainSpec *spec);
+
+/* The owner ("HOST:PID") recorded in a domain's migmatrix metadata element (as returned by
+ * virDomainGetMetadata), or NULL when it has none. */
+char *mm_domxml_metadata_owner(const char *metadata_xml);
 
 /* The <cpu> element of a domain XML, serialised (for virConnectCompareHypervisorCPU);
  * NULL when there is none. */

@@ -21,6 +21,10 @@ typedef struct {
     MmStore *store;
     MmHostPool *pool;
     gint64 run_id;
+    /* The run's identity on the hosts (mm_engine_identity): TOKEN names its domains, OWNER
+     * ("HOST:PID") is recorded in their metadata. */
+    const char *token;
+    const char *owner;
     /* Called at the start of every phase (progress display); may be NULL. */
     void (*on_phase)(const MmCase *c, const char *phase, gpointer data);
     gpointer data;
@@ -41,5 +45,14 @@ void mm_case_result_clear(MmCaseResult *r);
 void mm_engine_run_case(const MmEngineOptions *o, const MmCase *c, gint64 case_row, guint index,
                         MmCaseResult *result);
 
-/* The libvirt domain name of a case: MM_DOMAIN_PREFIX RUN-INDEX-GUEST. */
-char *mm_engine_domain_name(gint64 run_id, guint index, const MmCase *c);
+/* A fresh run identity: a random TOKEN (8 hex digits), so runs from different DBs or machines
+ * never share a domain name, and OWNER, "HOST:PID" of this process. */
+void mm_engine_identity(char **token, char **owner);
+
+/* The libvirt domain name of a case: MM_DOMAIN_PREFIX TOKEN-INDEX-GUEST. */
+char *mm_engine_domain_name(const char *token, guint index, const MmCase *c);
+
+/* Whether the migmatrix process OWNER ("HOST:PID") may still be running: true unless it is
+ * on this host and no such process exists. A wrong "alive" only keeps a leftover; a wrong
+ * "dead" would destroy another run's guest, so every doubt counts as alive. */
+bool mm_engine_owner_alive(const char *owner);
