@@ -266,5 +266,8 @@ main(void)
         cmocka_unit_test(test_libssh_unknown_key_refused),
         cmocka_unit_test(test_libssh_changed_key_refused),
     };
+    /* MM_TEST_FILTER=test_foreign_domains: one test of a long suite, while developing. */
+    if (g_getenv("MM_TEST_FILTER"))
+        cmocka_set_test_filter(g_getenv("MM_TEST_FILTER"));
     return cmocka_run_group_tests_name("lab-probe", tests, setup, mm_test_lab_group_teardown);
 }
