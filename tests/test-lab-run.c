@@ -25,6 +25,22 @@ static MmTestLab *lab;
 
 #define RUN(out, err, ...) mm_test_run_migmatrix((const char *const[]){ __VA_ARGS__, NULL }, out, err)
 
+/* Writes NAME.ini in the suite's scratch dir: a [run] group that includes the lab's hosts and
+ * guests, then BODY (more [run] keys first, then other groups). *DB becomes NAME.db beside it. */
+static char *
+lab_scenario(const char *name, const char *body, char **db)
+{
+    g_autofree char *inc = g_build_filename(MM_SOURCE_DIR, "scenarios", "lab-generated.inc", NULL);
+    g_autofree char *text = g_strdup_printf("[run]\ninclude = %s\n%s", inc, body);
+    g_autofree char *ini_name = g_strconcat(name, ".ini", NULL);
+    g_autofree char *db_name = g_strconcat(name, ".db", NULL);
+    char *ini = g_build_filename(lab->scenario_dir, ini_name, NULL);
+
+    assert_true(g_file_set_contents(ini, text, -1, NULL));
+    *db = g_build_filename(lab->scenario_dir, db_name, NULL);
+    return ini;
+}
+
 typedef struct {
     MmStore *store;
     GPtrArray *cases;        /* MmCaseRecord* of the latest run */
@@ -260,15 +276,15 @@ test_local_matrix(void **state)
 static void
 test_sigint(void **state)
 {
-    g_autofree char *inc = g_build_filename(MM_SOURCE_DIR, "scenarios", "lab-generated.inc", NULL);
-    g_autofree char *text = g_strdup_printf(
-        "[run]\ninclude = %s\nbandwidth_mib = 1\nboot_timeout = 90\n"
+    g_autofree char *db = NULL;
+    g_autofree char *ini = lab_scenario(
+        "slow",
+        "bandwidth_mib = 1\nboot_timeout = 90\n"
         /* A guest with no OS (little memory to move at 1 MiB/s): the case that completes first. */
         "[guest:idle]\nos = none\narch = aarch64\nmachine = virt\nmemory_mib = 128\n"
         "[matrix]\npairs = lab-a>lab-b\nguests = idle, linux\nmodes = custom:cortex-a57, custom:qemu64\n"
-        "[expect]\n*/idle/custom:qemu64 = na: x86 model\n*/linux/custom:cortex-a57 = na: arm model\n", inc);
-    g_autofree char *ini = g_build_filename(lab->scenario_dir, "slow.ini", NULL);
-    g_autofree char *db = g_build_filename(lab->scenario_dir, "slow.db", NULL);
+        "[expect]\n*/idle/custom:qemu64 = na: x86 model\n*/linux/custom:cortex-a57 = na: arm model\n",
+        &db);
     const char *argv[] = { MM_BINARY, "run", ini, "--db", db, "--verbose", NULL };
     g_autoptr(GError) err = NULL;
     GPid pid;
@@ -279,7 +295,6 @@ test_sigint(void **state)
     Db d = { 0 };
 
     (void)state;
-    assert_true(g_file_set_contents(ini, text, -1, NULL));
     assert_true(g_spawn_async_with_pipes(MM_SOURCE_DIR, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
                                          &pid, NULL, NULL, &err_fd, &err));
     errs = fdopen(err_fd, "r");
@@ -321,19 +336,17 @@ test_sigint(void **state)
 static void
 test_migrate_timeout(void **state)
 {
-    g_autofree char *inc = g_build_filename(MM_SOURCE_DIR, "scenarios", "lab-generated.inc", NULL);
-    g_autofree char *text = g_strdup_printf("[run]\ninclude = %s\nbandwidth_mib = 1\nmigrate_timeout = 3\n"
-                                            "boot_timeout = 90\n[matrix]\npairs = lab-a>lab-b\nguests = linux\n"
-                                            "modes = custom:qemu64\n[expect]\n*/*/* = migrate-failed: timeout\n",
-                                            inc);
-    g_autofree char *ini = g_build_filename(lab->scenario_dir, "timeout.ini", NULL);
-    g_autofree char *db = g_build_filename(lab->scenario_dir, "timeout.db", NULL);
+    g_autofree char *db = NULL;
+    g_autofree char *ini = lab_scenario("timeout",
+                                        "bandwidth_mib = 1\nmigrate_timeout = 3\nboot_timeout = 90\n"
+                                        "[matrix]\npairs = lab-a>lab-b\nguests = linux\nmodes = custom:qemu64\n"
+                                        "[expect]\n*/*/* = migrate-failed: timeout\n",
+                                        &db);
     g_autofree char *out = NULL, *err = NULL;
     Db d = { 0 };
     int rc;
 
     (void)state;
-    assert_true(g_file_set_contents(ini, text, -1, NULL));
     rc = RUN(&out, &err, "run", ini, "--db", db);
     if (rc != 0)
         fail_msg("run exited %d\n%s\n%s", rc, out, err);
@@ -369,12 +382,11 @@ lab_init_pid(const char *host)
 static void
 test_host_drops(void **state)
 {
-    g_autofree char *inc = g_build_filename(MM_SOURCE_DIR, "scenarios", "lab-generated.inc", NULL);
-    g_autofree char *text = g_strdup_printf("[run]\ninclude = %s\nboot_timeout = 90\n"
-                                            "[matrix]\npairs = lab-a>lab-b, lab-a>lab-c, lab-c>lab-a\n"
-                                            "guests = linux\nmodes = custom:qemu64\n", inc);
-    g_autofree char *ini = g_build_filename(lab->scenario_dir, "drop.ini", NULL);
-    g_autofree char *db = g_build_filename(lab->scenario_dir, "drop.db", NULL);
+    g_autofree char *db = NULL;
+    g_autofree char *ini = lab_scenario("drop",
+                                        "boot_timeout = 90\n[matrix]\npairs = lab-a>lab-b, lab-a>lab-c, lab-c>lab-a\n"
+                                        "guests = linux\nmodes = custom:qemu64\n",
+                                        &db);
     g_autofree char *init = lab_init_pid("lab-c");
     g_autofree char *kill_cmd = g_strdup_printf("nsenter -t %s -m -n -u -p pkill -x libvirtd", init);
     g_autofree char *start_cmd = g_strdup_printf("nsenter -t %s -m -n -u -p env PATH=%s/bin:/usr/sbin:/usr/bin:/sbin:/bin "
@@ -389,7 +401,6 @@ test_host_drops(void **state)
     Db d = { 0 };
 
     (void)state;
-    assert_true(g_file_set_contents(ini, text, -1, NULL));
     assert_true(g_spawn_async_with_pipes(MM_SOURCE_DIR, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
                                          &pid, NULL, NULL, &err_fd, &err));
     errs = fdopen(err_fd, "r");
@@ -468,13 +479,12 @@ defined(virConnectPtr conn, const char *name)
 static void
 test_foreign_domains(void **state)
 {
-    g_autofree char *inc = g_build_filename(MM_SOURCE_DIR, "scenarios", "lab-generated.inc", NULL);
-    g_autofree char *text = g_strdup_printf("[run]\ninclude = %s\nboot_timeout = 90\n"
-                                            "[guest:idle]\nos = none\narch = aarch64\nmachine = virt\nmemory_mib = 128\n"
-                                            "[matrix]\npairs = lab-a>lab-b\nguests = idle\nmodes = custom:cortex-a57\n",
-                                            inc);
-    g_autofree char *ini = g_build_filename(lab->scenario_dir, "foreign.ini", NULL);
-    g_autofree char *db = g_build_filename(lab->scenario_dir, "foreign.db", NULL);
+    g_autofree char *db = NULL;
+    g_autofree char *ini = lab_scenario("foreign",
+                                        "boot_timeout = 90\n"
+                                        "[guest:idle]\nos = none\narch = aarch64\nmachine = virt\nmemory_mib = 128\n"
+                                        "[matrix]\npairs = lab-a>lab-b\nguests = idle\nmodes = custom:cortex-a57\n",
+                                        &db);
     g_autoptr(GPtrArray) problems = mm_problems_new();
     g_autoptr(MmScenario) sc = NULL;
     g_autoptr(virConnect) conn = NULL;
@@ -494,7 +504,6 @@ test_foreign_domains(void **state)
     assert_true(g_spawn_async(NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, NULL));
     assert_int_equal(waitpid(pid, NULL, 0), pid);
     dead = g_strdup_printf("%s:%d", g_get_host_name(), (int)pid);
-    assert_true(g_file_set_contents(ini, text, -1, NULL));
     sc = mm_scenario_load(ini, problems);
     assert_non_null(sc);
     conn = mm_host_open(mm_scenario_find_host(sc, "lab-a"), &err);
