@@ -2,17 +2,25 @@
 # Builds the lab's Linux guest from Debian packages, once, into $LAB_CACHE/guest/:
 #   vmlinuz    the Debian kernel (linux-image-amd64)
 #   initrd.gz  busybox + an init (lab-guest-init) that prints "HEARTBEAT n" on the console
-#              every second, plus qemu-ga and the virtio modules it needs for the agent channel.
+#              every second, plus qemu-ga and the virtio modules it needs for the agent channel,
+#              and /bin/mm-cpuid (scripts/lab-guest-cpuid.c, built here, static).
 # Kernel command line switches read by the init:
+#   hb_use=aes        every beat first executes an AES-NI instruction (mm-cpuid --use aes); when
+#                     the guest's CPU loses aes (a move onto lab-c), it faults and the heartbeat
+#                     stops: a hang with a real cause.
+#   hb_cpuid=1        after every beat, print "CPUID <records>" (mm-cpuid --line): the guest's
+#                     own CPUID for the console cpu_probe.
+#   hb_libc=baseline  PID 1 runs with glibc's SSE4.2 routines off (GLIBC_TUNABLES), so it survives
+#                     a move that takes sse4.2 away; without it, PID 1 dies of SIGILL there.
 #   hb_stop_after=N   stop heartbeating (and stop the agent) after N beats, but keep running:
-#                     the stand-in for a guest that hangs.
+#                     only for tests of the liveness probe itself.
 set -euo pipefail
 source "$(dirname "$0")/lab-lib.sh"
 
 out=$LAB_CACHE/guest
 kver=$(ls /lib/modules | grep -E '^[0-9].*-amd64$' | sort -V | tail -1)
 [[ -n "$kver" && -r /boot/vmlinuz-$kver ]] || lab_die "no Debian kernel in /boot: install linux-image-amd64 (scripts/install-deps.sh)"
-stamp="$kver $(sha256sum /bin/busybox /usr/sbin/qemu-ga "$0" "$(dirname "$0")/lab-guest-init" | cut -c1-16 | tr "\n" " ")"
+stamp="$kver $(sha256sum /bin/busybox /usr/sbin/qemu-ga "$0" "$(dirname "$0")/lab-guest-init" "$(dirname "$0")/lab-guest-cpuid.c" | cut -c1-16 | tr "\n" " ")"
 if [[ -r $out/stamp && "$(cat "$out/stamp")" == "$stamp" && -r $out/initrd.gz ]]; then
   exit 0
 fi
@@ -43,6 +51,11 @@ for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_p
     *) cp "$f" "$root/lib/modules/$m.ko" ;;
   esac
 done
+
+# The CPUID helper: static, so it needs nothing from the initramfs.
+command -v gcc >/dev/null || lab_die "gcc is needed to build the guest's CPUID helper: run scripts/install-deps.sh"
+gcc -O2 -static -Wall -Wextra -Werror -o "$root/bin/mm-cpuid" "$(dirname "$0")/lab-guest-cpuid.c" ||
+  lab_die "cannot build the guest's CPUID helper (static glibc: package libc6-dev)"
 
 cp "$(dirname "$0")/lab-guest-init" "$root/init"
 chmod +x "$root/init"
