@@ -13,6 +13,7 @@ static const MmCommand commands[] = {
     { "diff", mm_cmd_diff, "compare two runs: new failures, fixes, host drift (the nightly gate)" },
     { "probe", mm_cmd_probe, "record and print what each host's CPU and libvirt offer" },
     { "runs", mm_cmd_runs, "list the runs stored in a results DB" },
+    { "explain", mm_cmd_explain, "classify an error message or QEMU log as a run would (triage)" },
     { NULL, NULL, NULL },
 };
 

@@ -20,6 +20,8 @@ code_of(const char *name)
         { "INTERNAL_ERROR", VIR_ERR_INTERNAL_ERROR }, { "SYSTEM_ERROR", VIR_ERR_SYSTEM_ERROR },
         { "NO_CONNECT", VIR_ERR_NO_CONNECT }, { "RPC", VIR_ERR_RPC },
         { "OPERATION_UNSUPPORTED", VIR_ERR_OPERATION_UNSUPPORTED },
+        { "ARGUMENT_UNSUPPORTED", VIR_ERR_ARGUMENT_UNSUPPORTED }, { "MIGRATE_UNSAFE", VIR_ERR_MIGRATE_UNSAFE },
+        { "NO_SUPPORT", VIR_ERR_NO_SUPPORT }, { "AUTH_FAILED", VIR_ERR_AUTH_FAILED }, { "-", 0 },
     };
     for (gsize i = 0; i < G_N_ELEMENTS(codes); i++)
         if (strcmp(codes[i].name, name) == 0)
@@ -49,9 +51,15 @@ test_real_errors(void **state)
             continue;
         f = g_strsplit(lines[i], "\t", 3);
         assert_int_equal(g_strv_length(f), 3);
-        assert_true(mm_outcome_parse(f[0], &phase));
+        if (strcmp(f[0], "migrate-back") == 0)
+            phase = MM_OUTCOME_BACK_FAILED;
+        else
+            assert_true(mm_outcome_parse(f[0], &phase));
         fl.code = code_of(f[1]);
-        fl.message = g_strdup(f[2]);
+        {
+            g_auto(GStrv) parts = g_strsplit(f[2], "\\n", -1);
+            fl.message = g_strjoinv("\n", parts);
+        }
         mm_classify(&fl, phase, &v);
         g_string_append_printf(out, "%s\t%s", mm_outcome_name(v.outcome), v.reason);
         if (v.features) {

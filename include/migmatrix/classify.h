@@ -17,12 +17,17 @@ typedef struct {
 void mm_failure_clear(MmFailure *f);
 /* Fills F from libvirt's last error of this thread. */
 void mm_failure_from_libvirt(MmFailure *f);
+/* Fills F from a message pasted from a log: the code is inferred from libvirt's message prefix
+ * ("operation failed: " → VIR_ERR_OPERATION_FAILED, …), 0 where there is none. */
+void mm_failure_from_text(MmFailure *f, const char *text);
 
 typedef struct {
     MmOutcome outcome;       /* the phase's outcome, unless a rule overrides it */
     char *reason;            /* short: "missing features", "mode unsupported by hypervisor", … */
     char **features;         /* NULL-terminated, may be NULL */
-    const char *feature_kind;/* "missing", "extra", "required", or NULL */
+    const char *feature_kind;/* "missing", "extra", "required", "forbidden", or NULL */
+    bool generic;            /* the text says only that something died ("QEMU exited", "other"):
+                              * the domain's QEMU log may name the cause */
 } MmVerdict;
 
 void mm_verdict_clear(MmVerdict *v);
@@ -30,3 +35,7 @@ void mm_verdict_clear(MmVerdict *v);
 /* PHASE_OUTCOME is what a failure in that phase means (start-failed, migrate-failed, …);
  * a rule may override it (a lost connection is infra-error whatever the phase). */
 void mm_classify(const MmFailure *f, MmOutcome phase_outcome, MmVerdict *out);
+
+/* The cause a QEMU log (the domain's /var/log/libvirt/qemu/NAME.log) names: MSR, xsave, CPU
+ * state, device state, firmware, QEMU exiting. False when no line of it tells. */
+bool mm_classify_log(const char *log, MmOutcome phase_outcome, MmVerdict *out);
