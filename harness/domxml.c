@@ -66,7 +66,8 @@ add_devices(xmlNode *domain, const MmGuest *g)
     prop(n, "type", "pty");
     n = child(devices, "console", NULL);
     prop(n, "type", "pty");
-    if (g->probe == MM_PROBE_AGENT) {
+    /* The agent channel, for whichever probe talks to the agent. */
+    if (g->probe == MM_PROBE_AGENT || g->cpu_probe == MM_PROBE_AGENT) {
         n = child(devices, "channel", NULL);
         prop(n, "type", "unix");
         xmlNode *tgt = child(n, "target", NULL);

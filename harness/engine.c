@@ -11,38 +11,29 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engine-priv.h"
 #include "migmatrix/classify.h"
 #include "migmatrix/domxml.h"
+#include "migmatrix/guestcpu.h"
 #include "migmatrix/liveness.h"
 #include "migmatrix/util.h"
 #include "migmatrix/xmldiff.h"
 
-typedef enum {
-    PH_PREPARE,
-    PH_DEFINE,
-    PH_START,
-    PH_WAIT_ALIVE,
-    PH_SNAPSHOT,
-    PH_PRECHECK,
-    PH_MIGRATE,
-    PH_VERIFY,
-    PH_REBOOT,
-    PH_MIGRATE_BACK,
-    PH_VERIFY_BACK,
-    PH_ROLLBACK,
-    PH_CLEANUP,
-    PH_DONE,
-} Phase;
-
 static const char *const phase_names[] = {
-    [PH_PREPARE] = "prepare",       [PH_DEFINE] = "define",
-    [PH_START] = "start",           [PH_WAIT_ALIVE] = "wait-alive",
-    [PH_SNAPSHOT] = "snapshot",     [PH_PRECHECK] = "precheck",
-    [PH_MIGRATE] = "migrate",       [PH_VERIFY] = "verify",
-    [PH_REBOOT] = "reboot",         [PH_MIGRATE_BACK] = "migrate-back",
-    [PH_VERIFY_BACK] = "verify-back", [PH_ROLLBACK] = "rollback-check",
-    [PH_CLEANUP] = "cleanup",
+    [MM_PH_PREPARE] = "prepare",       [MM_PH_DEFINE] = "define",
+    [MM_PH_START] = "start",           [MM_PH_WAIT_ALIVE] = "wait-alive",
+    [MM_PH_SNAPSHOT] = "snapshot",     [MM_PH_PRECHECK] = "precheck",
+    [MM_PH_MIGRATE] = "migrate",       [MM_PH_VERIFY] = "verify",
+    [MM_PH_REBOOT] = "reboot",         [MM_PH_MIGRATE_BACK] = "migrate-back",
+    [MM_PH_VERIFY_BACK] = "verify-back", [MM_PH_ROLLBACK] = "rollback-check",
+    [MM_PH_CLEANUP] = "cleanup",       [MM_PH_DONE] = "done",
 };
+
+const char *
+mm_phase_name(MmPhase p)
+{
+    return phase_names[p];
+}
 
 /* All state of one case. */
 typedef struct {
@@ -54,13 +45,17 @@ typedef struct {
     virDomainPtr dom;            /* the guest where it is now */
     const MmHost *here;          /* and that host */
     MmLiveness *live;
+    MmRebootWatch *reboots;      /* resets of the guest on the host it last moved to */
     gint64 last_beat;            /* last progress value seen before a move */
     char *xml_before;            /* migratable XML on the source, after start */
+    GPtrArray *cpu_before;       /* features the guest saw before the move; NULL: not measured */
     GString *msg;                /* the current phase's message */
 
     bool failed;                 /* a hard failure decided the outcome */
     bool back_leg;               /* the failed migration was the way back */
+    bool attempted;              /* the last migration job was started */
     bool xml_changed;
+    bool cpu_lost;               /* alive after a move, but its CPUID lost features */
     MmOutcome outcome;
     char *reason;
     char *error_text;
@@ -91,46 +86,175 @@ say(Cycle *cy, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Records the first hard failure: outcome, classified reason, raw text, features. */
+/* Do both hosts of the case answer? A cheap call on each, reconnecting once where it does not.
+ * NULL when both do; else which does not, and why. Decides infra-error: a failure's wording
+ * ("Broken pipe", "End of file") says only that some stream broke, not that a host is gone. */
+static char *
+hosts_down(Cycle *cy)
+{
+    const MmHost *hosts[] = { cy->c->src, cy->c->dst };
+    virConnectPtr *conns[] = { &cy->sconn, &cy->dconn };
+
+    for (int i = 0; i < 2; i++) {
+        g_autoptr(GError) err = NULL;
+        unsigned long v = 0;
+        virConnectPtr old = *conns[i];
+
+        if (old && virConnectIsAlive(old) == 1 && virConnectGetLibVersion(old, &v) == 0)
+            continue;
+        virResetLastError();
+        mm_host_pool_invalidate(cy->o->pool, hosts[i]);
+        if (!(*conns[i] = mm_host_pool_get(cy->o->pool, hosts[i], &err)))
+            return g_strdup_printf("%s does not answer: %s", hosts[i]->name, err->message);
+        if (virConnectGetLibVersion(*conns[i], &v) < 0) {
+            g_autofree char *why = g_strdup(virGetLastErrorMessage());
+            virResetLastError();
+            mm_host_pool_invalidate(cy->o->pool, hosts[i]);
+            return g_strdup_printf("%s does not answer: %s", hosts[i]->name, why);
+        }
+        /* A new connection: the guest's handle and console belonged to the old one. */
+        if (*conns[i] != old && cy->here == hosts[i] && cy->dom) {
+            virDomainPtr d = virDomainLookupByName(*conns[i], cy->name);
+
+            virResetLastError();
+            if (d) {
+                g_autoptr(GError) e2 = NULL;
+
+                virDomainFree(cy->dom);
+                cy->dom = d;
+                g_clear_pointer(&cy->live, mm_liveness_free);
+                cy->live = mm_liveness_attach(cy->dom, cy->c->guest, &e2);
+            }
+        }
+    }
+    return NULL;
+}
+
+/* The tail of HOST's QEMU log for this domain (libvirt writes /var/log/libvirt/qemu/NAME.log),
+ * read over the host's ssh, from the last QEMU start on: the log is appended to at every start
+ * and incoming migration. NULL when the host has no ssh, or it cannot be read (said in WHY). */
+static char *
+qemu_log_tail(Cycle *cy, const MmHost *host, char **why)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(MmSsh) ssh = mm_host_ssh(host, &err);
+    g_autofree char *path = g_strdup_printf("/var/log/libvirt/qemu/%s.log", cy->name);
+    g_autofree char *quoted = g_shell_quote(path);
+    g_autofree char *cmd = g_strdup_printf("tail -n 200 %s", quoted);
+    g_autofree char *out = NULL;
+    const char *from;
+
+    if (!ssh) {
+        *why = err ? g_strdup_printf("QEMU log of %s not read: %s", host->name, err->message)
+                   : g_strdup_printf("QEMU log of %s not read: the host has no ssh key", host->name);
+        return NULL;
+    }
+    if (!mm_ssh_exec(ssh, cmd, 10, &out, &err)) {
+        *why = g_strdup_printf("QEMU log of %s not read: %s", host->name, err->message);
+        return NULL;
+    }
+    from = g_strrstr(out, " starting up ");
+    if (from)
+        while (from > out && from[-1] != '\n')
+            from--;
+    return g_strdup(from ? from : out);
+}
+
 static bool
-fail_with(Cycle *cy, MmOutcome phase_outcome, const MmFailure *f)
+migrating(MmOutcome phase_outcome)
+{
+    return phase_outcome == MM_OUTCOME_MIGRATE_FAILED || phase_outcome == MM_OUTCOME_BACK_FAILED;
+}
+
+/* Records the first hard failure F of a phase whose failures mean PHASE_OUTCOME: outcome,
+ * classified reason, raw text, features. LOG_HOST: where this domain's QEMU ran, whose log is
+ * attached and, when libvirt's text is generic, says the real cause (NULL: none). A failure
+ * worded like a lost connection is infra-error only when a host really does not answer. */
+static bool
+fail_at(Cycle *cy, MmOutcome phase_outcome, const MmFailure *f, const MmHost *log_host)
 {
     MmVerdict v = { 0 };
 
     mm_classify(f, phase_outcome, &v);
     say(cy, "%s", f->message);
-    if (!cy->failed) {
-        cy->failed = true;
-        cy->outcome = v.outcome;
-        cy->reason = g_strdup(v.reason);
-        cy->error_text = g_strdup(f->message);
-        for (int i = 0; v.features && v.features[i]; i++)
-            mm_store_feature_add(cy->o->store, cy->row, v.features[i], v.feature_kind, NULL);
-        if (v.outcome == MM_OUTCOME_INFRA_ERROR) {
-            mm_host_pool_invalidate(cy->o->pool, cy->c->src);
-            mm_host_pool_invalidate(cy->o->pool, cy->c->dst);
+    if (cy->failed) {
+        mm_verdict_clear(&v);
+        return false;
+    }
+    if (v.outcome == MM_OUTCOME_INFRA_ERROR) {
+        g_autofree char *down = hosts_down(cy);
+
+        if (down) {
+            say(cy, "%s", down);
+            log_host = NULL;            /* nothing to read it through */
+        } else {
+            say(cy, "both hosts answer: not an infrastructure failure");
+            v.outcome = phase_outcome;
+            if (v.generic) {
+                g_free(v.reason);
+                v.reason = g_strdup(migrating(phase_outcome) ? "migration stream broken" : "QEMU connection lost");
+            }
         }
     }
+    if (log_host) {
+        g_autofree char *why = NULL;
+        g_autofree char *log = qemu_log_tail(cy, log_host, &why);
+        MmVerdict lv = { 0 };
+
+        if (!log)
+            say(cy, "%s", why);
+        artifact(cy, "qemu-log", log_host->name, log);
+        /* libvirt's text says only that something died: the log says what. */
+        if (log && v.generic && mm_classify_log(log, v.outcome, &lv)) {
+            /* In a migration the log read is the destination's. */
+            if (migrating(phase_outcome) && strcmp(lv.reason, "QEMU exited") == 0) {
+                g_free(lv.reason);
+                lv.reason = g_strdup("destination QEMU exited");
+            }
+            say(cy, "%s's QEMU log: %s", log_host->name, lv.reason);
+            mm_verdict_clear(&v);
+            v = lv;
+        }
+    }
+    cy->failed = true;
+    cy->outcome = v.outcome;
+    cy->reason = g_strdup(v.reason);
+    cy->error_text = g_strdup(f->message);
+    for (int i = 0; v.features && v.features[i]; i++)
+        mm_store_feature_add(cy->o->store, cy->row, v.features[i], v.feature_kind, NULL);
     mm_verdict_clear(&v);
     return false;
 }
 
 static bool
-fail_libvirt(Cycle *cy, MmOutcome phase_outcome, const char *what)
+fail_with(Cycle *cy, MmOutcome phase_outcome, const MmFailure *f)
+{
+    return fail_at(cy, phase_outcome, f, NULL);
+}
+
+/* libvirt's last error, prefixed with WHAT (may be NULL), as the phase's failure. */
+static bool
+fail_libvirt_at(Cycle *cy, MmOutcome phase_outcome, const char *what, const MmHost *log_host)
 {
     MmFailure f = { 0 };
     bool r;
 
     mm_failure_from_libvirt(&f);
+    virResetLastError();
     if (what) {
         char *m = g_strdup_printf("%s: %s", what, f.message);
         g_free(f.message);
         f.message = m;
     }
-    r = fail_with(cy, phase_outcome, &f);
+    r = fail_at(cy, phase_outcome, &f, log_host);
     mm_failure_clear(&f);
-    virResetLastError();
     return r;
+}
+
+static bool
+fail_libvirt(Cycle *cy, MmOutcome phase_outcome, const char *what)
+{
+    return fail_libvirt_at(cy, phase_outcome, what, NULL);
 }
 
 static bool
@@ -201,7 +325,7 @@ define_and_start(Cycle *cy, virConnectPtr conn, const MmHost *host, const char *
     if (!(cy->dom = virDomainDefineXML(conn, xml)))
         return fail_libvirt(cy, outcome, "define");
     if (virDomainCreate(cy->dom) < 0)
-        return fail_libvirt(cy, outcome, "start");
+        return fail_libvirt_at(cy, outcome, "start", host);
     g_clear_pointer(&cy->live, mm_liveness_free);
     if (!(cy->live = mm_liveness_attach(cy->dom, cy->c->guest, &err))) {
         MmFailure f = { .message = g_strdup(err->message) };
@@ -226,6 +350,84 @@ boot_timeout(Cycle *cy)
     return cy->c->guest->boot_timeout ? cy->c->guest->boot_timeout : cy->o->sc->boot_timeout;
 }
 
+/* ---- the guest's own CPU (cpu_probe) -------------------------------------------------------- */
+
+/* Reads and decodes the guest's CPUID where it is now (POINT: "before migrate", "after
+ * migrate", …). NULL when it is not measured; the step says why. Never fails the case: a guest
+ * without a way to run CPUID (Windows without an agent command) is simply not measured. */
+static GPtrArray *
+capture_cpu(Cycle *cy, const char *point)
+{
+    g_autofree char *text = NULL;
+    g_autofree char *detail = NULL;
+    g_autofree char *name = g_strdup_printf("%s on %s", point, cy->here->name);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GPtrArray) features = NULL;
+    g_autofree char *joined = NULL;
+    const MmCpuFeatureMap *map;
+    MmWaitResult r;
+
+    if (cy->c->guest->cpu_probe == MM_PROBE_NONE || !cy->live)
+        return NULL;
+    r = mm_liveness_cpuid(cy->live, cy->o->sc->alive_timeout, &text, &detail);
+    if (r != MM_WAIT_OK) {
+        say(cy, "guest CPU %s: not measured: %s", point, detail ? detail : "interrupted");
+        artifact(cy, "guest-cpu", name, detail ? detail : "interrupted");
+        return NULL;
+    }
+    if (!(map = mm_cpu_feature_map_default(&err)) || !(features = mm_guestcpu_decode(map, text, &err))) {
+        g_autofree char *content = g_strdup_printf("not measured: %s\n\n%s", err->message, text);
+        say(cy, "guest CPU %s: not measured: %s", point, err->message);
+        artifact(cy, "guest-cpu", name, content);
+        return NULL;
+    }
+    joined = mm_guestcpu_join(features, " ");
+    {
+        g_autofree char *content = g_strdup_printf("features: %s\n\n%s", joined, text);
+        artifact(cy, "guest-cpu", name, content);
+    }
+    return g_steal_pointer(&features);
+}
+
+/* After a move: what the guest's CPUID lost and gained against before it. A running guest that
+ * lost features is cpu-changed; gained ones are noted. The capture becomes the new baseline. */
+static void
+compare_cpu(Cycle *cy, const char *point, bool record)
+{
+    g_autoptr(GPtrArray) now = NULL;
+    g_autoptr(GPtrArray) lost = NULL;
+    g_autoptr(GPtrArray) gained = NULL;
+    g_autofree char *lost_text = NULL;
+    g_autofree char *gained_text = NULL;
+
+    if (cy->c->guest->cpu_probe == MM_PROBE_NONE)
+        return;
+    if (!cy->cpu_before) {
+        say(cy, "guest CPU %s: not compared (nothing measured before)", point);
+        cy->cpu_before = capture_cpu(cy, point);
+        return;
+    }
+    if (!(now = capture_cpu(cy, point)))
+        return;
+    mm_guestcpu_diff(cy->cpu_before, now, &lost, &gained);
+    lost_text = mm_guestcpu_join(lost, ", ");
+    gained_text = mm_guestcpu_join(gained, ", ");
+    if (!lost->len && !gained->len)
+        say(cy, "guest CPU %s: unchanged (%u features)", point, now->len);
+    else
+        say(cy, "guest CPU %s: %s%s%s%s%s", point, lost->len ? "lost " : "", lost_text,
+            lost->len && gained->len ? "; " : "", gained->len ? "gained " : "", gained_text);
+    if (record) {
+        for (guint i = 0; i < lost->len; i++)
+            mm_store_feature_add(cy->o->store, cy->row, lost->pdata[i], "lost", NULL);
+        for (guint i = 0; i < gained->len; i++)
+            mm_store_feature_add(cy->o->store, cy->row, gained->pdata[i], "gained", NULL);
+        cy->cpu_lost |= lost->len > 0;
+    }
+    g_ptr_array_unref(cy->cpu_before);
+    cy->cpu_before = g_steal_pointer(&now);
+}
+
 /* ---- migration, shared by migrate and migrate-back --------------------------------------- */
 
 typedef struct {
@@ -235,10 +437,26 @@ typedef struct {
     bool aborted;
     const char *why;         /* "timeout" or "interrupted" */
     virDomainPtr dom;
-    gint64 deadline;
+    gint64 t0, deadline;
+    /* Post-copy: started as soon as the job moves data, so the guest really runs post-copy. */
+    bool postcopy;
+    gint64 postcopy_at;      /* ms after t0 when libvirt accepted it; -1: not (yet) */
+    char *postcopy_error;    /* its last refusal */
+    /* The last job statistics taken while the job ran: a failed job may leave no final ones. */
+    virTypedParameterPtr sample;
+    int nsample;
 } Watchdog;
 
-/* Aborts the migration job on timeout or Ctrl-C: virDomainMigrate3 blocks its thread. */
+static unsigned long long
+param_ull(virTypedParameterPtr p, int n, const char *name)
+{
+    unsigned long long v = 0;
+
+    return virTypedParamsGetULLong(p, n, name, &v) == 1 ? v : 0;
+}
+
+/* Samples the running job, starts post-copy when asked, and aborts the migration on timeout or
+ * Ctrl-C: virDomainMigrate3 blocks its own thread for the job's whole life. */
 static gpointer
 watchdog_thread(gpointer data)
 {
@@ -246,6 +464,9 @@ watchdog_thread(gpointer data)
 
     g_mutex_lock(&w->lock);
     while (!w->done) {
+        virTypedParameterPtr params = NULL;
+        int nparams = 0, type = VIR_DOMAIN_JOB_NONE;
+
         /* Once aborted, wait for the migration call to return: the deadline is in the past, and
          * waiting until it would return at once, forever, starving the caller of the lock. */
         if (w->aborted) {
@@ -262,28 +483,41 @@ watchdog_thread(gpointer data)
             virDomainAbortJob(w->dom);
             virResetLastError();
             g_mutex_lock(&w->lock);
+            continue;
+        }
+        g_mutex_unlock(&w->lock);
+        if (virDomainGetJobStats(w->dom, &type, &params, &nparams, 0) < 0 || type == VIR_DOMAIN_JOB_NONE) {
+            virTypedParamsFree(params, nparams);
+            params = NULL;
+            nparams = 0;
+        }
+        virResetLastError();
+        if (params && w->postcopy && w->postcopy_at < 0 &&
+            param_ull(params, nparams, VIR_DOMAIN_JOB_DATA_PROCESSED) > 0) {
+            if (virDomainMigrateStartPostCopy(w->dom, 0) == 0) {
+                w->postcopy_at = (g_get_monotonic_time() - w->t0) / 1000;
+            } else {
+                g_free(w->postcopy_error);
+                w->postcopy_error = g_strdup(virGetLastErrorMessage());
+            }
+            virResetLastError();
+        }
+        g_mutex_lock(&w->lock);
+        if (params) {
+            virTypedParamsFree(w->sample, w->nsample);
+            w->sample = params;
+            w->nsample = nparams;
         }
     }
     g_mutex_unlock(&w->lock);
     return NULL;
 }
 
-static void
-record_job_stats(Cycle *cy, virDomainPtr dom)
+static char *
+params_text(virTypedParameterPtr params, int nparams)
 {
-    virTypedParameterPtr params = NULL;
-    int nparams = 0, type = 0;
-    unsigned long long elapsed = 0, downtime = 0, total = 0, processed = 0;
-    g_autoptr(GString) all = g_string_new(NULL);
+    GString *all = g_string_new(NULL);
 
-    if (virDomainGetJobStats(dom, &type, &params, &nparams, VIR_DOMAIN_JOB_STATS_COMPLETED) < 0) {
-        virResetLastError();
-        return;
-    }
-    virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_TIME_ELAPSED, &elapsed);
-    virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_DOWNTIME, &downtime);
-    virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_DATA_TOTAL, &total);
-    virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_DATA_PROCESSED, &processed);
     for (int i = 0; i < nparams; i++) {
         const virTypedParameter *t = &params[i];
 
@@ -300,9 +534,70 @@ record_job_stats(Cycle *cy, virDomainPtr dom)
         }
         g_string_append_c(all, '\n');
     }
+    return g_string_free(all, FALSE);
+}
+
+static gint64
+param_known(virTypedParameterPtr p, int n, const char *name)
+{
+    unsigned long long v = 0;
+
+    return virTypedParamsGetULLong(p, n, name, &v) == 1 ? (gint64)v : -1;
+}
+
+/* Stores the statistics of one migration attempt, successful or not: libvirt's final ones for
+ * the job where it kept them (on the domain that now holds the guest), else the last sample. */
+static void
+record_job_stats(Cycle *cy, const char *leg, bool ok, virDomainPtr holder, Watchdog *w, bool postcopy_ran)
+{
+    MmMigrationRecord m = { .leg = (char *)leg, .ok = ok, .stats = (char *)"none", .total_ms = -1,
+                            .downtime_ms = -1, .data_total = -1, .data_processed = -1, .data_remaining = -1,
+                            .memory_iterations = -1, .dirty_rate = -1, .postcopy = postcopy_ran,
+                            .postcopy_after_ms = w->postcopy_at };
+    virTypedParameterPtr params = NULL;
+    int nparams = 0, type = 0;
+    g_autoptr(GError) err = NULL;
+    g_autofree char *text = NULL;
+
+    if (holder && virDomainGetJobStats(holder, &type, &params, &nparams, VIR_DOMAIN_JOB_STATS_COMPLETED) == 0 &&
+        type != VIR_DOMAIN_JOB_NONE && nparams > 0) {
+        m.stats = (char *)"completed";
+    } else {
+        virTypedParamsFree(params, nparams);
+        params = w->sample;
+        nparams = w->nsample;
+        w->sample = NULL;
+        w->nsample = 0;
+        if (params)
+            m.stats = (char *)"last sample";
+    }
+    virResetLastError();
+    if (params) {
+        m.total_ms = param_known(params, nparams, VIR_DOMAIN_JOB_TIME_ELAPSED);
+        m.downtime_ms = param_known(params, nparams, VIR_DOMAIN_JOB_DOWNTIME);
+        m.data_total = param_known(params, nparams, VIR_DOMAIN_JOB_DATA_TOTAL);
+        m.data_processed = param_known(params, nparams, VIR_DOMAIN_JOB_DATA_PROCESSED);
+        m.data_remaining = param_known(params, nparams, VIR_DOMAIN_JOB_DATA_REMAINING);
+        m.memory_iterations = param_known(params, nparams, VIR_DOMAIN_JOB_MEMORY_ITERATION);
+        m.dirty_rate = param_known(params, nparams, VIR_DOMAIN_JOB_MEMORY_DIRTY_RATE);
+        text = params_text(params, nparams);
+    }
     virTypedParamsFree(params, nparams);
-    say(cy, "job %llu ms, downtime %llu ms, %llu MiB transferred", elapsed, downtime, processed >> 20);
-    artifact(cy, "job-stats", phase_names[PH_MIGRATE], all->str);
+    if (!mm_store_migration_add(cy->o->store, cy->row, &m, &err))
+        g_warning("%s: %s", cy->c->id, err->message);
+    {
+        g_autofree char *content = g_strdup_printf("stats=%s\n%s", m.stats, text ? text : "");
+        artifact(cy, "job-stats", leg, content);
+    }
+    if (text) {
+        g_autofree char *total = m.total_ms >= 0 ? g_strdup_printf("%" G_GINT64_FORMAT, m.total_ms) : g_strdup("?");
+        g_autofree char *down = m.downtime_ms >= 0 ? g_strdup_printf("%" G_GINT64_FORMAT, m.downtime_ms)
+                                                   : g_strdup("?");
+
+        say(cy, "job %s ms, downtime %s ms, %" G_GINT64_FORMAT " MiB transferred (%s statistics)", total, down,
+            m.data_processed >= 0 ? m.data_processed >> 20 : 0, m.stats);
+    } else
+        say(cy, "no job statistics: libvirt kept none for this attempt");
 }
 
 static unsigned int
@@ -325,23 +620,75 @@ migrate_flags(const MmScenario *sc)
     return flags;
 }
 
+/* The source's lifecycle event "suspended, post-copy": the migration really switched. */
+static int
+postcopy_event(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
+{
+    (void)conn;
+    (void)dom;
+    if (event == VIR_DOMAIN_EVENT_SUSPENDED && detail == VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY)
+        g_atomic_int_set((gint *)opaque, 1);
+    return 0;
+}
+
+/* A guest that stopped before the migration is not a migration result: one fresh sign of
+ * progress right before the job starts. */
+static bool
+alive_before_move(Cycle *cy, const MmHost *to)
+{
+    g_autofree char *detail = NULL;
+    MmWaitResult r = mm_liveness_wait(cy->live, mm_liveness_last(cy->live), 1, cy->o->sc->alive_timeout, &detail);
+
+    if (r == MM_WAIT_INTERRUPTED)
+        return false;
+    if (r == MM_WAIT_OK) {
+        say(cy, "alive on %s before migrating: %s", cy->here->name, detail);
+        return true;
+    }
+    if (!cy->back_leg)
+        return fail_text(cy, MM_OUTCOME_START_FAILED, "hung before migration",
+                         "not progressing on %s right before migrating to %s: %s", cy->here->name, to->name, detail);
+    /* On the way back it ran (and was seen alive) where the first move or the reboot put it. */
+    return fail_text(cy, cy->c->hard_reboot ? MM_OUTCOME_REBOOT_FAILED : MM_OUTCOME_GUEST_HUNG,
+                     "hung before migration back", "not progressing on %s right before migrating back to %s: %s",
+                     cy->here->name, to->name, detail);
+}
+
 /* Moves the guest from the host it is on to TO. On success cy->dom is the destination's. */
 static bool
-move_guest(Cycle *cy, virConnectPtr to_conn, const MmHost *to, MmOutcome outcome)
+move_guest(Cycle *cy, virConnectPtr to_conn, const MmHost *to, MmOutcome outcome, const char *leg)
 {
     const MmScenario *sc = cy->o->sc;
     virTypedParameterPtr params = NULL;
     int nparams = 0, maxparams = 0;
     unsigned int flags = migrate_flags(sc);
-    Watchdog w = { .dom = cy->dom, .deadline = g_get_monotonic_time() + (gint64)sc->migrate_timeout * G_USEC_PER_SEC };
+    gint64 now = g_get_monotonic_time();
+    Watchdog w = { .dom = cy->dom, .t0 = now, .postcopy = (flags & VIR_MIGRATE_POSTCOPY) != 0, .postcopy_at = -1,
+                   .deadline = now + (gint64)sc->migrate_timeout * G_USEC_PER_SEC };
+    gint postcopy_seen = 0;
+    int callback = -1;
+    virConnectPtr from_conn = virDomainGetConnect(cy->dom);
     GThread *wt;
     virDomainPtr ddom = NULL;
+    MmFailure f = { 0 };
     bool ok;
 
+    cy->attempted = false;
+    if (!alive_before_move(cy, to))
+        return false;
+    cy->attempted = true;
+    /* Watch for resets where it lands from before it lands: a guest that crashes the moment it
+     * runs there has rebooted before any probe is attached. */
+    g_clear_pointer(&cy->reboots, mm_reboot_watch_free);
+    cy->reboots = mm_reboot_watch_new(to_conn, cy->name);
     if (sc->bandwidth_mib)
         virTypedParamsAddULLong(&params, &nparams, &maxparams, VIR_MIGRATE_PARAM_BANDWIDTH, sc->bandwidth_mib);
+    if (w.postcopy)
+        callback = virConnectDomainEventRegisterAny(from_conn, cy->dom, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                                    VIR_DOMAIN_EVENT_CALLBACK(postcopy_event), &postcopy_seen, NULL);
     g_mutex_init(&w.lock);
     g_cond_init(&w.cond);
+    w.t0 = g_get_monotonic_time();
     wt = g_thread_new("migrate-watchdog", watchdog_thread, &w);
 
     if (flags & VIR_MIGRATE_PEER2PEER) {
@@ -352,10 +699,10 @@ move_guest(Cycle *cy, virConnectPtr to_conn, const MmHost *to, MmOutcome outcome
         ddom = virDomainMigrate3(cy->dom, to_conn, params, nparams, flags);
     }
     ok = ddom != NULL;
-    /* Keep libvirt's error before the watchdog's abort call can touch this thread's state. */
-    MmFailure f = { 0 };
+    /* Keep libvirt's error before the watchdog's calls can touch this thread's state. */
     if (!ok)
         mm_failure_from_libvirt(&f);
+    virResetLastError();
 
     g_mutex_lock(&w.lock);
     w.done = true;
@@ -365,6 +712,26 @@ move_guest(Cycle *cy, virConnectPtr to_conn, const MmHost *to, MmOutcome outcome
     g_mutex_clear(&w.lock);
     g_cond_clear(&w.cond);
     virTypedParamsFree(params, nparams);
+    /* The event travels on its own: give it a moment to arrive after a switch libvirt accepted. */
+    for (int i = 0; w.postcopy_at >= 0 && ok && !g_atomic_int_get(&postcopy_seen) && i < 20; i++)
+        g_usleep(50000);
+    if (callback >= 0)
+        virConnectDomainEventDeregisterAny(from_conn, callback);
+    virResetLastError();
+
+    if (w.postcopy) {
+        if (g_atomic_int_get(&postcopy_seen))
+            say(cy, "post-copy started %" G_GINT64_FORMAT " ms into the job", w.postcopy_at);
+        else if (w.postcopy_at >= 0)
+            say(cy, "post-copy asked for %" G_GINT64_FORMAT " ms into the job, but the migration completed in "
+                    "pre-copy first", w.postcopy_at);
+        else
+            say(cy, "post-copy never started%s%s", w.postcopy_error ? ": " : " (the job ended first)",
+                w.postcopy_error ? w.postcopy_error : "");
+    }
+    record_job_stats(cy, leg, ok, ok ? ddom : cy->dom, &w, g_atomic_int_get(&postcopy_seen));
+    virTypedParamsFree(w.sample, w.nsample);
+    g_free(w.postcopy_error);
 
     /* The source's console saw the last heartbeat before the guest left. */
     cy->last_beat = mm_liveness_last(cy->live);
@@ -374,12 +741,10 @@ move_guest(Cycle *cy, virConnectPtr to_conn, const MmHost *to, MmOutcome outcome
             fail_text(cy, outcome, "timeout", "migration aborted after migrate_timeout = %u s: %s",
                       sc->migrate_timeout, f.message);
         else
-            fail_with(cy, outcome, &f);
+            fail_at(cy, outcome, &f, to);
         mm_failure_clear(&f);
-        virResetLastError();
         return false;
     }
-    record_job_stats(cy, ddom);
     g_clear_pointer(&cy->live, mm_liveness_free);
     virDomainFree(cy->dom);
     cy->dom = ddom;
@@ -387,9 +752,10 @@ move_guest(Cycle *cy, virConnectPtr to_conn, const MmHost *to, MmOutcome outcome
     return true;
 }
 
-/* After a move: the guest runs on the destination, not on the source, and keeps progressing. */
+/* After a move: the guest runs on the destination, not on the source, and keeps progressing;
+ * and what its own CPU lost or gained. */
 static bool
-verify_moved(Cycle *cy, virConnectPtr from_conn, MmOutcome outcome)
+verify_moved(Cycle *cy, virConnectPtr from_conn, MmOutcome outcome, const char *point)
 {
     g_autoptr(GError) err = NULL;
     g_autofree char *detail = NULL;
@@ -417,6 +783,15 @@ verify_moved(Cycle *cy, virConnectPtr from_conn, MmOutcome outcome)
     r = await_alive(cy, cy->last_beat, cy->o->sc->alive_timeout, &detail);
     if (r == MM_WAIT_INTERRUPTED)
         return false;
+    /* Read the CPU even from a guest that stopped: what it lost is the likely cause. */
+    compare_cpu(cy, point, true);
+    if (r == MM_WAIT_RESTARTED || mm_reboot_watch_count(cy->reboots) > 0) {
+        g_autofree char *events = g_strdup_printf("libvirt reported %u reset(s) of the guest on %s",
+                                                  mm_reboot_watch_count(cy->reboots), cy->here->name);
+        return fail_text(cy, outcome == MM_OUTCOME_BACK_FAILED ? MM_OUTCOME_BACK_FAILED : MM_OUTCOME_GUEST_HUNG,
+                         "guest restarted after migration", "the guest crashed and started again on %s: %s",
+                         cy->here->name, r == MM_WAIT_RESTARTED ? detail : events);
+    }
     if (r != MM_WAIT_OK)
         return fail_text(cy, outcome == MM_OUTCOME_BACK_FAILED ? MM_OUTCOME_BACK_FAILED : MM_OUTCOME_GUEST_HUNG,
                          "no progress after migration", "running but not progressing on %s: %s", cy->here->name,
@@ -425,27 +800,28 @@ verify_moved(Cycle *cy, virConnectPtr from_conn, MmOutcome outcome)
     return true;
 }
 
-/* Diffs the source's XML before the move against DOM's now; returns the changes' text. */
-static char *
-diff_against_before(Cycle *cy, const char *kind, const char *diff_kind, bool *cpu_changed)
+/* Diffs the source's XML before the move against DOM's now: *TEXT gets the changes ("" for
+ * none). Fails the phase (with libvirt's error) when the XML cannot be had or read: an XML that
+ * was never compared is not "unchanged". */
+static bool
+diff_against_before(Cycle *cy, MmOutcome outcome, const char *kind, const char *diff_kind, char **text,
+                    bool *cpu_changed)
 {
     g_autofree char *now = migratable_xml(cy->dom);
     g_autoptr(GError) err = NULL;
     g_autoptr(GPtrArray) changes = NULL;
-    char *text;
 
-    if (!now) {
-        virResetLastError();
-        return NULL;
-    }
+    if (!now)
+        return fail_libvirt(cy, outcome, "dump the migratable XML");
     artifact(cy, kind, cy->here->name, now);
     if (!(changes = mm_xmldiff(cy->xml_before, now, &err)))
-        return g_strdup_printf("cannot diff: %s", err->message);
-    text = mm_xmldiff_format(changes);
+        return fail_text(cy, MM_OUTCOME_INFRA_ERROR, "domain XML unreadable", "cannot diff the domain XML: %s",
+                         err->message);
+    *text = mm_xmldiff_format(changes);
     if (cpu_changed)
         *cpu_changed = mm_xmldiff_touches_cpu(changes);
-    artifact(cy, diff_kind, cy->here->name, *text ? text : "(no changes)\n");
-    return text;
+    artifact(cy, diff_kind, cy->here->name, **text ? *text : "(no changes)\n");
+    return true;
 }
 
 /* ---- the phases ---------------------------------------------------------------------------- */
@@ -522,7 +898,7 @@ phase_start(Cycle *cy)
     g_autoptr(GError) err = NULL;
 
     if (virDomainCreate(cy->dom) < 0)
-        return fail_libvirt(cy, MM_OUTCOME_START_FAILED, NULL);
+        return fail_libvirt_at(cy, MM_OUTCOME_START_FAILED, NULL, cy->c->src);
     if (!(cy->live = mm_liveness_attach(cy->dom, cy->c->guest, &err)))
         return fail_text(cy, MM_OUTCOME_INFRA_ERROR, "probe failed", "%s", err->message);
     say(cy, "started");
@@ -544,18 +920,27 @@ phase_wait_alive(Cycle *cy)
     return true;
 }
 
+/* What the guest is before it moves: its definition (migratable and live XML) and the CPU it
+ * sees itself. */
 static bool
 phase_snapshot(Cycle *cy)
 {
     g_autofree char *live = virDomainGetXMLDesc(cy->dom, 0);
     g_autofree char *summary = NULL;
 
-    if (!(cy->xml_before = migratable_xml(cy->dom)) || !live)
-        return fail_libvirt(cy, MM_OUTCOME_INFRA_ERROR, "dump XML");
+    if (!live)
+        return fail_libvirt(cy, MM_OUTCOME_INFRA_ERROR, "dump the live XML");
+    if (!(cy->xml_before = migratable_xml(cy->dom)))
+        return fail_libvirt(cy, MM_OUTCOME_INFRA_ERROR, "dump the migratable XML");
     artifact(cy, "xml-before", cy->c->src->name, cy->xml_before);
     artifact(cy, "xml-live-before", cy->c->src->name, live);
     summary = mm_domxml_cpu_summary(live);
     say(cy, "live CPU %s", summary);
+    if (cy->c->guest->cpu_probe == MM_PROBE_NONE) {
+        say(cy, "guest CPU: not measured (no cpu_probe)");
+    } else if ((cy->cpu_before = capture_cpu(cy, "before migrate"))) {
+        say(cy, "guest CPU: %u features", cy->cpu_before->len);
+    }
     return true;
 }
 
@@ -565,8 +950,12 @@ phase_precheck(Cycle *cy)
 {
     g_autoptr(GError) err = NULL;
     g_autofree char *cpu = mm_domxml_cpu_element(cy->xml_before, &err);
+    MmFailure f = { 0 };
     int r;
 
+    if (err)
+        return fail_text(cy, MM_OUTCOME_INFRA_ERROR, "domain XML unreadable", "cannot read the guest's <cpu>: %s",
+                         err->message);
     if (!cpu || strstr(cpu, "host-passthrough") || strstr(cpu, "mode=\"maximum\"")) {
         say(cy, "not applicable: the guest has %s", cpu ? "a host CPU mode" : "no <cpu> (mode none)");
         artifact(cy, "precheck", cy->c->dst->name, "not-applicable");
@@ -579,37 +968,38 @@ phase_precheck(Cycle *cy)
         artifact(cy, "precheck", cy->c->dst->name, "compatible");
         return true;
     }
-    {
-        MmFailure f = { 0 };
-        g_autofree char *verdict = NULL;
-
-        mm_failure_from_libvirt(&f);
-        virResetLastError();
-        /* No verdict to be had (e.g. aarch64 under TCG): say so and migrate anyway, as the
-         * platform does when its pre-check cannot run. */
-        if (f.code == VIR_ERR_OPERATION_UNSUPPORTED || f.code == VIR_ERR_NO_SUPPORT) {
-            verdict = g_strdup_printf("unsupported: %s", f.message);
-            artifact(cy, "precheck", cy->c->dst->name, verdict);
-            say(cy, "no verdict: %s", f.message);
-            mm_failure_clear(&f);
-            return true;
-        }
-        verdict = g_strdup_printf("incompatible: %s", f.message);
-        artifact(cy, "precheck", cy->c->dst->name, verdict);
-        fail_with(cy, MM_OUTCOME_PRECHECK_INCOMPATIBLE, &f);
-        /* An API error is not a verdict about the CPU. */
-        if (f.code != VIR_ERR_CPU_INCOMPATIBLE && cy->outcome == MM_OUTCOME_PRECHECK_INCOMPATIBLE)
-            cy->outcome = MM_OUTCOME_INFRA_ERROR;
-        mm_failure_clear(&f);
-        virResetLastError();
-        return false;
+    mm_failure_from_libvirt(&f);
+    virResetLastError();
+    if (r == VIR_CPU_COMPARE_INCOMPATIBLE && !f.code) {
+        g_free(f.message);
+        f.message = g_strdup("the CPU is incompatible with host CPU");
+        f.code = VIR_ERR_CPU_INCOMPATIBLE;
     }
+    /* No verdict to be had (e.g. aarch64 under TCG): say so and migrate anyway, as the
+     * platform does when its pre-check cannot run. */
+    if (f.code == VIR_ERR_OPERATION_UNSUPPORTED || f.code == VIR_ERR_NO_SUPPORT) {
+        g_autofree char *verdict = g_strdup_printf("unsupported: %s", f.message);
+
+        artifact(cy, "precheck", cy->c->dst->name, verdict);
+        say(cy, "no verdict: %s", f.message);
+        mm_failure_clear(&f);
+        return true;
+    }
+    {
+        g_autofree char *verdict = g_strdup_printf("incompatible: %s", f.message);
+        artifact(cy, "precheck", cy->c->dst->name, verdict);
+    }
+    /* Any other answer (an unknown model on this libvirt, an incompatible CPU) is the
+     * pre-check's verdict; only a host that does not answer makes it infra-error. */
+    fail_with(cy, MM_OUTCOME_PRECHECK_INCOMPATIBLE, &f);
+    mm_failure_clear(&f);
+    return false;
 }
 
 static bool
 phase_migrate(Cycle *cy)
 {
-    if (!move_guest(cy, cy->dconn, cy->c->dst, MM_OUTCOME_MIGRATE_FAILED))
+    if (!move_guest(cy, cy->dconn, cy->c->dst, MM_OUTCOME_MIGRATE_FAILED, mm_phase_name(MM_PH_MIGRATE)))
         return false;
     say(cy, "migrated to %s", cy->c->dst->name);
     return true;
@@ -620,12 +1010,14 @@ phase_verify(Cycle *cy)
 {
     g_autofree char *diff = NULL;
 
-    if (!verify_moved(cy, cy->sconn, MM_OUTCOME_MIGRATE_FAILED))
+    if (!verify_moved(cy, cy->sconn, MM_OUTCOME_MIGRATE_FAILED, "after migrate"))
         return false;
-    diff = diff_against_before(cy, "xml-after", "xml-diff", NULL);
-    if (diff && *diff) {
-        cy->xml_changed = true;
+    if (!diff_against_before(cy, MM_OUTCOME_MIGRATE_FAILED, "xml-after", "xml-diff", &diff, NULL))
+        return false;
+    if (*diff) {
         guint lines = 0;
+
+        cy->xml_changed = true;
         for (const char *q = diff; *q; q++)
             lines += *q == '\n';
         say(cy, "domain XML changed: %u line(s)", lines);
@@ -648,14 +1040,22 @@ phase_reboot(Cycle *cy)
     g_autofree char *after = NULL;
     g_autofree char *now = NULL;
     bool cpu_changed = false;
+    int persistent;
     MmWaitResult r;
 
     /* The same instance, so the same UUID; only the definition is the platform's new one. */
     if (virDomainGetUUIDString(cy->dom, uuid) < 0)
         return fail_libvirt(cy, MM_OUTCOME_REBOOT_FAILED, "uuid");
+    /* A transient guest (migrated without persistent) vanishes when destroyed: nothing to
+     * undefine. Ask before destroying it. */
+    if ((persistent = virDomainIsPersistent(cy->dom)) < 0)
+        return fail_libvirt(cy, MM_OUTCOME_REBOOT_FAILED, "persistent?");
     xml = guest_xml(cy, dst, &dst->default_cpu_mode, uuid);
-    if (virDomainDestroy(cy->dom) < 0 || virDomainUndefineFlags(cy->dom, VIR_DOMAIN_UNDEFINE_NVRAM) < 0)
+    if (virDomainDestroy(cy->dom) < 0)
         return fail_libvirt(cy, MM_OUTCOME_REBOOT_FAILED, "destroy");
+    if (persistent && virDomainUndefineFlags(cy->dom, VIR_DOMAIN_UNDEFINE_NVRAM) < 0)
+        return fail_libvirt(cy, MM_OUTCOME_REBOOT_FAILED, "undefine");
+    say(cy, "destroyed%s on %s", persistent ? " and undefined" : " (transient)", dst->name);
     artifact(cy, "xml-reboot-defined", dst->name, xml);
     if (!define_and_start(cy, cy->dconn, dst, xml, MM_OUTCOME_REBOOT_FAILED))
         return false;
@@ -665,15 +1065,19 @@ phase_reboot(Cycle *cy)
     if (r != MM_WAIT_OK)
         return fail_text(cy, MM_OUTCOME_REBOOT_FAILED, "not alive after reboot", "after hard reboot on %s: %s",
                          dst->name, detail);
-    diff = diff_against_before(cy, "xml-after-reboot", "xml-diff-reboot", &cpu_changed);
-    now = migratable_xml(cy->dom);
-    after = now ? mm_domxml_cpu_summary(now) : g_strdup("?");
-    virResetLastError();
+    if (!diff_against_before(cy, MM_OUTCOME_REBOOT_FAILED, "xml-after-reboot", "xml-diff-reboot", &diff,
+                             &cpu_changed))
+        return false;
+    if (!(now = migratable_xml(cy->dom)))
+        return fail_libvirt(cy, MM_OUTCOME_REBOOT_FAILED, "dump the migratable XML");
+    after = mm_domxml_cpu_summary(now);
     say(cy, "rebooted on %s with default_cpu_mode %s: %s; CPU %s -> %s", dst->name, dst->default_cpu_mode_text,
         detail, before, after);
     artifact(cy, "mode-after-reboot", dst->name, dst->default_cpu_mode_text);
     if (cpu_changed)
         say(cy, "the CPU definition changed at reboot");
+    /* A new CPU mode gives the guest a new CPU on purpose: noted, and the new baseline. */
+    compare_cpu(cy, "after reboot", false);
     /* Later phases diff against what the guest is now. */
     g_free(cy->xml_before);
     cy->xml_before = g_steal_pointer(&now);
@@ -684,7 +1088,7 @@ static bool
 phase_migrate_back(Cycle *cy)
 {
     cy->back_leg = true;
-    if (!move_guest(cy, cy->sconn, cy->c->src, MM_OUTCOME_BACK_FAILED))
+    if (!move_guest(cy, cy->sconn, cy->c->src, MM_OUTCOME_BACK_FAILED, mm_phase_name(MM_PH_MIGRATE_BACK)))
         return false;
     say(cy, "migrated back to %s", cy->c->src->name);
     return true;
@@ -693,7 +1097,7 @@ phase_migrate_back(Cycle *cy)
 static bool
 phase_verify_back(Cycle *cy)
 {
-    return verify_moved(cy, cy->dconn, MM_OUTCOME_BACK_FAILED);
+    return verify_moved(cy, cy->dconn, MM_OUTCOME_BACK_FAILED, "after migrate-back");
 }
 
 /* A rollback that left things broken is worse than the failed migration before it: it
@@ -743,6 +1147,9 @@ phase_rollback(Cycle *cy)
     r = await_alive(cy, mm_liveness_last(cy->live), cy->o->sc->alive_timeout, &detail);
     if (r == MM_WAIT_INTERRUPTED)
         return false;
+    if (r == MM_WAIT_RESTARTED)
+        return rollback_broken(cy, "source restarted", "the guest started again on %s after the failed migration: %s",
+                               cy->here->name, detail);
     if (r != MM_WAIT_OK)
         return rollback_broken(cy, "source not progressing",
                                "the guest runs on %s but does not progress after the failed migration: %s",
@@ -790,57 +1197,73 @@ phase_cleanup(Cycle *cy)
 typedef bool (*PhaseFunc)(Cycle *cy);
 
 static const PhaseFunc phase_funcs[] = {
-    [PH_PREPARE] = phase_prepare,       [PH_DEFINE] = phase_define,
-    [PH_START] = phase_start,           [PH_WAIT_ALIVE] = phase_wait_alive,
-    [PH_SNAPSHOT] = phase_snapshot,     [PH_PRECHECK] = phase_precheck,
-    [PH_MIGRATE] = phase_migrate,       [PH_VERIFY] = phase_verify,
-    [PH_REBOOT] = phase_reboot,         [PH_MIGRATE_BACK] = phase_migrate_back,
-    [PH_VERIFY_BACK] = phase_verify_back, [PH_ROLLBACK] = phase_rollback,
-    [PH_CLEANUP] = phase_cleanup,
+    [MM_PH_PREPARE] = phase_prepare,       [MM_PH_DEFINE] = phase_define,
+    [MM_PH_START] = phase_start,           [MM_PH_WAIT_ALIVE] = phase_wait_alive,
+    [MM_PH_SNAPSHOT] = phase_snapshot,     [MM_PH_PRECHECK] = phase_precheck,
+    [MM_PH_MIGRATE] = phase_migrate,       [MM_PH_VERIFY] = phase_verify,
+    [MM_PH_REBOOT] = phase_reboot,         [MM_PH_MIGRATE_BACK] = phase_migrate_back,
+    [MM_PH_VERIFY_BACK] = phase_verify_back, [MM_PH_ROLLBACK] = phase_rollback,
+    [MM_PH_CLEANUP] = phase_cleanup,
 };
 
 /* ---- the order ------------------------------------------------------------------------------ */
 
-static Phase
-after_migration(const Cycle *cy)
+static MmPhase
+after_migration(const MmPhaseState *s)
 {
-    if (cy->c->hard_reboot)
-        return PH_REBOOT;
-    if (cy->c->ping_pong)
-        return PH_MIGRATE_BACK;
-    return PH_CLEANUP;
+    if (s->hard_reboot)
+        return MM_PH_REBOOT;
+    if (s->ping_pong)
+        return MM_PH_MIGRATE_BACK;
+    return MM_PH_CLEANUP;
 }
 
-/* The one place that decides what comes next. */
-static Phase
-next_phase(const Cycle *cy, Phase p, bool ok)
+/* A failed migration must have left the guest where it was: check that. Unless the job never
+ * started (the guest had stopped before it: nothing to roll back), or the connection itself is
+ * gone (nothing to check through). */
+static MmPhase
+after_failed_migration(const MmPhaseState *s)
 {
-    if (p == PH_CLEANUP)
-        return PH_DONE;
-    if (mm_interrupted())
-        return PH_CLEANUP;
+    if (!s->attempted || s->outcome == MM_OUTCOME_INFRA_ERROR)
+        return MM_PH_CLEANUP;
+    return MM_PH_ROLLBACK;
+}
+
+MmPhase
+mm_engine_next_phase(const MmPhaseState *s, MmPhase p, bool ok)
+{
+    if (p == MM_PH_CLEANUP || p == MM_PH_DONE)
+        return MM_PH_DONE;
+    if (s->interrupted)
+        return MM_PH_CLEANUP;
     switch (p) {
-    case PH_PREPARE: return ok ? PH_DEFINE : PH_CLEANUP;
-    case PH_DEFINE: return ok ? PH_START : PH_CLEANUP;
-    case PH_START: return ok ? PH_WAIT_ALIVE : PH_CLEANUP;
-    case PH_WAIT_ALIVE: return ok ? PH_SNAPSHOT : PH_CLEANUP;
-    case PH_SNAPSHOT:
+    case MM_PH_PREPARE: return ok ? MM_PH_DEFINE : MM_PH_CLEANUP;
+    case MM_PH_DEFINE: return ok ? MM_PH_START : MM_PH_CLEANUP;
+    case MM_PH_START: return ok ? MM_PH_WAIT_ALIVE : MM_PH_CLEANUP;
+    case MM_PH_WAIT_ALIVE: return ok ? MM_PH_SNAPSHOT : MM_PH_CLEANUP;
+    case MM_PH_SNAPSHOT:
         if (!ok)
-            return PH_CLEANUP;
-        return cy->c->compare_cpu ? PH_PRECHECK : PH_MIGRATE;
-    case PH_PRECHECK: return ok ? PH_MIGRATE : PH_CLEANUP;
-    /* A failed migration must have left the guest where it was: check that. Unless the
-     * connection itself is gone, in which case there is nothing to check through. */
-    case PH_MIGRATE:
-        return ok ? PH_VERIFY : cy->outcome == MM_OUTCOME_INFRA_ERROR ? PH_CLEANUP : PH_ROLLBACK;
-    case PH_VERIFY: return ok ? after_migration(cy) : PH_CLEANUP;
-    case PH_REBOOT: return ok && cy->c->ping_pong ? PH_MIGRATE_BACK : PH_CLEANUP;
-    case PH_MIGRATE_BACK:
-        return ok ? PH_VERIFY_BACK : cy->outcome == MM_OUTCOME_INFRA_ERROR ? PH_CLEANUP : PH_ROLLBACK;
-    case PH_VERIFY_BACK:
-    case PH_ROLLBACK:
-    default: return PH_CLEANUP;
+            return MM_PH_CLEANUP;
+        return s->compare_cpu ? MM_PH_PRECHECK : MM_PH_MIGRATE;
+    case MM_PH_PRECHECK: return ok ? MM_PH_MIGRATE : MM_PH_CLEANUP;
+    case MM_PH_MIGRATE: return ok ? MM_PH_VERIFY : after_failed_migration(s);
+    case MM_PH_VERIFY: return ok ? after_migration(s) : MM_PH_CLEANUP;
+    case MM_PH_REBOOT: return ok && s->ping_pong ? MM_PH_MIGRATE_BACK : MM_PH_CLEANUP;
+    case MM_PH_MIGRATE_BACK: return ok ? MM_PH_VERIFY_BACK : after_failed_migration(s);
+    case MM_PH_VERIFY_BACK:
+    case MM_PH_ROLLBACK:
+    default: return MM_PH_CLEANUP;
     }
+}
+
+static MmPhaseState
+phase_state(const Cycle *cy)
+{
+    return (MmPhaseState){
+        .compare_cpu = cy->c->compare_cpu, .hard_reboot = cy->c->hard_reboot, .ping_pong = cy->c->ping_pong,
+        .interrupted = mm_interrupted(), .outcome = cy->failed ? cy->outcome : MM_OUTCOME_PASS,
+        .attempted = cy->attempted,
+    };
 }
 
 void
@@ -883,11 +1306,11 @@ mm_engine_run_case(const MmEngineOptions *o, const MmCase *c, gint64 case_row, g
 {
     Cycle cy = { .o = o, .c = c, .row = case_row, .last_beat = -1 };
     gint64 t_case = g_get_monotonic_time();
-    Phase p = PH_PREPARE;
+    MmPhase p = MM_PH_PREPARE;
 
     cy.name = mm_engine_domain_name(o->token, index, c);
     cy.msg = g_string_new(NULL);
-    while (p != PH_DONE) {
+    while (p != MM_PH_DONE) {
         g_autofree char *started = mm_store_now();
         gint64 t0 = g_get_monotonic_time();
         bool ok;
@@ -896,22 +1319,32 @@ mm_engine_run_case(const MmEngineOptions *o, const MmCase *c, gint64 case_row, g
             o->on_phase(c, phase_names[p], o->data);
         g_string_truncate(cy.msg, 0);
         ok = phase_funcs[p](&cy);
-        if (mm_interrupted() && p != PH_CLEANUP && !cy.msg->len)
+        if (mm_interrupted() && p != MM_PH_CLEANUP && !cy.msg->len)
             say(&cy, "interrupted");
         mm_store_step_add(o->store, case_row, phase_names[p], started, (g_get_monotonic_time() - t0) / 1000, ok,
                           cy.msg->str, NULL);
-        p = next_phase(&cy, p, ok);
+        {
+            MmPhaseState st = phase_state(&cy);
+            p = mm_engine_next_phase(&st, p, ok);
+        }
     }
 
     if (cy.live)
         mm_liveness_free(cy.live);
+    mm_reboot_watch_free(cy.reboots);
     /* An interrupt ends the case wherever it was; what it stopped (an aborted migration job)
      * is not the case's result. */
     result->interrupted = mm_interrupted();
+    /* A hard failure decides; of the soft findings, a guest whose CPU lost features is worse
+     * than a changed definition. A hung guest whose CPU lost features stays guest-hung: dead is
+     * worse than changed, and the lost features are stored beside it as its likely cause. */
     if (cy.failed) {
         result->outcome = cy.outcome;
         result->reason = g_steal_pointer(&cy.reason);
         result->error_text = g_steal_pointer(&cy.error_text);
+    } else if (cy.cpu_lost) {
+        result->outcome = MM_OUTCOME_CPU_CHANGED;
+        result->reason = g_strdup("CPU features lost across migration");
     } else if (cy.xml_changed) {
         result->outcome = MM_OUTCOME_XML_CHANGED;
         result->reason = g_strdup("domain XML changed across migration");
@@ -922,6 +1355,8 @@ mm_engine_run_case(const MmEngineOptions *o, const MmCase *c, gint64 case_row, g
     if (cy.dom)
         virDomainFree(cy.dom);
     g_free(cy.xml_before);
+    if (cy.cpu_before)
+        g_ptr_array_unref(cy.cpu_before);
     g_free(cy.reason);
     g_free(cy.error_text);
     g_free(cy.name);

@@ -3,9 +3,11 @@
  * returns the moment progress is proven, never after a fixed sleep. */
 #include "migmatrix/liveness.h"
 
+#include <libvirt/libvirt-qemu.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "migmatrix/json.h"
 #include "migmatrix/ssh.h"
 #include "migmatrix/util.h"
 
@@ -24,6 +26,9 @@ typedef struct {
     guint64 seen;            /* values seen so far */
     gint64 values[64];       /* ring of recent values, for "advances beyond baseline" */
     bool eof;
+    GRegex *cpu_re;          /* cpu_probe = console:PATTERN, or NULL */
+    char *cpu_line;          /* group 1 of the latest line it matched */
+    guint64 cpu_seen;        /* lines it matched so far */
 } Console;
 
 struct _MmLiveness {
@@ -50,6 +55,9 @@ console_unref(void *opaque)
     if (!g_atomic_int_dec_and_test(&c->refs))
         return;
     g_regex_unref(c->re);
+    if (c->cpu_re)
+        g_regex_unref(c->cpu_re);
+    g_free(c->cpu_line);
     g_string_free(c->partial, TRUE);
     g_queue_clear_full(&c->tail, g_free);
     g_mutex_clear(&c->lock);
@@ -63,6 +71,18 @@ console_line(Console *c, const char *line)
 {
     g_autoptr(GMatchInfo) mi = NULL;
 
+    if (c->cpu_re) {
+        g_autoptr(GMatchInfo) cm = NULL;
+
+        /* CPUID lines are long and frequent: kept for the capture, not in the tail. */
+        if (g_regex_match(c->cpu_re, line, 0, &cm)) {
+            g_free(c->cpu_line);
+            c->cpu_line = g_match_info_fetch(cm, 1);
+            c->cpu_seen++;
+            g_cond_broadcast(&c->cond);
+            return;
+        }
+    }
     g_queue_push_tail(&c->tail, g_strdup(line));
     while (g_queue_get_length(&c->tail) > TAIL_LINES)
         g_free(g_queue_pop_head(&c->tail));
@@ -88,7 +108,7 @@ console_feed(Console *c, const char *buf, gsize len)
             c->partial->len = strlen(c->partial->str);
             console_line(c, c->partial->str);
             g_string_truncate(c->partial, 0);
-        } else if (buf[i] != '\0' && c->partial->len < 4096) {
+        } else if (buf[i] != '\0' && c->partial->len < 16384) {
             g_string_append_c(c->partial, buf[i]);
         }
     }
@@ -149,6 +169,8 @@ mm_liveness_attach(virDomainPtr dom, const MmGuest *guest, GError **error)
     g_mutex_init(&l->console->lock);
     g_cond_init(&l->console->cond);
     l->console->re = g_regex_new(guest->probe_pattern, 0, 0, NULL);
+    if (guest->cpu_probe == MM_PROBE_CONSOLE)
+        l->console->cpu_re = g_regex_new(guest->cpu_probe_arg, 0, 0, NULL);
     l->console->partial = g_string_new(NULL);
     l->console->last = -1;
     g_queue_init(&l->console->tail);
@@ -208,6 +230,7 @@ console_wait(MmLiveness *l, gint64 baseline, guint advances, guint timeout_s, ch
     gint64 t0 = g_get_monotonic_time();
     gint64 deadline = t0 + (gint64)timeout_s * G_USEC_PER_SEC;
     guint64 seen_before;
+    gint64 restarted_from = -1, restarted_to = -1;
     MmWaitResult r;
 
     g_mutex_lock(&c->lock);
@@ -217,17 +240,28 @@ console_wait(MmLiveness *l, gint64 baseline, guint advances, guint timeout_s, ch
         guint64 saved = c->seen;
         guint got;
 
-        /* Count advances among values that arrived during this wait. */
+        /* Count advances among values that arrived during this wait. A counter that goes back
+         * is a guest that started again (it crashed and rebooted): not progress, whatever
+         * values follow. */
         {
             gint64 prev = baseline;
             got = 0;
             for (guint64 i = seen_before; i < saved; i++) {
                 gint64 v = c->values[i % G_N_ELEMENTS(c->values)];
+                if (prev >= 0 && v < prev) {
+                    restarted_from = prev;
+                    restarted_to = v;
+                    break;
+                }
                 if (prev < 0 || v > prev) {
                     got++;
                     prev = v;
                 }
             }
+        }
+        if (restarted_from >= 0) {
+            r = MM_WAIT_RESTARTED;
+            break;
         }
         if (got >= advances) {
             r = MM_WAIT_OK;
@@ -254,6 +288,10 @@ console_wait(MmLiveness *l, gint64 baseline, guint advances, guint timeout_s, ch
         if (r == MM_WAIT_OK)
             *detail = g_strdup_printf("heartbeat %" G_GINT64_FORMAT " after %.1f s (baseline %" G_GINT64_FORMAT ")",
                                       c->last, secs, baseline);
+        else if (r == MM_WAIT_RESTARTED)
+            *detail = g_strdup_printf("the heartbeat went back from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT
+                                      ": the guest started again (crashed and rebooted)",
+                                      restarted_from, restarted_to);
         else if (c->last >= 0)
             *detail = g_strdup_printf("no heartbeat beyond %" G_GINT64_FORMAT " for %.1f s%s", c->last, secs,
                                       c->eof ? " (console closed)" : "");
@@ -270,6 +308,32 @@ remember(MmLiveness *l, char *answer)
     g_queue_push_tail(&l->answers, answer);
     while (g_queue_get_length(&l->answers) > TAIL_LINES)
         g_free(g_queue_pop_head(&l->answers));
+}
+
+/* The guest's SSH session (probe_ssh = user@address[:port]), opened on first use. */
+static MmSsh *
+guest_ssh(const MmGuest *g, MmSsh **ssh, GError **error)
+{
+    const char *at = g->probe_ssh ? strchr(g->probe_ssh, '@') : NULL;
+    const char *colon = at ? strrchr(at, ':') : NULL;
+    g_autofree char *user = NULL;
+    g_autofree char *addr = NULL;
+    MmSshTarget t = { .label = g->name, .port = 22, .connect_timeout = 5 };
+
+    if (*ssh)
+        return *ssh;
+    if (!at) {
+        g_set_error(error, MM_ERROR, MM_ERROR_INPUT, "probe_ssh '%s' is not user@address[:port]",
+                    g->probe_ssh ? g->probe_ssh : "");
+        return NULL;
+    }
+    user = g_strndup(g->probe_ssh, at - g->probe_ssh);
+    addr = colon ? g_strndup(at + 1, colon - at - 1) : g_strdup(at + 1);
+    if (colon)
+        t.port = (guint)atoi(colon + 1);
+    t.user = user;
+    t.address = addr;
+    return *ssh = mm_ssh_connect(&t, error);
 }
 
 /* One observation of a non-console probe: its value (>= 0) or -1 with WHY. */
@@ -299,14 +363,8 @@ observe(MmLiveness *l, MmSsh **ssh, char **why)
     case MM_PROBE_SSH: {
         g_autoptr(GError) err = NULL;
         g_autofree char *out = NULL;
-        const char *at = strchr(l->guest->probe_ssh, '@');
-        const char *colon = strrchr(l->guest->probe_ssh, ':');
-        g_autofree char *user = g_strndup(l->guest->probe_ssh, at - l->guest->probe_ssh);
-        g_autofree char *addr = colon && colon > at ? g_strndup(at + 1, colon - at - 1) : g_strdup(at + 1);
-        MmSshTarget t = { .label = l->guest->name, .user = user, .address = addr,
-                          .port = colon && colon > at ? (guint)atoi(colon + 1) : 22, .connect_timeout = 5 };
 
-        if (!*ssh && !(*ssh = mm_ssh_connect(&t, &err))) {
+        if (!guest_ssh(l->guest, ssh, &err)) {
             *why = g_strdup(err->message);
             return -1;
         }
@@ -408,4 +466,244 @@ mm_liveness_tail(MmLiveness *l)
     if (l->console)
         g_mutex_unlock(&l->console->lock);
     return g_string_free(out, FALSE);
+}
+
+/* ---- resets ------------------------------------------------------------------------------- */
+
+typedef struct {
+    gint refs;
+    char *name;
+    gint count;
+} RebootCounter;
+
+static void
+reboot_counter_unref(void *opaque)
+{
+    RebootCounter *rc = opaque;
+
+    if (!g_atomic_int_dec_and_test(&rc->refs))
+        return;
+    g_free(rc->name);
+    g_free(rc);
+}
+
+struct _MmRebootWatch {
+    virConnectPtr conn;
+    int callback;
+    RebootCounter *counter;
+};
+
+static void
+reboot_event(virConnectPtr conn, virDomainPtr dom, void *opaque)
+{
+    RebootCounter *rc = opaque;
+
+    (void)conn;
+    if (strcmp(virDomainGetName(dom), rc->name) == 0)
+        g_atomic_int_inc(&rc->count);
+}
+
+MmRebootWatch *
+mm_reboot_watch_new(virConnectPtr conn, const char *name)
+{
+    MmRebootWatch *w = g_new0(MmRebootWatch, 1);
+
+    w->counter = g_new0(RebootCounter, 1);
+    w->counter->refs = 2;     /* ours, and libvirt's until the callback is removed */
+    w->counter->name = g_strdup(name);
+    w->conn = conn;
+    virConnectRef(conn);
+    /* Every domain of the connection, filtered by name: the guest may not exist there yet. */
+    w->callback = virConnectDomainEventRegisterAny(conn, NULL, VIR_DOMAIN_EVENT_ID_REBOOT,
+                                                   VIR_DOMAIN_EVENT_CALLBACK(reboot_event), w->counter,
+                                                   reboot_counter_unref);
+    if (w->callback < 0) {
+        virResetLastError();
+        reboot_counter_unref(w->counter);
+    }
+    return w;
+}
+
+guint
+mm_reboot_watch_count(MmRebootWatch *w)
+{
+    return w ? (guint)g_atomic_int_get(&w->counter->count) : 0;
+}
+
+void
+mm_reboot_watch_free(MmRebootWatch *w)
+{
+    if (!w)
+        return;
+    if (w->callback >= 0)
+        virConnectDomainEventDeregisterAny(w->conn, w->callback);
+    virResetLastError();
+    reboot_counter_unref(w->counter);
+    virConnectClose(w->conn);
+    g_free(w);
+}
+
+/* ---- the guest's own CPUID (cpu_probe) ---------------------------------------------------- */
+
+/* The next line the cpu pattern matches, printed after this call. */
+static MmWaitResult
+cpuid_console(MmLiveness *l, guint timeout_s, char **text, char **detail)
+{
+    Console *c = l->console;
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_s * G_USEC_PER_SEC;
+    MmWaitResult r = MM_WAIT_OK;
+    guint64 armed;
+
+    if (!c || !c->cpu_re) {
+        *detail = g_strdup("the console is not watched (cpu_probe = console: needs probe = console)");
+        return MM_WAIT_GONE;
+    }
+    g_mutex_lock(&c->lock);
+    armed = c->cpu_seen;
+    while (c->cpu_seen == armed) {
+        if (c->eof) {
+            r = MM_WAIT_GONE;
+            break;
+        }
+        if (mm_interrupted()) {
+            r = MM_WAIT_INTERRUPTED;
+            break;
+        }
+        if (!g_cond_wait_until(&c->cond, &c->lock, MIN(deadline, g_get_monotonic_time() + 200000)) &&
+            g_get_monotonic_time() >= deadline) {
+            r = MM_WAIT_TIMEOUT;
+            break;
+        }
+    }
+    if (r == MM_WAIT_OK)
+        *text = g_strdup(c->cpu_line);
+    else
+        *detail = g_strdup_printf("no console line matched the cpu_probe pattern in %u s%s", timeout_s,
+                                  c->eof ? " (console closed)" : "");
+    g_mutex_unlock(&c->lock);
+    return r;
+}
+
+/* A field of the agent's JSON reply. The replies are QEMU's own, flat and machine-written; the
+ * project's fixed dependencies include no JSON parser, and these few fields need none. */
+static char *
+agent_field(const char *reply, const char *name, const char *value_re)
+{
+    g_autofree char *pattern = g_strdup_printf("\"%s\"\\s*:\\s*%s", name, value_re);
+    g_autoptr(GRegex) re = g_regex_new(pattern, 0, 0, NULL);
+    g_autoptr(GMatchInfo) mi = NULL;
+
+    return g_regex_match(re, reply, 0, &mi) ? g_match_info_fetch(mi, 1) : NULL;
+}
+
+static char *
+agent_output(const char *reply, const char *field)
+{
+    g_autofree char *b64 = agent_field(reply, field, "\"([A-Za-z0-9+/=]*)\"");
+    gsize len = 0;
+    guchar *raw;
+
+    if (!b64)
+        return g_strdup("");
+    raw = g_base64_decode(b64, &len);
+    return g_strndup((const char *)raw, len);
+}
+
+/* guest-exec through the QEMU guest agent, as Windows and RHEL guests allow it. */
+static MmWaitResult
+cpuid_agent(MmLiveness *l, guint timeout_s, char **text, char **detail)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_s * G_USEC_PER_SEC;
+    g_auto(GStrv) argv = NULL;
+    g_autoptr(GString) cmd = g_string_new(NULL);
+    g_autofree char *reply = NULL;
+    g_autofree char *pid = NULL;
+    MmJson j;
+
+    if (!g_shell_parse_argv(l->guest->cpu_probe_arg, NULL, &argv, NULL)) {
+        *detail = g_strdup("the cpu_probe command does not parse");
+        return MM_WAIT_GONE;
+    }
+    mm_json_init(&j, cmd, false);
+    mm_json_begin_object(&j);
+    mm_json_kv_string(&j, "execute", "guest-exec");
+    mm_json_key(&j, "arguments");
+    mm_json_begin_object(&j);
+    mm_json_kv_string(&j, "path", argv[0]);
+    mm_json_key(&j, "arg");
+    mm_json_begin_array(&j);
+    for (int i = 1; argv[i]; i++)
+        mm_json_string(&j, argv[i]);
+    mm_json_end_array(&j);
+    mm_json_kv_bool(&j, "capture-output", true);
+    mm_json_end_object(&j);
+    mm_json_end_object(&j);
+    mm_json_clear(&j);
+
+    if (!(reply = virDomainQemuAgentCommand(l->dom, cmd->str, MAX(1, (int)timeout_s), 0)) ||
+        !(pid = agent_field(reply, "pid", "([0-9]+)"))) {
+        *detail = g_strdup_printf("guest-exec %s: %s", argv[0], reply ? reply : virGetLastErrorMessage());
+        virResetLastError();
+        return MM_WAIT_TIMEOUT;
+    }
+    for (;;) {
+        g_autofree char *status_cmd =
+            g_strdup_printf("{\"execute\":\"guest-exec-status\",\"arguments\":{\"pid\":%s}}", pid);
+        g_autofree char *status = virDomainQemuAgentCommand(l->dom, status_cmd, 5, 0);
+        g_autofree char *exited = NULL;
+
+        if (!status) {
+            *detail = g_strdup_printf("guest-exec-status: %s", virGetLastErrorMessage());
+            virResetLastError();
+            return MM_WAIT_TIMEOUT;
+        }
+        exited = agent_field(status, "exited", "(true|false)");
+        if (exited && strcmp(exited, "true") == 0) {
+            g_autofree char *code = agent_field(status, "exitcode", "(-?[0-9]+)");
+            g_autofree char *sig = agent_field(status, "signal", "(-?[0-9]+)");
+            g_autofree char *err = agent_output(status, "err-data");
+
+            if (sig || (code && strcmp(code, "0") != 0)) {
+                *detail = g_strdup_printf("%s %s %s in the guest: %s", argv[0], sig ? "killed by signal" : "exited",
+                                          sig ? sig : code, g_strstrip(err));
+                return MM_WAIT_TIMEOUT;
+            }
+            *text = agent_output(status, "out-data");
+            return MM_WAIT_OK;
+        }
+        if (mm_interrupted())
+            return MM_WAIT_INTERRUPTED;
+        if (g_get_monotonic_time() >= deadline) {
+            *detail = g_strdup_printf("%s did not finish in the guest within %u s", argv[0], timeout_s);
+            return MM_WAIT_TIMEOUT;
+        }
+        g_usleep(100000);
+    }
+}
+
+static MmWaitResult
+cpuid_ssh(MmLiveness *l, guint timeout_s, char **text, char **detail)
+{
+    g_autoptr(MmSsh) ssh = NULL;
+    g_autoptr(GError) err = NULL;
+
+    if (!guest_ssh(l->guest, &ssh, &err) || !mm_ssh_exec(ssh, l->guest->cpu_probe_arg, timeout_s, text, &err)) {
+        *detail = g_strdup(err->message);
+        return MM_WAIT_TIMEOUT;
+    }
+    return MM_WAIT_OK;
+}
+
+MmWaitResult
+mm_liveness_cpuid(MmLiveness *l, guint timeout_s, char **text, char **detail)
+{
+    *text = *detail = NULL;
+    switch (l->guest->cpu_probe) {
+    case MM_PROBE_CONSOLE: return cpuid_console(l, timeout_s, text, detail);
+    case MM_PROBE_AGENT: return cpuid_agent(l, timeout_s, text, detail);
+    case MM_PROBE_SSH: return cpuid_ssh(l, timeout_s, text, detail);
+    default:
+        *detail = g_strdup("no cpu_probe for this guest");
+        return MM_WAIT_GONE;
+    }
 }

@@ -10,6 +10,7 @@ static const char *const outcome_names[MM_OUTCOME_LAST + 1] = {
     [MM_OUTCOME_PRECHECK_INCOMPATIBLE] = "precheck-incompatible",
     [MM_OUTCOME_MIGRATE_FAILED] = "migrate-failed",
     [MM_OUTCOME_GUEST_HUNG] = "guest-hung",
+    [MM_OUTCOME_CPU_CHANGED] = "cpu-changed",
     [MM_OUTCOME_XML_CHANGED] = "xml-changed",
     [MM_OUTCOME_REBOOT_FAILED] = "reboot-failed",
     [MM_OUTCOME_BACK_FAILED] = "back-failed",

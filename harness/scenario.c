@@ -94,6 +94,7 @@ static const KeySpec key_specs[] = {
     GUEST("probe_pattern", KT_STR, probe_pattern, 0, 0, NULL),
     GUEST("probe_ssh", KT_STR, probe_ssh, 0, 0, NULL),
     GUEST("probe_command", KT_STR, probe_command, 0, 0, NULL),
+    GUEST("cpu_probe", KT_STR, cpu_probe_text, 0, 0, NULL),
     GUEST("boot_timeout", KT_UINT, boot_timeout, 1, 86400, NULL),
 
     MATRIX("pairs", KT_LIST, pairs, 0, 0, NULL),
@@ -172,6 +173,8 @@ guest_free(MmGuest *g)
     g_free(g->probe_pattern);
     g_free(g->probe_ssh);
     g_free(g->probe_command);
+    g_free(g->cpu_probe_text);
+    g_free(g->cpu_probe_arg);
     g_free(g);
 }
 
@@ -836,6 +839,76 @@ check_host(Loader *ld, MmHost *h)
 #undef HPROBLEM
 }
 
+/* cpu_probe = agent:COMMAND | console:PATTERN | ssh:COMMAND | none. */
+static void
+check_cpu_probe(Loader *ld, MmGuest *g, const char *group)
+{
+    static const char *const methods[] = { "agent", "console", "ssh", "none", NULL };
+    const char *text = g->cpu_probe_text;
+    const char *colon = text ? strchr(text, ':') : NULL;
+    g_autofree char *method = colon ? g_strndup(text, colon - text) : g_strdup(text);
+    const char *arg = colon ? colon + 1 : "";
+
+#define CPROBLEM(...) mm_problems_add(ld->problems, MM_PROBLEM_ERROR, g->file, line_in(ld, g->file, group, "cpu_probe"), group, "cpu_probe", __VA_ARGS__)
+    g->cpu_probe = MM_PROBE_NONE;
+    if (!text || strcmp(text, "none") == 0)
+        return;
+    g_strstrip(method);
+    while (g_ascii_isspace(*arg))
+        arg++;
+    if (!g_strv_contains(methods, method) || strcmp(method, "none") == 0) {
+        const char *hint = mm_suggest(method, methods, -1);
+        CPROBLEM("'%s' is not METHOD:ARGUMENT with METHOD agent, console or ssh%s%s%s; e.g. "
+                 "cpu_probe = agent:/usr/bin/cpuid -1 -r",
+                 text, hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
+        return;
+    }
+    if (!*arg) {
+        CPROBLEM("%s: needs %s after the colon, e.g. %s", method,
+                 strcmp(method, "console") == 0 ? "a pattern" : "a command",
+                 strcmp(method, "console") == 0 ? "cpu_probe = console:^CPUID (.*)$"
+                                                : "cpu_probe = agent:/usr/bin/cpuid -1 -r");
+        return;
+    }
+    if (strcmp(g->arch, "x86_64") != 0) {
+        CPROBLEM("reads x86 CPUID, and this guest is %s; remove cpu_probe (its CPU is then not measured)", g->arch);
+        return;
+    }
+    if (strcmp(g->os, "none") == 0) {
+        CPROBLEM("a guest with os = none runs nothing to read its CPU; remove cpu_probe");
+        return;
+    }
+    g->cpu_probe_arg = g_strdup(arg);
+    if (strcmp(method, "agent") == 0 || strcmp(method, "ssh") == 0) {
+        g_auto(GStrv) argv = NULL;
+        g_autoptr(GError) err = NULL;
+
+        g->cpu_probe = method[0] == 'a' ? MM_PROBE_AGENT : MM_PROBE_SSH;
+        if (!g_shell_parse_argv(arg, NULL, &argv, &err))
+            CPROBLEM("%s: the command '%s' does not parse: %s", method, arg, err->message);
+        else if (g->cpu_probe == MM_PROBE_SSH && !g->probe_ssh)
+            CPROBLEM("ssh: needs the guest's address; set probe_ssh = USER@GUEST-ADDRESS");
+        return;
+    }
+    g->cpu_probe = MM_PROBE_CONSOLE;
+    if (g->probe != MM_PROBE_CONSOLE) {
+        CPROBLEM("console: reads the serial console that probe = console watches, and this guest has probe = %s; "
+                 "use cpu_probe = agent:COMMAND, or set probe = console",
+                 g->probe_text);
+        return;
+    }
+    {
+        g_autoptr(GError) err = NULL;
+        g_autoptr(GRegex) re = g_regex_new(arg, 0, 0, &err);
+
+        if (!re)
+            CPROBLEM("console: '%s' is not a regular expression: %s", arg, err->message);
+        else if (g_regex_get_capture_count(re) < 1)
+            CPROBLEM("console: '%s' needs one (group) capturing the CPUID records, e.g. ^CPUID (.*)$", arg);
+    }
+#undef CPROBLEM
+}
+
 static void
 check_guest(Loader *ld, MmGuest *g)
 {
@@ -862,8 +935,9 @@ check_guest(Loader *ld, MmGuest *g)
         GPROBLEM("probe", "a guest with os = none runs no software to probe; set probe = none");
     if (g->probe == MM_PROBE_SSH && !g->probe_ssh)
         GPROBLEM("probe_ssh", "missing, but probe = ssh; set probe_ssh = USER@GUEST-ADDRESS");
-    if (g->probe_ssh && g->probe != MM_PROBE_SSH)
-        GPROBLEM("probe_ssh", "only used with probe = ssh; remove it or set probe = ssh");
+    check_cpu_probe(ld, g, group);
+    if (g->probe_ssh && g->probe != MM_PROBE_SSH && g->cpu_probe != MM_PROBE_SSH)
+        GPROBLEM("probe_ssh", "only used with probe = ssh or cpu_probe = ssh:COMMAND; remove it or set probe = ssh");
     if (g->probe_command && g->probe != MM_PROBE_SSH)
         GPROBLEM("probe_command", "only used with probe = ssh; remove it or set probe = ssh");
     if (g->probe_pattern && g->probe != MM_PROBE_CONSOLE)
@@ -982,6 +1056,12 @@ check_run(Loader *ld, const char *path)
                         "run", "migrate_flags",
                         "undefinesource without persistent leaves the guest defined nowhere after a "
                         "migration; add persistent");
+    /* A flag that is accepted must take effect: libvirt refuses post-copy for a non-live
+     * migration (qemu_migration.c), so it would never start. */
+    if ((sc->migrate_flags & MM_MIGRATE_POSTCOPY) && !(sc->migrate_flags & MM_MIGRATE_LIVE))
+        mm_problems_add(ld->problems, MM_PROBLEM_ERROR, path, line_in(ld, path, "run", "migrate_flags"), "run",
+                        "migrate_flags",
+                        "postcopy needs live: libvirt switches only a live migration to post-copy; add live");
     if (sc->matrices->len == 0)
         mm_problems_add(ld->problems, MM_PROBLEM_ERROR, path, 0, "matrix", NULL,
                         "no [matrix] group; add one with pairs, guests and modes");

@@ -72,6 +72,20 @@ static const char *const migrations[] = {
     "  PRIMARY KEY (case_row, feature, kind));"
     "CREATE INDEX steps_by_case ON steps(case_row);"
     "CREATE INDEX artifacts_by_case ON artifacts(case_row);",
+
+    /* 2 → 3: job statistics of every migration attempt (failed and aborted ones too), per leg,
+     * as columns a report can show; NULL where libvirt did not say. */
+    "CREATE TABLE migrations ("
+    "  id INTEGER PRIMARY KEY,"
+    "  case_row INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,"
+    "  leg TEXT NOT NULL,"
+    "  ok INTEGER NOT NULL,"
+    "  stats TEXT NOT NULL,"
+    "  total_ms INTEGER, downtime_ms INTEGER,"
+    "  data_total INTEGER, data_processed INTEGER, data_remaining INTEGER,"
+    "  memory_iterations INTEGER, dirty_rate INTEGER,"
+    "  postcopy INTEGER NOT NULL DEFAULT 0, postcopy_after_ms INTEGER);"
+    "CREATE INDEX migrations_by_case ON migrations(case_row);",
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == MM_STORE_SCHEMA_VERSION);
@@ -550,6 +564,105 @@ mm_store_feature_add(MmStore *store, gint64 case_row, const char *feature, const
     return step_done(store, st, error);
 }
 
+/* ---- migration job statistics ------------------------------------------------------------------ */
+
+static void
+bind_known(sqlite3_stmt *st, int i, gint64 v)
+{
+    if (v >= 0)
+        sqlite3_bind_int64(st, i, v);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static gint64
+col_known(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, i);
+}
+
+void
+mm_migration_record_free(MmMigrationRecord *r)
+{
+    if (!r)
+        return;
+    g_free(r->leg);
+    g_free(r->stats);
+    g_free(r);
+}
+
+bool
+mm_store_migration_add(MmStore *store, gint64 case_row, const MmMigrationRecord *m, GError **error)
+{
+    sqlite3_stmt *st = prepare(store,
+                               "INSERT INTO migrations (case_row, leg, ok, stats, total_ms, downtime_ms, data_total,"
+                               " data_processed, data_remaining, memory_iterations, dirty_rate, postcopy,"
+                               " postcopy_after_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               error);
+    if (!st)
+        return false;
+    sqlite3_bind_int64(st, 1, case_row);
+    bind_text(st, 2, m->leg);
+    sqlite3_bind_int(st, 3, m->ok);
+    bind_text(st, 4, m->stats ? m->stats : "none");
+    bind_known(st, 5, m->total_ms);
+    bind_known(st, 6, m->downtime_ms);
+    bind_known(st, 7, m->data_total);
+    bind_known(st, 8, m->data_processed);
+    bind_known(st, 9, m->data_remaining);
+    bind_known(st, 10, m->memory_iterations);
+    bind_known(st, 11, m->dirty_rate);
+    sqlite3_bind_int(st, 12, m->postcopy);
+    bind_known(st, 13, m->postcopy_after_ms);
+    return step_done(store, st, error);
+}
+
+#define MIGRATION_COLUMNS                                                                                    \
+    "m.leg, m.ok, m.stats, m.total_ms, m.downtime_ms, m.data_total, m.data_processed, m.data_remaining,"   \
+    " m.memory_iterations, m.dirty_rate, m.postcopy, m.postcopy_after_ms"
+
+static MmMigrationRecord *
+read_migration(sqlite3_stmt *st, int first)
+{
+    MmMigrationRecord *m = g_new0(MmMigrationRecord, 1);
+
+    m->leg = col_text(st, first);
+    m->ok = sqlite3_column_int(st, first + 1) != 0;
+    m->stats = col_text(st, first + 2);
+    m->total_ms = col_known(st, first + 3);
+    m->downtime_ms = col_known(st, first + 4);
+    m->data_total = col_known(st, first + 5);
+    m->data_processed = col_known(st, first + 6);
+    m->data_remaining = col_known(st, first + 7);
+    m->memory_iterations = col_known(st, first + 8);
+    m->dirty_rate = col_known(st, first + 9);
+    m->postcopy = sqlite3_column_int(st, first + 10) != 0;
+    m->postcopy_after_ms = col_known(st, first + 11);
+    return m;
+}
+
+GPtrArray *
+mm_store_migrations_list(MmStore *store, gint64 case_row, GError **error)
+{
+    sqlite3_stmt *st = prepare(store, "SELECT " MIGRATION_COLUMNS " FROM migrations m WHERE m.case_row = ? ORDER BY m.id",
+                               error);
+    g_autoptr(GPtrArray) out = NULL;
+    int rc;
+
+    if (!st)
+        return NULL;
+    out = g_ptr_array_new_with_free_func((GDestroyNotify)mm_migration_record_free);
+    sqlite3_bind_int64(st, 1, case_row);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        g_ptr_array_add(out, read_migration(st, 0));
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        fail(store, error, "read migrations");
+        return NULL;
+    }
+    return g_steal_pointer(&out);
+}
+
 /* ---- hosts --------------------------------------------------------------------------------------- */
 
 static gint64
@@ -835,6 +948,31 @@ mm_store_run_features(MmStore *store, gint64 run_id, GError **error)
         g_ptr_array_add(bucket(out, sqlite3_column_int64(st, 0), g_free), col_text(st, 1));
     sqlite3_reset(st);
     return out;
+}
+
+GHashTable *
+mm_store_run_migrations(MmStore *store, gint64 run_id, GError **error)
+{
+    sqlite3_stmt *st = prepare(store,
+                               "SELECT m.case_row, " MIGRATION_COLUMNS " FROM migrations m"
+                               " JOIN cases c ON c.id = m.case_row WHERE c.run_id = ? ORDER BY m.id",
+                               error);
+    g_autoptr(GHashTable) out = NULL;
+    int rc;
+
+    if (!st)
+        return NULL;
+    out = row_table();
+    sqlite3_bind_int64(st, 1, run_id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        g_ptr_array_add(bucket(out, sqlite3_column_int64(st, 0), (GDestroyNotify)mm_migration_record_free),
+                        read_migration(st, 1));
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        fail(store, error, "read migrations");
+        return NULL;
+    }
+    return g_steal_pointer(&out);
 }
 
 struct _MmStepCursor {

@@ -311,7 +311,7 @@ default_cpu_mode = $(default_mode "$name")
 EOF
   done < "$LAB_STATE"
   # The Linux guest profiles: one kernel and initramfs, different probes and switches.
-  linux_guest() {   # NAME PROBE EXTRA-CMDLINE COMMENT
+  linux_guest() {   # NAME PROBE EXTRA-CMDLINE COMMENT [CPU-PROBE]
     cat <<EOF
 
 # $4
@@ -323,15 +323,23 @@ cmdline = console=ttyS0 quiet panic=-1$3
 memory_mib = 192
 probe = $2
 EOF
+    [[ -n ${5:-} ]] && echo "cpu_probe = $5"
+    return 0
   }
-  linux_guest linux console "" \
-    'A Debian kernel + busybox initramfs printing "HEARTBEAT n" every second, with qemu-ga.'
-  linux_guest linux-agent agent "" \
-    'The same guest with qemu-ga as its probe, as real Windows and RHEL guests use.'
+  linux_guest linux console " hb_cpuid=1" \
+    'A Debian kernel + busybox initramfs printing "HEARTBEAT n" every second, and its own CPUID after it.' \
+    'console:^CPUID (.*)$'
+  linux_guest linux-agent agent " hb_libc=baseline" \
+    'The same guest with qemu-ga as its probe, as real Windows and RHEL guests use; CPUID through guest-exec.
+# Its PID 1 avoids SSE4.2 (hb_libc=baseline), so it survives losing sse4.2 and shows cpu-changed.' \
+    'agent:/bin/mm-cpuid'
   linux_guest linux-restamp console "" \
     "The same guest, re-stamped by lab-b's migrate hook (on_crash restart) on arrival there."
-  linux_guest linux-hang console " hb_stop_after=3" \
-    'The stand-in for "Windows hangs after migration": no heartbeat after 3 beats, still running.'
+  linux_guest linux-aes console " hb_libc=baseline hb_use=aes" \
+    'Every heartbeat runs an AES-NI instruction: on a CPU without aes it faults and the heartbeat stops.' \
+    'agent:/bin/mm-cpuid'
+  linux_guest linux-hang console " hb_stop_after=2" \
+    'Stops heartbeating after 2 beats, still running: for tests of the liveness checks themselves.'
   if [[ -z $arm_why ]]; then
     cat <<EOF
 

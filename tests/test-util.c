@@ -42,7 +42,7 @@ test_outcomes(void **state)
 {
     const char *const *names = mm_outcome_names();
     const char *public[] = { "pass", "na", "start-failed", "precheck-incompatible", "migrate-failed", "guest-hung",
-                             "xml-changed", "reboot-failed", "back-failed", "rollback-broken", "infra-error" };
+                             "cpu-changed", "xml-changed", "reboot-failed", "back-failed", "rollback-broken", "infra-error" };
     MmOutcome o;
 
     (void)state;

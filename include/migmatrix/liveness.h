@@ -20,6 +20,7 @@ typedef enum {
     MM_WAIT_OK,
     MM_WAIT_TIMEOUT,         /* no (or not enough) progress in time */
     MM_WAIT_GONE,            /* the console closed or the domain stopped */
+    MM_WAIT_RESTARTED,       /* the guest started again: its heartbeat counter went back */
     MM_WAIT_INTERRUPTED,
 } MmWaitResult;
 
@@ -35,5 +36,19 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MmLiveness, mm_liveness_free)
 MmWaitResult mm_liveness_wait(MmLiveness *l, gint64 baseline, guint advances, guint timeout_s, char **detail);
 /* The last value observed (heartbeat counter, guest clock seconds), -1 if none. */
 gint64 mm_liveness_last(MmLiveness *l);
+/* Counts resets of the domain NAME on CONN (libvirt's reboot event: a guest that crashed and
+ * rebooted, whatever its probe), from now on. Made before a migration, it sees a guest that
+ * resets the moment it lands, before any probe is attached there. */
+typedef struct _MmRebootWatch MmRebootWatch;
+MmRebootWatch *mm_reboot_watch_new(virConnectPtr conn, const char *name);
+guint mm_reboot_watch_count(MmRebootWatch *w);
+void mm_reboot_watch_free(MmRebootWatch *w);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MmRebootWatch, mm_reboot_watch_free)
+
+/* The guest's own CPUID through its cpu_probe (agent guest-exec, a console line, or ssh):
+ * *TEXT gets the raw records for mm_guestcpu_decode. MM_WAIT_OK, or another result with
+ * *DETAIL saying why nothing was read. A console capture takes only a line printed after the
+ * call: one from before a migration would describe the old CPU. */
+MmWaitResult mm_liveness_cpuid(MmLiveness *l, guint timeout_s, char **text, char **detail);
 /* The last lines of console output (or probe answers), for the case's artifacts. */
 char *mm_liveness_tail(MmLiveness *l);

@@ -64,6 +64,10 @@ typedef struct {
     char *probe_pattern;     /* console: regex whose group 1 is the heartbeat counter */
     char *probe_ssh;         /* ssh: user@address[:port] of the guest */
     char *probe_command;     /* ssh: command proving the guest works */
+    /* The guest's own CPUID, read before and after each move (cpu_probe = METHOD:ARG). */
+    char *cpu_probe_text;
+    MmProbeKind cpu_probe;   /* MM_PROBE_NONE: not measured */
+    char *cpu_probe_arg;     /* agent, ssh: the command; console: regex, group 1 the records */
     guint boot_timeout;      /* 0: take [run] boot_timeout */
 } MmGuest;
 

@@ -8,7 +8,7 @@
 #include <glib.h>
 #include <stdbool.h>
 
-#define MM_STORE_SCHEMA_VERSION 2
+#define MM_STORE_SCHEMA_VERSION 3
 #define MM_DEFAULT_DB "results/migmatrix.db"
 
 typedef struct _MmStore MmStore;
@@ -131,6 +131,30 @@ void mm_step_cursor_free(MmStepCursor *cur);
 /* Outcomes per case ID over the last N matrix runs of SCENARIO_PATH up to and including
  * run UPTO: case_id → GPtrArray of outcome strings ("" when not run), oldest first. */
 GHashTable *mm_store_history(MmStore *store, const char *scenario_path, gint64 upto, guint n, GError **error);
+
+/* The job statistics of one migration attempt (libvirt's virDomainGetJobStats); -1: not known. */
+typedef struct {
+    char *leg;               /* "migrate" or "migrate-back" */
+    bool ok;                 /* the migration succeeded */
+    char *stats;             /* "completed": libvirt's final statistics; "last sample": the last
+                              * taken while the job ran (a failed job may have no final ones);
+                              * "none": no statistics at all */
+    gint64 total_ms;         /* the job's elapsed time */
+    gint64 downtime_ms;
+    gint64 data_total, data_processed, data_remaining;   /* bytes */
+    gint64 memory_iterations;
+    gint64 dirty_rate;       /* pages per second */
+    bool postcopy;           /* the migration switched to post-copy */
+    gint64 postcopy_after_ms;/* when it was asked to, from the start of the job */
+} MmMigrationRecord;
+
+void mm_migration_record_free(MmMigrationRecord *r);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MmMigrationRecord, mm_migration_record_free)
+bool mm_store_migration_add(MmStore *store, gint64 case_row, const MmMigrationRecord *m, GError **error);
+/* MmMigrationRecord*, in order of the attempts. */
+GPtrArray *mm_store_migrations_list(MmStore *store, gint64 case_row, GError **error);
+/* A whole run's: case row (gint64*) → GPtrArray of MmMigrationRecord*. */
+GHashTable *mm_store_run_migrations(MmStore *store, gint64 run_id, GError **error);
 
 /* Host facts: a flat set of name → value per host and run (probe fills it). */
 bool mm_store_host_fact_set(MmStore *store, gint64 run_id, const char *host, const char *fact,
