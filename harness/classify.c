@@ -259,6 +259,18 @@ mm_classify(const MmFailure *f, MmOutcome phase_outcome, MmVerdict *out)
     out->generic = true;
 }
 
+const char *
+mm_qemu_log_last_start(const char *log)
+{
+    const char *from = log ? g_strrstr(log, " starting up ") : NULL;
+
+    if (!from)
+        return log;
+    while (from > log && from[-1] != '\n')
+        from--;
+    return from;
+}
+
 bool
 mm_classify_log(const char *log, MmOutcome phase_outcome, MmVerdict *out)
 {
@@ -266,6 +278,9 @@ mm_classify_log(const char *log, MmOutcome phase_outcome, MmVerdict *out)
 
     mm_verdict_clear(out);
     out->outcome = phase_outcome;
+    /* libvirt appends to the log at every start and incoming migration: an earlier start's
+     * failure is not this one's. */
+    log = mm_qemu_log_last_start(log);
     /* The most specific cause anywhere in the log: rules in table order, not lines in log order
      * (QEMU prints the cause, then what it led to). */
     for (gsize i = 0; log && i < G_N_ELEMENTS(rules); i++) {

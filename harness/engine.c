@@ -142,8 +142,6 @@ qemu_log_tail(Cycle *cy, const MmHost *host, char **why)
     g_autofree char *quoted = g_shell_quote(path);
     g_autofree char *cmd = g_strdup_printf("tail -n 200 %s", quoted);
     g_autofree char *out = NULL;
-    const char *from;
-
     if (!ssh) {
         *why = err ? g_strdup_printf("QEMU log of %s not read: %s", host->name, err->message)
                    : g_strdup_printf("QEMU log of %s not read: the host has no ssh key", host->name);
@@ -153,11 +151,7 @@ qemu_log_tail(Cycle *cy, const MmHost *host, char **why)
         *why = g_strdup_printf("QEMU log of %s not read: %s", host->name, err->message);
         return NULL;
     }
-    from = g_strrstr(out, " starting up ");
-    if (from)
-        while (from > out && from[-1] != '\n')
-            from--;
-    return g_strdup(from ? from : out);
+    return g_strdup(mm_qemu_log_last_start(out));
 }
 
 static bool
@@ -721,7 +715,9 @@ move_guest(Cycle *cy, virConnectPtr to_conn, const MmHost *to, MmOutcome outcome
 
     if (w.postcopy) {
         if (g_atomic_int_get(&postcopy_seen))
-            say(cy, "post-copy started %" G_GINT64_FORMAT " ms into the job", w.postcopy_at);
+            say(cy, "post-copy started %" G_GINT64_FORMAT " ms into the job%s%s%s", w.postcopy_at,
+                w.postcopy_error ? " (libvirt refused before: " : "", w.postcopy_error ? w.postcopy_error : "",
+                w.postcopy_error ? ")" : "");
         else if (w.postcopy_at >= 0)
             say(cy, "post-copy asked for %" G_GINT64_FORMAT " ms into the job, but the migration completed in "
                     "pre-copy first", w.postcopy_at);

@@ -74,52 +74,6 @@ mm_test_lab_down(MmTestLab *lab)
     g_free(lab);
 }
 
-static void
-stdin_from(gpointer fd)
-{
-    dup2(GPOINTER_TO_INT(fd), STDIN_FILENO);
-}
-
-int
-mm_test_run_migmatrix_input(const char *const *args, const char *input, char **out, char **err)
-{
-    g_autoptr(GPtrArray) argv = g_ptr_array_new();
-    g_autoptr(GError) error = NULL;
-    g_autofree char *input_path = NULL;
-    int fd = -1, status;
-    bool ok;
-
-    g_ptr_array_add(argv, (gpointer)MM_BINARY);
-    for (int i = 0; args[i]; i++)
-        g_ptr_array_add(argv, (gpointer)args[i]);
-    g_ptr_array_add(argv, NULL);
-    /* The child's stdin (else /dev/null): a file holding INPUT, put in place before exec. */
-    if (input) {
-        if ((fd = g_file_open_tmp("mm-stdin-XXXXXX", &input_path, &error)) < 0 ||
-            write(fd, input, strlen(input)) != (ssize_t)strlen(input) || lseek(fd, 0, SEEK_SET) != 0) {
-            fprintf(stderr, "stdin file: %s\n", error ? error->message : g_strerror(errno));
-            return -1;
-        }
-    }
-    ok = g_spawn_sync(MM_SOURCE_DIR, (char **)argv->pdata, NULL, G_SPAWN_DEFAULT, input ? stdin_from : NULL,
-                      GINT_TO_POINTER(fd), out, err, &status, &error);
-    if (input) {
-        close(fd);
-        unlink(input_path);
-    }
-    if (!ok) {
-        fprintf(stderr, "spawn: %s\n", error->message);
-        return -1;
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-int
-mm_test_run_migmatrix(const char *const *args, char **out, char **err)
-{
-    return mm_test_run_migmatrix_input(args, NULL, out, err);
-}
-
 GPtrArray *
 mm_test_lab_uuids(MmTestLab *lab)
 {

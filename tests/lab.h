@@ -20,10 +20,7 @@ void mm_test_lab_down(MmTestLab *lab);
 int mm_test_lab_group_setup(void **state);
 int mm_test_lab_group_teardown(void **state);
 
-/* Runs the migmatrix binary in the source dir; returns its exit code. */
-int mm_test_run_migmatrix(const char *const *args, char **out, char **err);
-/* The same, with INPUT on its stdin (NULL: inherit ours). */
-int mm_test_run_migmatrix_input(const char *const *args, const char *input, char **out, char **err);
+#include "testutil.h"       /* mm_test_run_migmatrix */
 
 /* "uuid" of every lab host, from the lab's state file, in host order. */
 GPtrArray *mm_test_lab_uuids(MmTestLab *lab);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "migmatrix/classify.h"
+#include "testutil.h"
 
 static int
 code_of(const char *name)
@@ -34,7 +35,6 @@ static void
 test_real_errors(void **state)
 {
     g_autofree char *text = NULL;
-    g_autofree char *expected = NULL;
     g_auto(GStrv) lines = NULL;
     g_autoptr(GString) out = g_string_new(NULL);
 
@@ -70,13 +70,94 @@ test_real_errors(void **state)
         mm_verdict_clear(&v);
         mm_failure_clear(&fl);
     }
-    if (g_getenv("MM_REGENERATE")) {
-        assert_true(g_file_set_contents(MM_TEST_DATA "/classify/errors.expected", out->str, -1, NULL));
-        return;
+    assert_true(mm_test_compare_to_file(out->str, MM_TEST_DATA "/classify/errors.expected"));
+}
+
+/* Every QEMU log in tests/data/classify/logs against its golden NAME.expected. */
+static void
+test_qemu_logs(void **state)
+{
+    g_autoptr(GDir) dir = g_dir_open(MM_TEST_DATA "/classify/logs", 0, NULL);
+    const char *name;
+    guint n = 0;
+
+    (void)state;
+    assert_non_null(dir);
+    while ((name = g_dir_read_name(dir))) {
+        g_autofree char *path = g_build_filename(MM_TEST_DATA, "classify", "logs", name, NULL);
+        g_autofree char *base = NULL;
+        g_autofree char *golden = NULL;
+        g_autofree char *log = NULL;
+        g_autofree char *actual = NULL;
+        MmVerdict v = { 0 };
+        bool told;
+
+        if (!g_str_has_suffix(name, ".log"))
+            continue;
+        assert_true(g_file_get_contents(path, &log, NULL, NULL));
+        told = mm_classify_log(log, MM_OUTCOME_MIGRATE_FAILED, &v);
+        actual = g_strdup_printf("%s\t%s\n", mm_outcome_name(v.outcome), told ? v.reason : "(no cause)");
+        base = g_strndup(path, strlen(path) - strlen(".log"));
+        golden = g_strconcat(base, ".expected", NULL);
+        assert_true(mm_test_compare_to_file(actual, golden));
+        mm_verdict_clear(&v);
+        n++;
     }
-    assert_true(g_file_get_contents(MM_TEST_DATA "/classify/errors.expected", &expected, NULL, NULL));
-    if (strcmp(expected, out->str) != 0)
-        fail_msg("classification differs from errors.expected:\n%s", out->str);
+    assert_int_equal(n, 4);
+}
+
+/* explain: the classifier on the command line; exit 0 classified, 1 other, 2 usage. */
+static int
+explain(const char *const *args, const char *input, char **out)
+{
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    g_autofree char *err = NULL;
+
+    g_ptr_array_add(argv, (char *)"explain");
+    for (int i = 0; args[i]; i++)
+        g_ptr_array_add(argv, (char *)args[i]);
+    g_ptr_array_add(argv, NULL);
+    return mm_test_run_migmatrix_input((const char *const *)argv->pdata, input ? input : "", out, &err);
+}
+
+static void
+test_explain(void **state)
+{
+    g_autoptr(GString) all = g_string_new(NULL);
+    g_autofree char *log = NULL;
+    struct {
+        const char *args[6];
+        const char *input;
+        int rc;
+    } cases[] = {
+        { { "operation failed: guest CPU doesn't match specification: missing features: pclmuldq,sse4.2,aes" },
+          NULL, 0 },
+        { { "--phase", "start", "internal error: qemu unexpectedly closed the monitor: 2023-01-20T10:15:02.123456Z "
+                                "qemu-system-aarch64: kvm_init_vcpu: kvm_arch_init_vcpu failed (0): Invalid argument" },
+          NULL, 0 },
+        { { "--format", "json", "operation failed: job 'migration out' failed: Unable to write to socket: Broken pipe" },
+          NULL, 0 },
+        { { "--phase", "precheck", "--format", "json", "internal error: Unknown CPU model Nehalme" }, NULL, 0 },
+        { { "End of file while reading data: Input/output error" }, NULL, 0 },
+        { { "-" }, NULL, 0 },                             /* a whole QEMU log on stdin, below */
+        { { "something nobody has seen yet" }, NULL, 1 },
+        { { "--phase", "migrat", "x" }, NULL, 2 },
+        { { "--format", "yaml", "x" }, NULL, 2 },
+        { { "-" }, "  \n", 2 },
+    };
+
+    (void)state;
+    assert_true(g_file_get_contents(MM_TEST_DATA "/classify/logs/cpu-state-rejected.log", &log, NULL, NULL));
+    cases[5].input = log;
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *out = NULL;
+        int rc = explain(cases[i].args, cases[i].input, &out);
+
+        if (rc != cases[i].rc)
+            fail_msg("explain case %zu: exit %d, expected %d\n%s", i, rc, cases[i].rc, out);
+        g_string_append_printf(all, "## case %zu (exit %d)\n%s", i, rc, out);
+    }
+    assert_true(mm_test_compare_to_file(all->str, MM_TEST_DATA "/classify/explain.expected"));
 }
 
 /* The rules a QA engineer relies on, spelt out. */
@@ -118,6 +199,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_real_errors),
         cmocka_unit_test(test_key_rules),
+        cmocka_unit_test(test_qemu_logs),
+        cmocka_unit_test(test_explain),
     };
     return cmocka_run_group_tests_name("classify", tests, NULL, NULL);
 }

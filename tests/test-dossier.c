@@ -9,6 +9,7 @@
 #include "migmatrix/dossier.h"
 #include "migmatrix/util.h"
 #include "migmatrix/xml.h"
+#include "testutil.h"
 
 #define CPU MM_TEST_DATA "/cpu/"
 
@@ -107,7 +108,6 @@ test_goldens(void **state)
     while ((name = g_dir_read_name(dir))) {
         g_autofree char *path = g_build_filename(CPU, name, NULL);
         g_autofree char *golden = NULL;
-        g_autofree char *expected = NULL;
         g_autoptr(GHashTable) facts = NULL;
         g_autoptr(GList) keys = NULL;
         g_autoptr(GString) out = g_string_new(NULL);
@@ -119,14 +119,7 @@ test_goldens(void **state)
         for (GList *l = keys; l; l = l->next)
             g_string_append_printf(out, "%s=%s\n", (char *)l->data, (char *)g_hash_table_lookup(facts, l->data));
         golden = g_strconcat(path, ".facts", NULL);
-        if (g_getenv("MM_REGENERATE")) {
-            assert_true(g_file_set_contents(golden, out->str, -1, NULL));
-        } else {
-            if (!g_file_get_contents(golden, &expected, NULL, NULL))
-                fail_msg("missing golden %s (MM_REGENERATE=1)", golden);
-            if (strcmp(expected, out->str) != 0)
-                fail_msg("%s: facts differ from %s:\n%s", name, golden, out->str);
-        }
+        assert_true(mm_test_compare_to_file(out->str, golden));
         n++;
     }
     assert_int_equal(n, 18);   /* 5 captures x (host, json, guest) + 3 domcaps */

@@ -1,5 +1,6 @@
-/* test-engine.c: the parts of the engine that need no host: run identity, domain names, and
- * which leftover domains prepare may remove (their owner, from the metadata we write). */
+/* test-engine.c: the parts of the engine that need no host: the phase order (from a table,
+ * through engine-priv.h), run identity, domain names, and which leftover domains prepare may
+ * remove (their owner, from the metadata we write). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,8 +9,91 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "engine-priv.h"
 #include "migmatrix/domxml.h"
 #include "migmatrix/engine.h"
+
+/* Every transition that matters, as data: from PHASE, which succeeded (OK) or not, in STATE,
+ * the engine goes to NEXT. */
+static const struct {
+    MmPhase phase;
+    bool ok;
+    MmPhaseState state;
+    MmPhase next;
+    const char *why;
+} transitions[] = {
+    { MM_PH_PREPARE, true, { 0 }, MM_PH_DEFINE, "the cycle starts" },
+    { MM_PH_PREPARE, false, { .outcome = MM_OUTCOME_INFRA_ERROR }, MM_PH_CLEANUP, "a host is down" },
+    { MM_PH_START, false, { .outcome = MM_OUTCOME_START_FAILED }, MM_PH_CLEANUP, "nothing runs" },
+    { MM_PH_SNAPSHOT, true, { 0 }, MM_PH_MIGRATE, "no pre-check asked for" },
+    { MM_PH_SNAPSHOT, true, { .compare_cpu = true }, MM_PH_PRECHECK, "enable_compare_cpu" },
+    { MM_PH_PRECHECK, false, { .compare_cpu = true, .outcome = MM_OUTCOME_PRECHECK_INCOMPATIBLE }, MM_PH_CLEANUP,
+      "the platform would not migrate" },
+    { MM_PH_MIGRATE, true, { .attempted = true }, MM_PH_VERIFY, "migrated" },
+    { MM_PH_MIGRATE, false, { .attempted = true, .outcome = MM_OUTCOME_MIGRATE_FAILED }, MM_PH_ROLLBACK,
+      "a failed migration must have left the guest where it was" },
+    { MM_PH_MIGRATE, false, { .attempted = false, .outcome = MM_OUTCOME_START_FAILED }, MM_PH_CLEANUP,
+      "hung before migration: no job, nothing to roll back" },
+    { MM_PH_MIGRATE, false, { .attempted = true, .outcome = MM_OUTCOME_INFRA_ERROR }, MM_PH_CLEANUP,
+      "a host that does not answer cannot be checked" },
+    { MM_PH_VERIFY, true, { 0 }, MM_PH_CLEANUP, "one way only" },
+    { MM_PH_VERIFY, true, { .ping_pong = true }, MM_PH_MIGRATE_BACK, "ping_pong" },
+    { MM_PH_VERIFY, true, { .hard_reboot = true, .ping_pong = true }, MM_PH_REBOOT, "the reboot comes first" },
+    { MM_PH_VERIFY, false, { .ping_pong = true, .outcome = MM_OUTCOME_GUEST_HUNG }, MM_PH_CLEANUP,
+      "a hung guest is not moved back" },
+    { MM_PH_REBOOT, true, { .hard_reboot = true }, MM_PH_CLEANUP, "reboot only" },
+    { MM_PH_REBOOT, true, { .hard_reboot = true, .ping_pong = true }, MM_PH_MIGRATE_BACK, "then back" },
+    { MM_PH_REBOOT, false, { .hard_reboot = true, .ping_pong = true, .outcome = MM_OUTCOME_REBOOT_FAILED },
+      MM_PH_CLEANUP, "a guest that did not come back is not moved" },
+    { MM_PH_MIGRATE_BACK, false, { .ping_pong = true, .attempted = true, .outcome = MM_OUTCOME_BACK_FAILED },
+      MM_PH_ROLLBACK, "the way back fails: check where it stayed" },
+    { MM_PH_MIGRATE_BACK, false, { .ping_pong = true, .attempted = false, .outcome = MM_OUTCOME_GUEST_HUNG },
+      MM_PH_CLEANUP, "hung before migrating back" },
+    { MM_PH_VERIFY_BACK, true, { .ping_pong = true }, MM_PH_CLEANUP, "done" },
+    { MM_PH_ROLLBACK, false, { .attempted = true, .outcome = MM_OUTCOME_ROLLBACK_BROKEN }, MM_PH_CLEANUP, "done" },
+    { MM_PH_MIGRATE, true, { .interrupted = true, .attempted = true }, MM_PH_CLEANUP, "Ctrl-C ends the case" },
+    { MM_PH_CLEANUP, false, { .outcome = MM_OUTCOME_INFRA_ERROR }, MM_PH_DONE, "cleanup is always last" },
+    { MM_PH_CLEANUP, true, { .interrupted = true }, MM_PH_DONE, "even when interrupted" },
+};
+
+static void
+test_transitions(void **state)
+{
+    (void)state;
+    for (gsize i = 0; i < G_N_ELEMENTS(transitions); i++) {
+        MmPhase got = mm_engine_next_phase(&transitions[i].state, transitions[i].phase, transitions[i].ok);
+
+        if (got != transitions[i].next)
+            fail_msg("%s %s: went to %s, expected %s (%s)", mm_phase_name(transitions[i].phase),
+                     transitions[i].ok ? "ok" : "failed", mm_phase_name(got), mm_phase_name(transitions[i].next),
+                     transitions[i].why);
+    }
+}
+
+/* Every path, whatever each phase returns and whichever options are set, reaches cleanup once
+ * and then ends, in at most one pass over the phases. */
+static void
+test_every_path_cleans_up(void **state)
+{
+    (void)state;
+    for (guint opts = 0; opts < 16; opts++) {
+        for (guint results = 0; results < (1u << MM_PH_DONE); results++) {
+            MmPhaseState st = { .compare_cpu = opts & 1, .hard_reboot = opts & 2, .ping_pong = opts & 4,
+                                .attempted = opts & 8, .outcome = MM_OUTCOME_MIGRATE_FAILED };
+            MmPhase p = MM_PH_PREPARE;
+            guint steps = 0, cleanups = 0;
+
+            while (p != MM_PH_DONE) {
+                bool ok = (results >> p) & 1;
+
+                cleanups += p == MM_PH_CLEANUP;
+                p = mm_engine_next_phase(&st, p, ok);
+                assert_true(++steps <= MM_PH_DONE);
+            }
+            assert_int_equal(cleanups, 1);
+        }
+    }
+}
 
 static void
 test_identity_and_names(void **state)
@@ -85,6 +169,8 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_transitions),
+        cmocka_unit_test(test_every_path_cleans_up),
         cmocka_unit_test(test_identity_and_names),
         cmocka_unit_test(test_owner_alive),
         cmocka_unit_test(test_metadata_owner),

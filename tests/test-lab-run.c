@@ -44,6 +44,33 @@ lab_scenario(const char *name, const char *body, char **db)
     return ini;
 }
 
+/* Runs `migmatrix run INI --db DB --verbose` and hands each progress line to ACT until it says it
+ * acted (returns true); then reads the rest. Returns the wait status. */
+static int
+run_watching(const char *ini, const char *db, bool (*act)(const char *line, GPid pid, gpointer data), gpointer data)
+{
+    const char *argv[] = { MM_BINARY, "run", ini, "--db", db, "--verbose", NULL };
+    g_autoptr(GError) err = NULL;
+    GPid pid;
+    int err_fd, status = 0;
+    FILE *errs;
+    char line[1024];
+    bool acted = false;
+
+    assert_true(g_spawn_async_with_pipes(MM_SOURCE_DIR, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
+                                         &pid, NULL, NULL, &err_fd, &err));
+    errs = fdopen(err_fd, "r");
+    while (fgets(line, sizeof(line), errs)) {
+        if (!acted)
+            acted = act(line, pid, data);
+    }
+    fclose(errs);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (!acted)
+        fail_msg("the run ended before the test could act");
+    return status;
+}
+
 typedef struct {
     MmStore *store;
     GPtrArray *cases;        /* MmCaseRecord* of the latest run */
@@ -179,11 +206,11 @@ test_local_matrix(void **state)
     rc = RUN(&out, &err, "run", "scenarios/local.ini", "--db", db);
     if (rc != 0)
         fail_msg("run exited %d\n%s\n%s", rc, out, err);
-    assert_non_null(strstr(out, "done: 36 of 36 cases"));
+    assert_non_null(strstr(out, "done: 37 of 37 cases"));
     db_open(&d, db);
     assert_string_equal(d.run->status, "done");
     assert_string_equal(d.run->kind, "run");
-    assert_int_equal(d.cases->len, 36);
+    assert_int_equal(d.cases->len, 37);
     assert_int_equal(d.run->n_unexpected, 0);
 
     /* Same CPU: the full cycle, XML unchanged. */
@@ -223,16 +250,79 @@ test_local_matrix(void **state)
         assert_string_equal(diff, "~ /domain/on_crash: destroy -> restart\n");
     }
 
-    /* There and back, through the agent. */
+    /* There and back, through the agent; job statistics per leg. */
     expect_case(&d, "lab-b>lab-a/linux-agent/custom:Westmere", "pass", NULL,
                 "prepare:ok define:ok start:ok wait-alive:ok snapshot:ok migrate:ok verify:ok migrate-back:ok "
                 "verify-back:ok cleanup:ok");
+    {
+        g_autoptr(GPtrArray) ms =
+            mm_store_migrations_list(d.store, find(&d, "lab-b>lab-a/linux-agent/custom:Westmere")->id, NULL);
 
-    /* The hang guest. */
-    expect_case(&d, "lab-a>lab-b/linux-hang/custom:Westmere", "guest-hung", "no progress after migration",
-                "prepare:ok define:ok start:ok wait-alive:ok snapshot:ok migrate:ok verify:fail cleanup:ok");
-    expect_case(&d, "lab-a>lab-c/linux-hang/custom:Westmere", "rollback-broken", "source not progressing",
-                "prepare:ok define:ok start:ok wait-alive:ok snapshot:ok migrate:fail rollback-check:fail cleanup:ok");
+        assert_int_equal(ms->len, 2);
+        for (guint i = 0; i < 2; i++) {
+            const MmMigrationRecord *m = ms->pdata[i];
+
+            assert_string_equal(m->leg, i ? "migrate-back" : "migrate");
+            assert_true(m->ok);
+            assert_string_not_equal(m->stats, "none");
+            assert_true(m->total_ms > 0);
+            assert_true(m->downtime_ms >= 0);
+            assert_true(m->data_processed > 0);
+            assert_false(m->postcopy);
+        }
+    }
+    /* A failed attempt is recorded too (refused at the destination's prepare: no data moved). */
+    {
+        g_autoptr(GPtrArray) ms =
+            mm_store_migrations_list(d.store, find(&d, "lab-a>lab-c/linux/custom:Westmere")->id, NULL);
+
+        assert_int_equal(ms->len, 1);
+        assert_false(((MmMigrationRecord *)ms->pdata[0])->ok);
+    }
+
+    /* Stopped before it was migrated: not a migration result, nothing to roll back. */
+    expect_case(&d, "lab-a>lab-b/linux-hang/custom:Westmere", "start-failed", "hung before migration",
+                "prepare:ok define:ok start:ok wait-alive:ok snapshot:ok migrate:fail cleanup:ok");
+
+    /* The guest's own CPU across a move onto lab-c in maximum, which libvirt does not check.
+     * The same loss, three guests: one runs on (cpu-changed), one whose heartbeat uses aesenc
+     * stops, one whose PID 1 (glibc with SSE4.2 routines) dies and the guest reboots. */
+    expect_case(&d, "lab-a>lab-c/linux-agent/maximum", "cpu-changed", "CPU features lost across migration",
+                "prepare:ok define:ok start:ok wait-alive:ok snapshot:ok migrate:ok verify:ok cleanup:ok");
+    expect_case(&d, "lab-a>lab-c/linux-aes/maximum", "guest-hung", "no progress after migration", NULL);
+    expect_case(&d, "lab-a>lab-c/linux/maximum", "guest-hung", "guest restarted after migration", NULL);
+    {
+        const char *ids[] = { "lab-a>lab-c/linux-agent/maximum", "lab-a>lab-c/linux-aes/maximum",
+                              "lab-a>lab-c/linux/maximum" };
+
+        for (guint i = 0; i < G_N_ELEMENTS(ids); i++) {
+            g_autoptr(GPtrArray) f = mm_store_features_list(d.store, find(&d, ids[i])->id, NULL);
+            g_autofree char *joined = NULL;
+
+            g_ptr_array_add(f, NULL);
+            joined = g_strjoinv(" ", (char **)f->pdata);
+            if (strcmp(joined, "lost:aes lost:pclmuldq lost:sse4.2") != 0)
+                fail_msg("%s: features '%s'", ids[i], joined);
+        }
+        g_autofree char *tail = artifact_of(&d, find(&d, "lab-a>lab-c/linux-aes/maximum"), "console-tail");
+        assert_non_null(strstr(tail, "HBFAULT aes"));
+    }
+    /* Off the older host the guest gains them back: noted on a pass. */
+    expect_case(&d, "lab-c>lab-a/linux/maximum", "pass", NULL, NULL);
+    {
+        g_autoptr(GPtrArray) f = mm_store_features_list(d.store, find(&d, "lab-c>lab-a/linux/maximum")->id, NULL);
+        assert_int_equal(f->len, 3);
+        assert_string_equal(f->pdata[0], "gained:aes");
+    }
+    /* A plain model: the guest's CPU is measured and unchanged. */
+    {
+        const MmCaseRecord *c = find(&d, "lab-a>lab-b/linux/custom:qemu64");
+        g_autoptr(GPtrArray) steps = mm_store_steps_list(d.store, c->id, NULL);
+        g_autoptr(GPtrArray) f = mm_store_features_list(d.store, c->id, NULL);
+
+        assert_int_equal(f->len, 0);
+        assert_non_null(strstr(((MmStepRecord *)steps->pdata[6])->message, "guest CPU after migrate: unchanged"));
+    }
 
     /* Hard reboot into lab-a's host-model: the CPU changes, and the report can show how. */
     expect_case(&d, "lab-b>lab-a/linux-agent/none", "pass", NULL,
@@ -276,6 +366,18 @@ test_local_matrix(void **state)
 
 /* SIGINT while a migration runs: the job is aborted, the guest cleaned up, the run marked
  * interrupted, and what was stored before stays. */
+static bool
+interrupt_when_migrating(const char *line, GPid pid, gpointer data)
+{
+    (void)data;
+    /* --verbose prints a line as each phase starts. At 1 MiB/s the migration takes minutes. */
+    if (!strstr(line, "linux/custom:qemu64: migrate ("))
+        return false;
+    g_usleep(2 * G_USEC_PER_SEC);
+    kill(pid, SIGINT);
+    return true;
+}
+
 static void
 test_sigint(void **state)
 {
@@ -288,33 +390,11 @@ test_sigint(void **state)
         "[matrix]\npairs = lab-a>lab-b\nguests = idle, linux\nmodes = custom:cortex-a57, custom:qemu64\n"
         "[expect]\n*/idle/custom:qemu64 = na: x86 model\n*/linux/custom:cortex-a57 = na: arm model\n",
         &db);
-    const char *argv[] = { MM_BINARY, "run", ini, "--db", db, "--verbose", NULL };
-    g_autoptr(GError) err = NULL;
-    GPid pid;
-    int err_fd, status;
-    FILE *errs;
-    char line[1024];
-    bool migrating = false;
+    int status;
     Db d = { 0 };
 
     (void)state;
-    assert_true(g_spawn_async_with_pipes(MM_SOURCE_DIR, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
-                                         &pid, NULL, NULL, &err_fd, &err));
-    errs = fdopen(err_fd, "r");
-    /* --verbose prints a line as each phase starts. At 1 MiB/s the migration takes minutes. */
-    while (fgets(line, sizeof(line), errs)) {
-        if (strstr(line, "linux/custom:qemu64: migrate (")) {
-            migrating = true;
-            break;
-        }
-    }
-    assert_true(migrating);
-    g_usleep(G_USEC_PER_SEC);
-    kill(pid, SIGINT);
-    while (fgets(line, sizeof(line), errs))
-        ;
-    fclose(errs);
-    assert_int_equal(waitpid(pid, &status, 0), pid);
+    status = run_watching(ini, db, interrupt_when_migrating, NULL);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 130);
 
@@ -380,8 +460,29 @@ lab_init_pid(const char *host)
     return NULL;
 }
 
+/* Runs COMMAND inside lab host HOST's namespaces (nsenter); returns its exit status. */
+static int
+in_host(const char *host, const char *command)
+{
+    g_autofree char *init = lab_init_pid(host);
+    g_autofree char *cmd = g_strdup_printf("nsenter -t %s -m -n -u -p env PATH=%s/bin:/usr/sbin:/usr/bin:/sbin:/bin %s",
+                                           init, lab->dir, command);
+    return system(cmd);
+}
+
 /* lab-c's libvirtd dies while the first case runs: its cases are infra-error (the later one at
  * once, the pool remembers), the others go on, and the run exits 3. */
+static bool
+kill_libvirtd_of_lab_c(const char *line, GPid pid, gpointer data)
+{
+    (void)pid;
+    (void)data;
+    if (!strstr(line, "lab-a>lab-b/linux/custom:qemu64: migrate ("))
+        return false;
+    assert_int_equal(in_host("lab-c", "pkill -x libvirtd"), 0);
+    return true;
+}
+
 static void
 test_host_drops(void **state)
 {
@@ -390,34 +491,13 @@ test_host_drops(void **state)
                                         "boot_timeout = 90\n[matrix]\npairs = lab-a>lab-b, lab-a>lab-c, lab-c>lab-a\n"
                                         "guests = linux\nmodes = custom:qemu64\n",
                                         &db);
-    g_autofree char *init = lab_init_pid("lab-c");
-    g_autofree char *kill_cmd = g_strdup_printf("nsenter -t %s -m -n -u -p pkill -x libvirtd", init);
-    g_autofree char *start_cmd = g_strdup_printf("nsenter -t %s -m -n -u -p env PATH=%s/bin:/usr/sbin:/usr/bin:/sbin:/bin "
-                                                 "/usr/sbin/libvirtd -d", init, lab->dir);
-    const char *argv[] = { MM_BINARY, "run", ini, "--db", db, "--verbose", NULL };
-    g_autoptr(GError) err = NULL;
-    GPid pid;
-    int err_fd, status;
-    FILE *errs;
-    char line[1024];
-    bool killed = false;
     Db d = { 0 };
+    int status;
 
     (void)state;
-    assert_true(g_spawn_async_with_pipes(MM_SOURCE_DIR, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
-                                         &pid, NULL, NULL, &err_fd, &err));
-    errs = fdopen(err_fd, "r");
-    while (fgets(line, sizeof(line), errs)) {
-        if (!killed && strstr(line, "lab-a>lab-b/linux/custom:qemu64: migrate (")) {
-            assert_int_equal(system(kill_cmd), 0);
-            killed = true;
-        }
-    }
-    fclose(errs);
-    assert_int_equal(waitpid(pid, &status, 0), pid);
+    status = run_watching(ini, db, kill_libvirtd_of_lab_c, NULL);
     /* Bring lab-c back for whoever uses the lab next. */
-    assert_int_equal(system(start_cmd), 0);
-    assert_true(killed);
+    assert_int_equal(in_host("lab-c", "/usr/sbin/libvirtd -d"), 0);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), MM_EXIT_INFRA);
 
@@ -438,6 +518,180 @@ test_host_drops(void **state)
             break;
         g_usleep(100000);
     }
+    assert_no_leftovers();
+}
+
+/* The destination's QEMU is killed while the migration streams (both libvirtds stay up): a
+ * migration failure, not infra-error, with the cause from lab-b's QEMU log, the rollback checked,
+ * and the failed attempt's job statistics kept. */
+static bool
+kill_destination_qemu(const char *line, GPid pid, gpointer data)
+{
+    (void)pid;
+    (void)data;
+    if (!strstr(line, "lab-a>lab-b/linux/custom:qemu64: migrate ("))
+        return false;
+    /* The destination QEMU exists once libvirt has prepared the incoming side. */
+    for (int i = 0; i < 600 && in_host("lab-b", "pgrep -f qemu-system >/dev/null") != 0; i++)
+        g_usleep(100000);
+    g_usleep(G_USEC_PER_SEC);
+    assert_int_equal(in_host("lab-b", "pkill -KILL -f qemu-system"), 0);
+    return true;
+}
+
+static void
+test_destination_qemu_killed(void **state)
+{
+    g_autofree char *db = NULL;
+    g_autofree char *ini = lab_scenario("qemu-killed",
+                                        "bandwidth_mib = 4\nboot_timeout = 90\n"
+                                        "[matrix]\npairs = lab-a>lab-b\nguests = linux\nmodes = custom:qemu64\n"
+                                        "[expect]\n*/*/* = migrate-failed: the test kills lab-b's QEMU\n",
+                                        &db);
+    g_autofree char *log = NULL;
+    g_autoptr(GPtrArray) migrations = NULL;
+    const MmCaseRecord *c;
+    const MmMigrationRecord *m;
+    Db d = { 0 };
+    int status;
+
+    (void)state;
+    status = run_watching(ini, db, kill_destination_qemu, NULL);
+    assert_true(WIFEXITED(status));
+    db_open(&d, db);
+    c = find(&d, "lab-a>lab-b/linux/custom:qemu64");
+    expect_case(&d, c->case_id, "migrate-failed", "destination QEMU exited",
+                "prepare:ok define:ok start:ok wait-alive:ok snapshot:ok migrate:fail rollback-check:ok cleanup:ok");
+    assert_int_equal(WEXITSTATUS(status), 0);
+    log = artifact_of(&d, c, "qemu-log");
+    assert_non_null(log);
+    assert_non_null(strstr(log, "shutting down, reason=crashed"));
+    migrations = mm_store_migrations_list(d.store, c->id, NULL);
+    assert_int_equal(migrations->len, 1);
+    m = migrations->pdata[0];
+    assert_string_equal(m->leg, "migrate");
+    assert_false(m->ok);
+    assert_string_not_equal(m->stats, "none");
+    assert_true(m->data_processed > 0);
+    assert_true(m->total_ms > 0);
+    db_close(&d);
+    assert_no_leftovers();
+}
+
+/* A real broken rollback: the migration onto lab-c fails (missing features), and the source's
+ * QEMU is stopped (SIGSTOP) as the rollback is checked. The guest is "running" to libvirt but
+ * makes no progress: rollback-broken, and cleanup still removes it. */
+static bool
+stop_source_at_rollback(const char *line, GPid pid, gpointer data)
+{
+    (void)pid;
+    (void)data;
+    if (!strstr(line, "lab-a>lab-c/linux/custom:Westmere: rollback-check ("))
+        return false;
+    assert_int_equal(in_host("lab-a", "pkill -STOP -f qemu-system"), 0);
+    return true;
+}
+
+static void
+test_rollback_broken(void **state)
+{
+    g_autofree char *db = NULL;
+    g_autofree char *ini = lab_scenario("rollback",
+                                        "boot_timeout = 90\nalive_timeout = 8\n"
+                                        "[matrix]\npairs = lab-a>lab-c\nguests = linux\nmodes = custom:Westmere\n"
+                                        "[expect]\n*/*/* = rollback-broken: the test stops the source QEMU\n",
+                                        &db);
+    const MmCaseRecord *c;
+    Db d = { 0 };
+    int status;
+
+    (void)state;
+    status = run_watching(ini, db, stop_source_at_rollback, NULL);
+    assert_true(WIFEXITED(status));
+    db_open(&d, db);
+    c = find(&d, "lab-a>lab-c/linux/custom:Westmere");
+    expect_case(&d, c->case_id, "rollback-broken", "source not progressing",
+                "prepare:ok define:ok start:ok wait-alive:ok snapshot:ok migrate:fail rollback-check:fail cleanup:ok");
+    assert_int_equal(WEXITSTATUS(status), 0);
+    /* Both failures are kept: the migration's, then the rollback's. */
+    assert_non_null(strstr(c->error_text, "missing features"));
+    assert_non_null(strstr(c->error_text, "does not progress"));
+    db_close(&d);
+    assert_no_leftovers();
+}
+
+/* migrate_flags = postcopy really switches, both ways, and the statistics say so. */
+static void
+test_postcopy(void **state)
+{
+    g_autofree char *db = NULL;
+    g_autofree char *ini = lab_scenario("postcopy",
+                                        "bandwidth_mib = 8\nboot_timeout = 90\n"
+                                        "migrate_flags = live, persistent, undefinesource, postcopy\n"
+                                        "[matrix]\npairs = lab-a>lab-b\nguests = linux-agent\nmodes = custom:qemu64\n"
+                                        "ping_pong = true\n",
+                                        &db);
+    g_autofree char *out = NULL, *err = NULL;
+    g_autoptr(GPtrArray) migrations = NULL;
+    g_autoptr(GPtrArray) steps = NULL;
+    const MmCaseRecord *c;
+    Db d = { 0 };
+    int rc;
+
+    (void)state;
+    rc = RUN(&out, &err, "run", ini, "--db", db);
+    if (rc != 0)
+        fail_msg("run exited %d\n%s\n%s", rc, out, err);
+    db_open(&d, db);
+    c = find(&d, "lab-a>lab-b/linux-agent/custom:qemu64");
+    expect_case(&d, c->case_id, "pass", NULL, NULL);
+    migrations = mm_store_migrations_list(d.store, c->id, NULL);
+    assert_int_equal(migrations->len, 2);
+    for (guint i = 0; i < 2; i++) {
+        const MmMigrationRecord *m = migrations->pdata[i];
+
+        assert_string_equal(m->leg, i ? "migrate-back" : "migrate");
+        assert_true(m->ok);
+        assert_true(m->postcopy);
+        assert_true(m->postcopy_after_ms >= 0);
+    }
+    steps = mm_store_steps_list(d.store, c->id, NULL);
+    for (guint i = 0; i < steps->len; i++) {
+        const MmStepRecord *st = steps->pdata[i];
+        if (strcmp(st->phase, "migrate") == 0)
+            assert_non_null(strstr(st->message, "post-copy started"));
+    }
+    db_close(&d);
+    assert_no_leftovers();
+}
+
+/* A hard reboot of a guest migrated without persistent (transient on the destination). */
+static void
+test_reboot_transient(void **state)
+{
+    g_autofree char *db = NULL;
+    g_autofree char *ini = lab_scenario("transient",
+                                        "boot_timeout = 90\nmigrate_flags = live\n"
+                                        "[matrix]\npairs = lab-b>lab-a\nguests = linux-agent\nmodes = none\n"
+                                        "hard_reboot = true\n",
+                                        &db);
+    g_autofree char *out = NULL, *err = NULL;
+    g_autoptr(GPtrArray) steps = NULL;
+    const MmCaseRecord *c;
+    Db d = { 0 };
+    int rc;
+
+    (void)state;
+    rc = RUN(&out, &err, "run", ini, "--db", db);
+    if (rc != 0)
+        fail_msg("run exited %d\n%s\n%s", rc, out, err);
+    db_open(&d, db);
+    c = find(&d, "lab-b>lab-a/linux-agent/none");
+    expect_case(&d, c->case_id, "pass", NULL,
+                "prepare:ok define:ok start:ok wait-alive:ok snapshot:ok migrate:ok verify:ok reboot:ok cleanup:ok");
+    steps = mm_store_steps_list(d.store, c->id, NULL);
+    assert_non_null(strstr(((MmStepRecord *)steps->pdata[7])->message, "destroyed (transient) on lab-a"));
+    db_close(&d);
     assert_no_leftovers();
 }
 
@@ -564,6 +818,10 @@ main(void)
         cmocka_unit_test(test_sigint),
         cmocka_unit_test(test_migrate_timeout),
         cmocka_unit_test(test_host_drops),
+        cmocka_unit_test(test_destination_qemu_killed),
+        cmocka_unit_test(test_rollback_broken),
+        cmocka_unit_test(test_postcopy),
+        cmocka_unit_test(test_reboot_transient),
         cmocka_unit_test(test_foreign_domains),
     };
     /* MM_TEST_FILTER=test_foreign_domains: one test of a long suite, while developing. */

@@ -13,6 +13,7 @@
 #include "migmatrix/report.h"
 #include "migmatrix/util.h"
 #include "migmatrix/xml.h"
+#include "testutil.h"
 
 #include <libxml/HTMLparser.h>
 #include <libxml/xmlschemas.h>
@@ -129,16 +130,8 @@ static void
 golden(const char *name, const char *actual)
 {
     g_autofree char *path = g_build_filename(MM_TEST_DATA, "report", name, NULL);
-    g_autofree char *expected = NULL;
 
-    if (g_getenv("MM_REGENERATE")) {
-        assert_true(g_file_set_contents(path, actual, -1, NULL));
-        return;
-    }
-    if (!g_file_get_contents(path, &expected, NULL, NULL))
-        fail_msg("missing golden %s (MM_REGENERATE=1)", path);
-    if (strcmp(expected, actual) != 0)
-        fail_msg("report differs from %s:\n%s", path, actual);
+    assert_true(mm_test_compare_to_file(actual, path));
 }
 
 static void

@@ -15,23 +15,12 @@
 #include "migmatrix/matrix.h"
 #include "migmatrix/scenario.h"
 #include "migmatrix/util.h"
+#include "testutil.h"
 
 static void
 check_golden(const char *golden_path, const char *actual)
 {
-    g_autofree char *expected = NULL;
-    g_autoptr(GError) err = NULL;
-
-    if (g_getenv("MM_REGENERATE")) {
-        assert_true(g_file_set_contents(golden_path, actual, -1, &err));
-        return;
-    }
-    if (!g_file_get_contents(golden_path, &expected, NULL, &err))
-        fail_msg("missing golden file %s (run with MM_REGENERATE=1): %s", golden_path, err->message);
-    if (strcmp(expected, actual) != 0) {
-        fprintf(stderr, "--- %s (expected)\n%s--- actual\n%s", golden_path, expected, actual);
-        fail_msg("output differs from %s", golden_path);
-    }
+    assert_true(mm_test_compare_to_file(actual, golden_path));
 }
 
 static char *

@@ -68,8 +68,9 @@ test_schema_created(void **state)
     assert_non_null(s);
     assert_int_equal(mm_store_schema_version(s), MM_STORE_SCHEMA_VERSION);
     assert_int_equal(scalar(f->db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN "
-                                   "('runs','hosts','host_facts','cases','steps','artifacts','case_features')"),
-                     7);
+                                   "('runs','hosts','host_facts','cases','steps','artifacts','case_features',"
+                                   "'migrations')"),
+                     8);
     {
         sqlite3 *h;
         sqlite3_stmt *st;
@@ -130,6 +131,62 @@ test_migrate_from_v1(void **state)
     /* v2's table works on the migrated DB. */
     assert_true(mm_store_feature_add(s, c->id, "pclmuldq", "missing", &err));
     assert_int_equal(scalar(f->db, "SELECT count(*) FROM case_features"), 1);
+    /* And v3's: an old case has no migrations, and takes new ones. */
+    {
+        g_autoptr(GPtrArray) ms = mm_store_migrations_list(s, c->id, &err);
+        MmMigrationRecord m = { .leg = (char *)"migrate", .stats = (char *)"none", .total_ms = -1, .downtime_ms = -1,
+                                .data_total = -1, .data_processed = -1, .data_remaining = -1,
+                                .memory_iterations = -1, .dirty_rate = -1, .postcopy_after_ms = -1 };
+
+        assert_int_equal(ms->len, 0);
+        assert_true(mm_store_migration_add(s, c->id, &m, &err));
+    }
+}
+
+/* Job statistics: every attempt, failed ones too, with "not known" kept apart from 0. */
+static void
+test_migrations(void **state)
+{
+    Fixture *f = *state;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(MmStore) s = mm_store_open(f->db, &err);
+    MmCaseRecord rec = { .case_id = (char *)"a>b/g/none", .src = (char *)"a", .dst = (char *)"b",
+                         .guest = (char *)"g", .mode = (char *)"none" };
+    MmMigrationRecord ok = { .leg = (char *)"migrate", .ok = true, .stats = (char *)"completed", .total_ms = 612,
+                             .downtime_ms = 21, .data_total = 201859072, .data_processed = 93756403,
+                             .data_remaining = 0, .memory_iterations = 3, .dirty_rate = 0, .postcopy = true,
+                             .postcopy_after_ms = 410 };
+    MmMigrationRecord failed = { .leg = (char *)"migrate-back", .ok = false, .stats = (char *)"last sample",
+                                 .total_ms = 1615, .downtime_ms = -1, .data_total = -1, .data_processed = 5070703,
+                                 .data_remaining = -1, .memory_iterations = 1, .dirty_rate = -1,
+                                 .postcopy_after_ms = -1 };
+    g_autoptr(GPtrArray) ms = NULL;
+    g_autoptr(GHashTable) by_case = NULL;
+    const MmMigrationRecord *a, *b;
+    gint64 run;
+
+    assert_non_null(s);
+    run = mm_store_run_begin(s, "run", "t", "x.ini", NULL, &err);
+    rec.run_id = run;
+    rec.id = mm_store_case_add(s, &rec, &err);
+    assert_true(rec.id > 0);
+    assert_true(mm_store_migration_add(s, rec.id, &ok, &err));
+    assert_true(mm_store_migration_add(s, rec.id, &failed, &err));
+    ms = mm_store_migrations_list(s, rec.id, &err);
+    assert_int_equal(ms->len, 2);
+    a = ms->pdata[0];
+    b = ms->pdata[1];
+    assert_string_equal(a->leg, "migrate");
+    assert_true(a->ok && a->postcopy);
+    assert_int_equal(a->downtime_ms, 21);
+    assert_int_equal(a->postcopy_after_ms, 410);
+    assert_string_equal(b->stats, "last sample");
+    assert_false(b->ok || b->postcopy);
+    assert_int_equal(b->downtime_ms, -1);        /* unknown stays unknown, not 0 */
+    assert_int_equal(b->data_processed, 5070703);
+    assert_int_equal(scalar(f->db, "SELECT count(*) FROM migrations WHERE downtime_ms IS NULL"), 1);
+    by_case = mm_store_run_migrations(s, run, &err);
+    assert_int_equal(((GPtrArray *)g_hash_table_lookup(by_case, &rec.id))->len, 2);
 }
 
 static void
@@ -266,6 +323,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_migrate_from_v1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_writers, setup, teardown),
     };
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);

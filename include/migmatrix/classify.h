@@ -36,6 +36,11 @@ void mm_verdict_clear(MmVerdict *v);
  * a rule may override it (a lost connection is infra-error whatever the phase). */
 void mm_classify(const MmFailure *f, MmOutcome phase_outcome, MmVerdict *out);
 
+/* Where LOG's last QEMU start begins (libvirt writes "… starting up libvirt version: …" at each
+ * start and incoming migration): LOG itself when it has none. */
+const char *mm_qemu_log_last_start(const char *log);
+
 /* The cause a QEMU log (the domain's /var/log/libvirt/qemu/NAME.log) names: MSR, xsave, CPU
- * state, device state, firmware, QEMU exiting. False when no line of it tells. */
+ * state, device state, firmware, QEMU exiting; only lines of the last start count. False when no
+ * line of it tells. */
 bool mm_classify_log(const char *log, MmOutcome phase_outcome, MmVerdict *out);
