@@ -56,6 +56,7 @@ typedef struct {
     bool attempted;              /* the last migration job was started */
     bool xml_changed;
     bool cpu_lost;               /* alive after a move, but its CPUID lost features */
+    GString *cpu_lost_text;      /* "lost aes, … after migrate on lab-c", for the case's error text */
     MmOutcome outcome;
     char *reason;
     char *error_text;
@@ -416,7 +417,13 @@ compare_cpu(Cycle *cy, const char *point, bool record)
             mm_store_feature_add(cy->o->store, cy->row, lost->pdata[i], "lost", NULL);
         for (guint i = 0; i < gained->len; i++)
             mm_store_feature_add(cy->o->store, cy->row, gained->pdata[i], "gained", NULL);
-        cy->cpu_lost |= lost->len > 0;
+        if (lost->len) {
+            cy->cpu_lost = true;
+            if (!cy->cpu_lost_text)
+                cy->cpu_lost_text = g_string_new(NULL);
+            g_string_append_printf(cy->cpu_lost_text, "%sthe guest's CPUID lost %s %s on %s",
+                                   cy->cpu_lost_text->len ? "; " : "", lost_text, point, cy->here->name);
+        }
     }
     g_ptr_array_unref(cy->cpu_before);
     cy->cpu_before = g_steal_pointer(&now);
@@ -1341,6 +1348,7 @@ mm_engine_run_case(const MmEngineOptions *o, const MmCase *c, gint64 case_row, g
     } else if (cy.cpu_lost) {
         result->outcome = MM_OUTCOME_CPU_CHANGED;
         result->reason = g_strdup("CPU features lost across migration");
+        result->error_text = g_strdup(cy.cpu_lost_text->str);
     } else if (cy.xml_changed) {
         result->outcome = MM_OUTCOME_XML_CHANGED;
         result->reason = g_strdup("domain XML changed across migration");
@@ -1353,6 +1361,8 @@ mm_engine_run_case(const MmEngineOptions *o, const MmCase *c, gint64 case_row, g
     g_free(cy.xml_before);
     if (cy.cpu_before)
         g_ptr_array_unref(cy.cpu_before);
+    if (cy.cpu_lost_text)
+        g_string_free(cy.cpu_lost_text, TRUE);
     g_free(cy.reason);
     g_free(cy.error_text);
     g_free(cy.name);

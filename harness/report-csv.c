@@ -24,7 +24,7 @@ void
 mm_report_csv(const MmReport *r, GString *out)
 {
     g_string_append(out, "run,case_id,src,dst,guest,mode,repeat,outcome,reason,expected,expected_reason,unexpected,"
-                         "duration_ms,features,precheck,mode_after_reboot,error\r\n");
+                         "duration_ms,features,precheck,mode_after_reboot,error,migrate_total_ms,migrate_downtime_ms\r\n");
     for (guint i = 0; i < r->cases->len; i++) {
         const MmReportCase *c = r->cases->pdata[i];
         g_autofree char *run = g_strdup_printf("%" G_GINT64_FORMAT, r->run->id);
@@ -52,7 +52,16 @@ mm_report_csv(const MmReport *r, GString *out)
         field(out, features, false);
         field(out, c->precheck, false);
         field(out, c->reboot_mode, false);
-        field(out, c->rec->error_text, true);
+        field(out, c->rec->error_text, false);
+        {
+            const MmMigrationRecord *m = c->migrations && c->migrations->len ? c->migrations->pdata[0] : NULL;
+            g_autofree char *total = m && m->total_ms >= 0 ? g_strdup_printf("%" G_GINT64_FORMAT, m->total_ms) : NULL;
+            g_autofree char *down = m && m->downtime_ms >= 0 ? g_strdup_printf("%" G_GINT64_FORMAT, m->downtime_ms)
+                                                             : NULL;
+
+            field(out, total, false);
+            field(out, down, true);
+        }
         mm_report_flush(r, out, false);
     }
 }

@@ -71,6 +71,15 @@ grid(const MmReport *r, const MmReportGrid *g, GString *out)
             esc(row, c->rec->case_id);
             g_string_append(row, "\">");
             esc(row, text);
+            {
+                g_autofree char *timing = mm_report_timing(c);
+
+                if (timing) {
+                    g_string_append(row, "<br><small>");
+                    esc(row, timing);
+                    g_string_append(row, "</small>");
+                }
+            }
             if (r->history && c->hist_runs)
                 g_string_append_printf(row, " <small>(%u/%u%s)</small>", c->hist_passes, c->hist_runs,
                                        mm_report_case_flaky(c) ? ", flaky" : "");
@@ -128,6 +137,15 @@ details(MmReport *r, const MmReportCase *c, GString *out)
         for (guint i = 0; i < c->features->len; i++)
             g_string_append_printf(f, "%s%s", i ? ", " : "", (char *)c->features->pdata[i]);
         pre(out, "CPU features", f->str);
+    }
+    {
+        g_autofree char *lost = mm_report_features_of(c, "lost");
+        g_autofree char *gained = mm_report_features_of(c, "gained");
+        g_autofree char *migrations = mm_report_migrations_text(c);
+
+        pre(out, "The guest's own CPU lost", lost);
+        pre(out, "The guest's own CPU gained", gained);
+        pre(out, "Migrations (job statistics)", migrations);
     }
     pre(out, "Error", c->rec->error_text);
     pre(out, "Pre-check", c->precheck);

@@ -85,6 +85,32 @@ mm_report_json(MmReport *r, GString *out)
         for (guint f = 0; f < c->features->len; f++)
             mm_json_string(&j, c->features->pdata[f]);
         mm_json_end_array(&j);
+        mm_json_key(&j, "migrations");
+        mm_json_begin_array(&j);
+        for (guint m = 0; c->migrations && m < c->migrations->len; m++) {
+            const MmMigrationRecord *mr = c->migrations->pdata[m];
+            const struct { const char *key; gint64 v; } nums[] = {
+                { "total_ms", mr->total_ms }, { "downtime_ms", mr->downtime_ms }, { "data_total", mr->data_total },
+                { "data_processed", mr->data_processed }, { "data_remaining", mr->data_remaining },
+                { "memory_iterations", mr->memory_iterations }, { "dirty_rate", mr->dirty_rate },
+                { "postcopy_after_ms", mr->postcopy_after_ms },
+            };
+
+            mm_json_begin_object(&j);
+            mm_json_kv_string(&j, "leg", mr->leg);
+            mm_json_kv_bool(&j, "ok", mr->ok);
+            mm_json_kv_string(&j, "stats", mr->stats);
+            for (gsize n = 0; n < G_N_ELEMENTS(nums); n++) {
+                mm_json_key(&j, nums[n].key);
+                if (nums[n].v >= 0)
+                    mm_json_int(&j, nums[n].v);
+                else
+                    mm_json_null(&j);
+            }
+            mm_json_kv_bool(&j, "postcopy", mr->postcopy);
+            mm_json_end_object(&j);
+        }
+        mm_json_end_array(&j);
         mm_json_kv_string(&j, "precheck", c->precheck);
         mm_json_kv_string(&j, "xml_diff", c->xml_diff);
         mm_json_kv_string(&j, "mode_after_reboot", c->reboot_mode);

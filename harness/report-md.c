@@ -52,6 +52,15 @@ grid(const MmReport *r, const MmReportGrid *g, GString *out)
             text = mm_report_cell_text(c);
             g_string_append_c(row, ' ');
             mm_markdown_cell(row, text);
+            {
+                g_autofree char *timing = mm_report_timing(c);
+
+                if (timing) {
+                    g_string_append(row, " <sub>");
+                    mm_markdown_cell(row, timing);
+                    g_string_append(row, "</sub>");
+                }
+            }
             if (c->asymmetric)
                 g_string_append(row, " ⇄");
             if (r->history && c->hist_runs)
@@ -104,6 +113,27 @@ footnotes(const MmReport *r, GString *out)
                 mm_markdown_cell(out, c->features->pdata[f]);
             }
             g_string_append(out, ".");
+        }
+        {
+            g_autofree char *lost = mm_report_features_of(c, "lost");
+            g_autofree char *gained = mm_report_features_of(c, "gained");
+            g_autofree char *migrations = mm_report_migrations_text(c);
+
+            if (lost) {
+                g_string_append(out, " The guest's own CPU lost: ");
+                mm_markdown_cell(out, lost);
+                g_string_append(out, ".");
+            }
+            if (gained) {
+                g_string_append(out, " The guest's own CPU gained: ");
+                mm_markdown_cell(out, gained);
+                g_string_append(out, ".");
+            }
+            if (migrations) {
+                g_string_append(out, " Migrations: ");
+                mm_markdown_cell(out, migrations);
+                g_string_append(out, ".");
+            }
         }
         if (c->precheck) {
             g_string_append(out, " Pre-check: ");
@@ -171,7 +201,8 @@ mm_report_markdown(const MmReport *r, GString *out)
     summary(r, out);
     g_string_append(out, "## Migration matrix\n\nRows are sources, columns destinations. ✓ pass, ✗ failed "
                          "(outcome: reason), hang: the guest stopped making progress, N/A: not applicable, "
-                         "⇄: the reverse direction has the other result, [n]: see Notes.\n\n");
+                         "⇄: the reverse direction has the other result, [n]: see Notes. Small print: the "
+                         "migration's total time and downtime.\n\n");
     if (r->history)
         g_string_append_printf(out, "With history: (passes/runs) over the last %u runs of this scenario; "
                                     "flaky: the outcome changed between runs.\n\n", r->history);

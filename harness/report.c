@@ -11,6 +11,8 @@ report_case_free(MmReportCase *c)
 {
     mm_case_record_free(c->rec);
     g_ptr_array_unref(c->features);
+    if (c->migrations)
+        g_ptr_array_unref(c->migrations);
     g_free(c->xml_diff);
     g_free(c->reboot_mode);
     g_free(c->reboot_diff);
@@ -100,11 +102,12 @@ mm_report_load(MmStore *store, gint64 run_id, GError **error)
     static const char *const kinds[] = {
         "xml-diff", "xml-diff-reboot", "mode-after-reboot", "precheck", "console-tail", NULL,
     };
-    g_autoptr(GHashTable) all_arts = NULL, all_feats = NULL;
+    g_autoptr(GHashTable) all_arts = NULL, all_feats = NULL, all_migrations = NULL;
 
     r->store = store;
     if (!(recs = mm_store_cases_list(store, run_id, error)) || !(all_arts = mm_store_run_artifacts(store, run_id, kinds, error)) ||
-        !(all_feats = mm_store_run_features(store, run_id, error)))
+        !(all_feats = mm_store_run_features(store, run_id, error)) ||
+        !(all_migrations = mm_store_run_migrations(store, run_id, error)))
         return NULL;
 
     r->hosts = g_ptr_array_new_with_free_func(g_free);
@@ -123,6 +126,8 @@ mm_report_load(MmStore *store, gint64 run_id, GError **error)
         c->rec = g_steal_pointer(&recs->pdata[i]);
         c->features = g_hash_table_lookup(all_feats, &c->rec->id);
         c->features = c->features ? g_ptr_array_ref(c->features) : g_ptr_array_new_with_free_func(g_free);
+        if ((c->migrations = g_hash_table_lookup(all_migrations, &c->rec->id)))
+            g_ptr_array_ref(c->migrations);
         arts = g_hash_table_lookup(all_arts, &c->rec->id);
         for (guint a = 0; arts && a < arts->len; a++) {
             MmArtifactRecord *art = arts->pdata[a];
@@ -235,9 +240,25 @@ mm_report_cell_class(const MmReportCase *c)
 }
 
 char *
+mm_report_features_of(const MmReportCase *c, const char *kind)
+{
+    g_autoptr(GString) out = g_string_new(NULL);
+    gsize klen = strlen(kind);
+
+    for (guint i = 0; i < c->features->len; i++) {
+        const char *f = c->features->pdata[i];
+
+        if (strncmp(f, kind, klen) == 0 && f[klen] == ':')
+            g_string_append_printf(out, "%s%s", out->len ? ", " : "", f + klen + 1);
+    }
+    return out->len ? g_string_free(g_steal_pointer(&out), FALSE) : NULL;
+}
+
+char *
 mm_report_cell_text(const MmReportCase *c)
 {
     const char *cls = mm_report_cell_class(c);
+    g_autofree char *lost = mm_report_features_of(c, "lost");
 
     if (strcmp(cls, "notrun") == 0)
         return g_strdup("not run");
@@ -245,9 +266,64 @@ mm_report_cell_text(const MmReportCase *c)
         return g_strdup("✓");
     if (strcmp(cls, "na") == 0)
         return g_strdup_printf("N/A: %s", c->rec->reason ? c->rec->reason : "not applicable");
+    /* What the guest's own CPU lost is the finding itself, or the likely cause of the hang. */
     if (strcmp(cls, "hang") == 0)
-        return g_strdup("hang");
+        return lost ? g_strdup_printf("hang (CPU lost %s)", lost) : g_strdup("hang");
+    if (lost && strcmp(c->rec->outcome, "cpu-changed") == 0)
+        return g_strdup_printf("✗ cpu-changed: lost %s", lost);
     return g_strdup_printf("✗ %s%s%s", c->rec->outcome, c->rec->reason ? ": " : "", c->rec->reason ? c->rec->reason : "");
+}
+
+static void
+append_ms(GString *out, const char *what, gint64 ms)
+{
+    if (ms < 0)
+        return;
+    if (ms >= 1000)
+        g_string_append_printf(out, "%s%s%.2f s", out->len ? ", " : "", what, ms / 1000.0);
+    else
+        g_string_append_printf(out, "%s%s%" G_GINT64_FORMAT " ms", out->len ? ", " : "", what, ms);
+}
+
+char *
+mm_report_timing(const MmReportCase *c)
+{
+    const MmMigrationRecord *m = c->migrations && c->migrations->len ? c->migrations->pdata[0] : NULL;
+    g_autoptr(GString) out = g_string_new(NULL);
+
+    if (!m)
+        return NULL;
+    append_ms(out, "", m->total_ms);
+    append_ms(out, "downtime ", m->downtime_ms);
+    return out->len ? g_string_free(g_steal_pointer(&out), FALSE) : NULL;
+}
+
+char *
+mm_report_migrations_text(const MmReportCase *c)
+{
+    g_autoptr(GString) all = g_string_new(NULL);
+
+    for (guint i = 0; c->migrations && i < c->migrations->len; i++) {
+        const MmMigrationRecord *m = c->migrations->pdata[i];
+        g_autoptr(GString) one = g_string_new(NULL);
+
+        g_string_append(one, m->ok ? "ok" : "failed");
+        append_ms(one, "", m->total_ms);
+        append_ms(one, "downtime ", m->downtime_ms);
+        if (m->data_processed >= 0)
+            g_string_append_printf(one, ", %" G_GINT64_FORMAT " MiB", m->data_processed >> 20);
+        if (m->memory_iterations >= 0)
+            g_string_append_printf(one, ", %" G_GINT64_FORMAT " memory iteration%s", m->memory_iterations,
+                                   m->memory_iterations == 1 ? "" : "s");
+        if (m->postcopy)
+            g_string_append_printf(one, ", post-copy after %" G_GINT64_FORMAT " ms", m->postcopy_after_ms);
+        if (strcmp(m->stats, "none") == 0)
+            g_string_append_printf(all, "%s%s: %s, no statistics (libvirt kept none: no data moved)",
+                                   all->len ? "; " : "", m->leg, one->str);
+        else
+            g_string_append_printf(all, "%s%s: %s (%s statistics)", all->len ? "; " : "", m->leg, one->str, m->stats);
+    }
+    return all->len ? g_string_free(g_steal_pointer(&all), FALSE) : NULL;
 }
 
 bool

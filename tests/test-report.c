@@ -48,6 +48,15 @@ static const Row rows[] = {
       "running but not progressing on lab-b: no heartbeat beyond 3 for 20.0 s", NULL, NULL, NULL, NULL, false },
     { "lab-b>lab-a/linux-agent/none", "lab-b", "lab-a", "linux-agent", "none", "pass", "pass", NULL, NULL, NULL,
       NULL, "host-model", NULL, false },
+    /* The guest's own CPU across a move onto lab-c (lost) and back off it (gained). */
+    { "lab-a>lab-c/linux-agent/maximum", "lab-a", "lab-c", "linux-agent", "maximum", "cpu-changed", "cpu-changed",
+      "CPU features lost across migration", "the guest's CPUID lost aes, pclmuldq, sse4.2 after migrate on lab-c",
+      "lost:aes,pclmuldq,sse4.2", NULL, NULL, NULL, false },
+    { "lab-a>lab-c/linux-aes/maximum", "lab-a", "lab-c", "linux-aes", "maximum", "guest-hung", "guest-hung",
+      "no progress after migration", "running but not progressing on lab-c: no heartbeat in 20.0 s",
+      "lost:aes,pclmuldq,sse4.2", NULL, NULL, NULL, false },
+    { "lab-c>lab-a/linux-agent/maximum", "lab-c", "lab-a", "linux-agent", "maximum", "pass", "pass", NULL, NULL,
+      "gained:aes,pclmuldq,sse4.2", NULL, NULL, NULL, false },
     { "lab-a>lab-b/arm64/custom:qemu64", "lab-a", "lab-b", "arm64", "custom:qemu64", "na", "na",
       "an x86_64 CPU model for an aarch64 guest", NULL, NULL, NULL, NULL, NULL, false },
     { "lab-a>lab-b/" EVIL "/none", "lab-a", "lab-b", EVIL, "none", "pass", "xml-changed",
@@ -101,6 +110,17 @@ build_db(void)
         if (r->reboot_mode)
             mm_store_artifact_add(s, row, "mode-after-reboot", "lab-a", r->reboot_mode, NULL);
         mm_store_artifact_add(s, row, "xml-diff", r->dst, r->xml_diff ? r->xml_diff : "(no changes)\n", NULL);
+        /* Job statistics as the engine stores them: refused at the destination's prepare (no
+         * data moved) for a failed migration, libvirt's final ones otherwise. */
+        if (strcmp(r->outcome, "na") != 0) {
+            bool ok = strcmp(r->outcome, "migrate-failed") != 0;
+            MmMigrationRecord m = { .leg = (char *)"migrate", .ok = ok, .stats = (char *)(ok ? "completed" : "none"),
+                                    .total_ms = ok ? 612 + 10 * (gint64)i : -1, .downtime_ms = ok ? 21 + (gint64)i : -1,
+                                    .data_total = ok ? 201859072 : -1, .data_processed = ok ? 93756403 : -1,
+                                    .data_remaining = ok ? 0 : -1, .memory_iterations = ok ? 3 : -1,
+                                    .dirty_rate = ok ? 0 : -1, .postcopy_after_ms = -1 };
+            assert_true(mm_store_migration_add(s, row, &m, NULL));
+        }
         mm_store_case_finish(s, row, r->outcome, r->reason, r->error, r->unexpected, 8000 + i, NULL);
     }
     mm_store_run_end(s, run, "done", NULL);
@@ -164,7 +184,13 @@ test_formats(void **state)
     assert_true(((MmReportCase *)g_hash_table_lookup(r->by_id, "lab-a>lab-c/linux/host-model"))->asymmetric);
     assert_true(((MmReportCase *)g_hash_table_lookup(r->by_id, "lab-c>lab-a/linux/host-model"))->asymmetric);
     assert_non_null(strstr(md->str, "| lab-a | — | | ✗ migrate-failed: missing features ⇄ [3] |"));
-    assert_non_null(strstr(md->str, "| lab-c | ✓ ⇄ | | — |"));
+    assert_non_null(strstr(md->str, "| lab-c | ✓ <sub>652 ms, downtime 25 ms</sub> ⇄ | | — |"));
+    /* The guest's own CPU: what it lost is in the cell; job statistics in small print. */
+    assert_non_null(strstr(md->str, "| ✗ cpu-changed: lost aes, pclmuldq, sse4.2 <sub>682 ms, downtime 28 ms</sub>"));
+    assert_non_null(strstr(md->str, "hang (CPU lost aes, pclmuldq, sse4.2)"));
+    assert_non_null(strstr(md->str, "The guest's own CPU gained: aes, pclmuldq, sse4.2."));
+    assert_non_null(strstr(json->str, "\"migrations\":[{\"leg\":\"migrate\",\"ok\":false,\"stats\":\"none\","
+                                      "\"total_ms\":null"));
     assert_non_null(strstr(md->str, "not run"));
     assert_non_null(strstr(md->str, "After hard reboot: host-model"));
 

@@ -37,6 +37,7 @@ make_db(gint64 *a, gint64 *b, bool b_clean)
     add_case(s, *a, "a>b/g/same", "start-failed", "mode unsupported by hypervisor", false);
     add_case(s, *a, "a>b/g/changes", "migrate-failed", "timeout", false);
     add_case(s, *a, "a>b/g/dropped", "pass", NULL, false);
+    add_case(s, *a, "a>b/g/cpu", "pass", NULL, false);
     mm_store_host_fact_set(s, *a, "a", "qemu_version", "7.2.0", NULL);
     mm_store_host_fact_set(s, *a, "a", "microcode", "0x1", NULL);
     mm_store_host_fact_set(s, *a, "a", "kvm.host_model_cpu", "Broadwell", NULL);
@@ -47,6 +48,9 @@ make_db(gint64 *a, gint64 *b, bool b_clean)
     add_case(s, *b, "a>b/g/same", "start-failed", "mode unsupported by hypervisor", false);
     add_case(s, *b, "a>b/g/changes", "migrate-failed", "missing features", false);
     add_case(s, *b, "a>b/g/new", "pass", NULL, false);
+    /* The guest's own CPU changed under it: a failure like any other, for the gate too. */
+    add_case(s, *b, "a>b/g/cpu", b_clean ? "pass" : "cpu-changed",
+             b_clean ? NULL : "CPU features lost across migration", false);
     mm_store_host_fact_set(s, *b, "a", "qemu_version", "7.2.0", NULL);
     mm_store_host_fact_set(s, *b, "a", "microcode", "0x2", NULL);
     mm_store_host_fact_set(s, *b, "a", "kvm.host_model_cpu", "Broadwell-IBRS", NULL);
@@ -87,6 +91,7 @@ test_labels_and_drift(void **state)
     assert_int_equal(find(d, "a>b/g/changes")->label, MM_DIFF_STILL_CHANGED);
     assert_int_equal(find(d, "a>b/g/new")->label, MM_DIFF_NEW_CASE);
     assert_int_equal(find(d, "a>b/g/dropped")->label, MM_DIFF_GONE);
+    assert_int_equal(find(d, "a>b/g/cpu")->label, MM_DIFF_NEW_FAIL);
     assert_string_equal(find(d, "a>b/g/breaks")->b, "migrate-failed: extra features");
     /* Drift: microcode and the host-model expansion changed; the QEMU version did not. */
     assert_int_equal(d->drift->len, 2);

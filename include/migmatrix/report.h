@@ -12,7 +12,8 @@
 
 typedef struct {
     MmCaseRecord *rec;       /* owned */
-    GPtrArray *features;     /* "kind:feature" */
+    GPtrArray *features;     /* "kind:feature" (kinds: missing, extra, required, forbidden, lost, gained) */
+    GPtrArray *migrations;   /* MmMigrationRecord*: job statistics of each attempt, in order */
     char *xml_diff;          /* migration's XML changes, NULL if none */
     char *reboot_mode;       /* the node's mode the guest took at hard reboot */
     char *reboot_diff;
@@ -69,6 +70,13 @@ bool mm_report_case_known_flaky(const MmReportCase *c);
 MmReportCase *mm_report_cell(const MmReportGrid *grid, const char *src, const char *dst);
 /* Short cell text: "✓", "✗ reason", "hang", "N/A: reason", "not run". */
 char *mm_report_cell_text(const MmReportCase *c);
+/* "0.92 s, downtime 225 ms": the case's first migration attempt; NULL when nothing was measured. */
+char *mm_report_timing(const MmReportCase *c);
+/* Every attempt: "migrate: ok, 0.92 s, downtime 225 ms, 89 MiB, post-copy after 608 ms
+ * (completed statistics); migrate-back: …"; NULL when there was none. */
+char *mm_report_migrations_text(const MmReportCase *c);
+/* The features of KIND ("lost", "gained", …), joined with ", "; NULL when none. */
+char *mm_report_features_of(const MmReportCase *c, const char *kind);
 /* pass, fail, hang, na, notrun: for colours and filters. */
 const char *mm_report_cell_class(const MmReportCase *c);
 
