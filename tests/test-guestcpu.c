@@ -43,7 +43,12 @@ test_goldens(void **state)
         if (!g_str_has_suffix(name, ".txt"))
             continue;
         f = decode_file(name, &err);
-        text = f ? g_strconcat(mm_guestcpu_join(f, "\n"), "\n", NULL) : g_strdup_printf("error: %s\n", err->message);
+        if (f) {
+            g_autofree char *joined = mm_guestcpu_join(f, "\n");
+            text = g_strconcat(joined, "\n", NULL);
+        } else {
+            text = g_strdup_printf("error: %s\n", err->message);
+        }
         base = g_strndup(name, strlen(name) - strlen(".txt"));
         golden = g_strdup_printf("%s/%s.features", DATA, base);
         assert_true(mm_test_compare_to_file(text, golden));
