@@ -81,7 +81,8 @@ static const Rule rules[] = {
       0 },
     { 0, "CPU mode '[a-z-]+' .* is not supported by hypervisor", "mode unsupported by hypervisor", -1, NULL, 0 },
     { 0, "host-model .*not supported|host CPU model is not supported", "mode unsupported by hypervisor", -1, NULL, 0 },
-    { 0, "invtsc|invariant TSC|TSC|tsc[-_ ]frequency", "TSC", -1, NULL, LOG },
+    /* Not a log rule: QEMU logs warn about invtsc on every start of such a guest. */
+    { 0, "invtsc|invariant TSC|TSC|tsc[-_ ]frequency", "TSC", -1, NULL, 0 },
     { 0, "[Bb]locked by|migration blocker|cannot migrate (domain|a domain)|Unsafe migration|"
          "doesn't support migration|cannot be migrated|with [0-9]+ snapshots|has active block job",
       "migration blocker", -1, NULL, 0 },
@@ -259,6 +260,33 @@ mm_classify(const MmFailure *f, MmOutcome phase_outcome, MmVerdict *out)
     out->generic = true;
 }
 
+char *
+mm_qemu_log_clean(const char *log)
+{
+    g_auto(GStrv) lines = g_strsplit(mm_qemu_log_last_start(log ? log : ""), "\n", -1);
+    g_autoptr(GString) out = g_string_new(NULL);
+    bool in_cmd = false, said = false;
+
+    /* libvirt writes QEMU's command line one argument a line, each but the last ending in
+     * " \": leave it out. It says nothing about a failure (and names every device and option,
+     * so a rule would match a feature merely asked for), and arguments can carry key material. */
+    for (int i = 0; lines[i]; i++) {
+        gsize len = strlen(lines[i]);
+        bool continued = len >= 2 && lines[i][len - 1] == '\\' && lines[i][len - 2] == ' ';
+
+        if (continued || in_cmd) {
+            in_cmd = continued;
+            if (!said)
+                g_string_append(out, "(QEMU command line left out)\n");
+            said = true;
+            continue;
+        }
+        if (*lines[i] || lines[i + 1])
+            g_string_append_printf(out, "%s%s", lines[i], lines[i + 1] ? "\n" : "");
+    }
+    return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
 const char *
 mm_qemu_log_last_start(const char *log)
 {
@@ -279,8 +307,10 @@ mm_classify_log(const char *log, MmOutcome phase_outcome, MmVerdict *out)
     mm_verdict_clear(out);
     out->outcome = phase_outcome;
     /* libvirt appends to the log at every start and incoming migration: an earlier start's
-     * failure is not this one's. */
-    log = mm_qemu_log_last_start(log);
+     * failure is not this one's; and QEMU's command line is no cause. */
+    g_autofree char *clean = mm_qemu_log_clean(log);
+
+    log = clean;
     /* The most specific cause anywhere in the log: rules in table order, not lines in log order
      * (QEMU prints the cause, then what it led to). */
     for (gsize i = 0; log && i < G_N_ELEMENTS(rules); i++) {

@@ -48,7 +48,7 @@ typedef struct {
     MmRebootWatch *reboots;      /* resets of the guest on the host it last moved to */
     gint64 last_beat;            /* last progress value seen before a move */
     char *xml_before;            /* migratable XML on the source, after start */
-    GPtrArray *cpu_before;       /* features the guest saw before the move; NULL: not measured */
+    MmGuestCpu *cpu_before;      /* the CPU the guest saw before the move; NULL: not measured */
     GString *msg;                /* the current phase's message */
 
     bool failed;                 /* a hard failure decided the outcome */
@@ -87,6 +87,31 @@ say(Cycle *cy, const char *fmt, ...)
     va_end(ap);
 }
 
+/* The domain NAME on CONN: 1 and *DOM when it is there, 0 when libvirt says there is no such
+ * domain, -1 when it could not tell (a connection error: *WHY). Only "no such domain" means
+ * absent: an error read as "gone" would call a broken host clean. */
+static int
+lookup(virConnectPtr conn, const char *name, virDomainPtr *dom, char **why)
+{
+    virErrorPtr e;
+
+    *dom = NULL;
+    if (!conn) {
+        *why = g_strdup("no connection");
+        return -1;
+    }
+    if ((*dom = virDomainLookupByName(conn, name)))
+        return 1;
+    e = virGetLastError();
+    if (e && e->code == VIR_ERR_NO_DOMAIN) {
+        virResetLastError();
+        return 0;
+    }
+    *why = g_strdup(e && e->message ? e->message : "unknown libvirt error");
+    virResetLastError();
+    return -1;
+}
+
 /* Do both hosts of the case answer? A cheap call on each, reconnecting once where it does not.
  * NULL when both do; else which does not, and why. Decides infra-error: a failure's wording
  * ("Broken pipe", "End of file") says only that some stream broke, not that a host is gone. */
@@ -99,32 +124,43 @@ hosts_down(Cycle *cy)
     for (int i = 0; i < 2; i++) {
         g_autoptr(GError) err = NULL;
         unsigned long v = 0;
-        virConnectPtr old = *conns[i];
+        virConnectPtr old = *conns[i], fresh;
 
         if (old && virConnectIsAlive(old) == 1 && virConnectGetLibVersion(old, &v) == 0)
             continue;
         virResetLastError();
         mm_host_pool_invalidate(cy->o->pool, hosts[i]);
-        if (!(*conns[i] = mm_host_pool_get(cy->o->pool, hosts[i], &err)))
+        /* The old connection stays where it was (the pool keeps it open until the run ends):
+         * cleanup can still try it, and say so, rather than skip the host. */
+        if (!(fresh = mm_host_pool_get(cy->o->pool, hosts[i], &err)))
             return g_strdup_printf("%s does not answer: %s", hosts[i]->name, err->message);
-        if (virConnectGetLibVersion(*conns[i], &v) < 0) {
+        if (virConnectGetLibVersion(fresh, &v) < 0) {
             g_autofree char *why = g_strdup(virGetLastErrorMessage());
             virResetLastError();
             mm_host_pool_invalidate(cy->o->pool, hosts[i]);
             return g_strdup_printf("%s does not answer: %s", hosts[i]->name, why);
         }
+        *conns[i] = fresh;
         /* A new connection: the guest's handle and console belonged to the old one. */
-        if (*conns[i] != old && cy->here == hosts[i] && cy->dom) {
-            virDomainPtr d = virDomainLookupByName(*conns[i], cy->name);
+        if (fresh != old && cy->here == hosts[i] && cy->dom) {
+            g_autofree char *why = NULL;
+            virDomainPtr d = NULL;
+            int found = lookup(fresh, cy->name, &d, &why);
 
-            virResetLastError();
-            if (d) {
+            if (found == 1) {
                 g_autoptr(GError) e2 = NULL;
+                MmLiveness *live = mm_liveness_attach(d, cy->c->guest, &e2);
 
                 virDomainFree(cy->dom);
                 cy->dom = d;
-                g_clear_pointer(&cy->live, mm_liveness_free);
-                cy->live = mm_liveness_attach(cy->dom, cy->c->guest, &e2);
+                if (live) {
+                    g_clear_pointer(&cy->live, mm_liveness_free);
+                    cy->live = live;
+                } else {
+                    say(cy, "%s: cannot watch the guest again: %s", hosts[i]->name, e2->message);
+                }
+            } else if (found < 0) {
+                return g_strdup_printf("%s answers, but not about the guest: %s", hosts[i]->name, why);
             }
         }
     }
@@ -152,7 +188,7 @@ qemu_log_tail(Cycle *cy, const MmHost *host, char **why)
         *why = g_strdup_printf("QEMU log of %s not read: %s", host->name, err->message);
         return NULL;
     }
-    return g_strdup(mm_qemu_log_last_start(out));
+    return mm_qemu_log_clean(out);
 }
 
 static bool
@@ -183,7 +219,8 @@ fail_at(Cycle *cy, MmOutcome phase_outcome, const MmFailure *f, const MmHost *lo
             say(cy, "%s", down);
             log_host = NULL;            /* nothing to read it through */
         } else {
-            say(cy, "both hosts answer: not an infrastructure failure");
+            if (phase_outcome != MM_OUTCOME_INFRA_ERROR)
+                say(cy, "both hosts answer: not an infrastructure failure");
             v.outcome = phase_outcome;
             if (v.generic) {
                 g_free(v.reason);
@@ -286,17 +323,6 @@ running(virDomainPtr dom)
     return virDomainGetState(dom, &state, NULL, 0) == 0 && state == VIR_DOMAIN_RUNNING;
 }
 
-/* The domain of this case on CONN, or NULL (no error left behind). */
-static virDomainPtr
-lookup(virConnectPtr conn, const char *name)
-{
-    virDomainPtr d = conn ? virDomainLookupByName(conn, name) : NULL;
-
-    if (!d)
-        virResetLastError();
-    return d;
-}
-
 static char *
 guest_xml(Cycle *cy, const MmHost *host, const MmCpuMode *mode, const char *uuid)
 {
@@ -350,14 +376,14 @@ boot_timeout(Cycle *cy)
 /* Reads and decodes the guest's CPUID where it is now (POINT: "before migrate", "after
  * migrate", …). NULL when it is not measured; the step says why. Never fails the case: a guest
  * without a way to run CPUID (Windows without an agent command) is simply not measured. */
-static GPtrArray *
+static MmGuestCpu *
 capture_cpu(Cycle *cy, const char *point)
 {
     g_autofree char *text = NULL;
     g_autofree char *detail = NULL;
     g_autofree char *name = g_strdup_printf("%s on %s", point, cy->here->name);
     g_autoptr(GError) err = NULL;
-    g_autoptr(GPtrArray) features = NULL;
+    g_autoptr(MmGuestCpu) cpu = NULL;
     g_autofree char *joined = NULL;
     const MmCpuFeatureMap *map;
     MmWaitResult r;
@@ -370,18 +396,18 @@ capture_cpu(Cycle *cy, const char *point)
         artifact(cy, "guest-cpu", name, detail ? detail : "interrupted");
         return NULL;
     }
-    if (!(map = mm_cpu_feature_map_default(&err)) || !(features = mm_guestcpu_decode(map, text, &err))) {
+    if (!(map = mm_cpu_feature_map_default(&err)) || !(cpu = mm_guestcpu_decode(map, text, &err))) {
         g_autofree char *content = g_strdup_printf("not measured: %s\n\n%s", err->message, text);
         say(cy, "guest CPU %s: not measured: %s", point, err->message);
         artifact(cy, "guest-cpu", name, content);
         return NULL;
     }
-    joined = mm_guestcpu_join(features, " ");
+    joined = mm_guestcpu_join(mm_guestcpu_features(cpu), " ");
     {
         g_autofree char *content = g_strdup_printf("features: %s\n\n%s", joined, text);
         artifact(cy, "guest-cpu", name, content);
     }
-    return g_steal_pointer(&features);
+    return g_steal_pointer(&cpu);
 }
 
 /* After a move: what the guest's CPUID lost and gained against before it. A running guest that
@@ -389,7 +415,7 @@ capture_cpu(Cycle *cy, const char *point)
 static void
 compare_cpu(Cycle *cy, const char *point, bool record)
 {
-    g_autoptr(GPtrArray) now = NULL;
+    g_autoptr(MmGuestCpu) now = NULL;
     g_autoptr(GPtrArray) lost = NULL;
     g_autoptr(GPtrArray) gained = NULL;
     g_autofree char *lost_text = NULL;
@@ -404,11 +430,11 @@ compare_cpu(Cycle *cy, const char *point, bool record)
     }
     if (!(now = capture_cpu(cy, point)))
         return;
-    mm_guestcpu_diff(cy->cpu_before, now, &lost, &gained);
+    mm_guestcpu_diff(mm_cpu_feature_map_default(NULL), cy->cpu_before, now, &lost, &gained);
     lost_text = mm_guestcpu_join(lost, ", ");
     gained_text = mm_guestcpu_join(gained, ", ");
     if (!lost->len && !gained->len)
-        say(cy, "guest CPU %s: unchanged (%u features)", point, now->len);
+        say(cy, "guest CPU %s: unchanged (%u features)", point, mm_guestcpu_features(now)->len);
     else
         say(cy, "guest CPU %s: %s%s%s%s%s", point, lost->len ? "lost " : "", lost_text,
             lost->len && gained->len ? "; " : "", gained->len ? "gained " : "", gained_text);
@@ -425,7 +451,7 @@ compare_cpu(Cycle *cy, const char *point, bool record)
                                    cy->cpu_lost_text->len ? "; " : "", lost_text, point, cy->here->name);
         }
     }
-    g_ptr_array_unref(cy->cpu_before);
+    mm_guestcpu_free(cy->cpu_before);
     cy->cpu_before = g_steal_pointer(&now);
 }
 
@@ -621,6 +647,22 @@ migrate_flags(const MmScenario *sc)
     return flags;
 }
 
+/* A flag the event loop thread sets: on the heap, with libvirt's own reference, since a
+ * callback being dispatched may still run after it is deregistered. */
+typedef struct {
+    gint refs;
+    gint seen;
+} EventFlag;
+
+static void
+event_flag_unref(void *opaque)
+{
+    EventFlag *f = opaque;
+
+    if (g_atomic_int_dec_and_test(&f->refs))
+        g_free(f);
+}
+
 /* The source's lifecycle event "suspended, post-copy": the migration really switched. */
 static int
 postcopy_event(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
@@ -628,7 +670,7 @@ postcopy_event(virConnectPtr conn, virDomainPtr dom, int event, int detail, void
     (void)conn;
     (void)dom;
     if (event == VIR_DOMAIN_EVENT_SUSPENDED && detail == VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY)
-        g_atomic_int_set((gint *)opaque, 1);
+        g_atomic_int_set(&((EventFlag *)opaque)->seen, 1);
     return 0;
 }
 
@@ -666,7 +708,7 @@ move_guest(Cycle *cy, virConnectPtr to_conn, const MmHost *to, MmOutcome outcome
     gint64 now = g_get_monotonic_time();
     Watchdog w = { .dom = cy->dom, .t0 = now, .postcopy = (flags & VIR_MIGRATE_POSTCOPY) != 0, .postcopy_at = -1,
                    .deadline = now + (gint64)sc->migrate_timeout * G_USEC_PER_SEC };
-    gint postcopy_seen = 0;
+    EventFlag *postcopy_seen = g_new0(EventFlag, 1);
     int callback = -1;
     virConnectPtr from_conn = virDomainGetConnect(cy->dom);
     GThread *wt;
@@ -681,12 +723,28 @@ move_guest(Cycle *cy, virConnectPtr to_conn, const MmHost *to, MmOutcome outcome
     /* Watch for resets where it lands from before it lands: a guest that crashes the moment it
      * runs there has rebooted before any probe is attached. */
     g_clear_pointer(&cy->reboots, mm_reboot_watch_free);
-    cy->reboots = mm_reboot_watch_new(to_conn, cy->name);
+    {
+        g_autoptr(GError) err = NULL;
+
+        if (!(cy->reboots = mm_reboot_watch_new(to_conn, cy->name, &err)))
+            say(cy, "restarts on %s are seen by the heartbeat only: %s", to->name, err->message);
+    }
     if (sc->bandwidth_mib)
         virTypedParamsAddULLong(&params, &nparams, &maxparams, VIR_MIGRATE_PARAM_BANDWIDTH, sc->bandwidth_mib);
-    if (w.postcopy)
+    postcopy_seen->refs = 1;
+    if (w.postcopy) {
+        g_atomic_int_inc(&postcopy_seen->refs);
         callback = virConnectDomainEventRegisterAny(from_conn, cy->dom, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                                    VIR_DOMAIN_EVENT_CALLBACK(postcopy_event), &postcopy_seen, NULL);
+                                                    VIR_DOMAIN_EVENT_CALLBACK(postcopy_event), postcopy_seen,
+                                                    event_flag_unref);
+        if (callback < 0) {
+            /* libvirt calls the free callback only for a registered callback. */
+            event_flag_unref(postcopy_seen);
+            say(cy, "cannot watch for the switch to post-copy (%s): whether it ran is told from libvirt's answer "
+                    "to the request only", virGetLastErrorMessage());
+            virResetLastError();
+        }
+    }
     g_mutex_init(&w.lock);
     g_cond_init(&w.cond);
     w.t0 = g_get_monotonic_time();
@@ -714,14 +772,18 @@ move_guest(Cycle *cy, virConnectPtr to_conn, const MmHost *to, MmOutcome outcome
     g_cond_clear(&w.cond);
     virTypedParamsFree(params, nparams);
     /* The event travels on its own: give it a moment to arrive after a switch libvirt accepted. */
-    for (int i = 0; w.postcopy_at >= 0 && ok && !g_atomic_int_get(&postcopy_seen) && i < 20; i++)
+    for (int i = 0; callback >= 0 && w.postcopy_at >= 0 && ok && !g_atomic_int_get(&postcopy_seen->seen) && i < 20;
+         i++)
         g_usleep(50000);
     if (callback >= 0)
         virConnectDomainEventDeregisterAny(from_conn, callback);
     virResetLastError();
+    /* Without the event, libvirt having accepted the switch is the best word there is. */
+    if (callback < 0 && w.postcopy_at >= 0 && ok)
+        g_atomic_int_set(&postcopy_seen->seen, 1);
 
     if (w.postcopy) {
-        if (g_atomic_int_get(&postcopy_seen))
+        if (g_atomic_int_get(&postcopy_seen->seen))
             say(cy, "post-copy started %" G_GINT64_FORMAT " ms into the job%s%s%s", w.postcopy_at,
                 w.postcopy_error ? " (libvirt refused before: " : "", w.postcopy_error ? w.postcopy_error : "",
                 w.postcopy_error ? ")" : "");
@@ -732,7 +794,8 @@ move_guest(Cycle *cy, virConnectPtr to_conn, const MmHost *to, MmOutcome outcome
             say(cy, "post-copy never started%s%s", w.postcopy_error ? ": " : " (the job ended first)",
                 w.postcopy_error ? w.postcopy_error : "");
     }
-    record_job_stats(cy, leg, ok, ok ? ddom : cy->dom, &w, g_atomic_int_get(&postcopy_seen));
+    record_job_stats(cy, leg, ok, ok ? ddom : cy->dom, &w, g_atomic_int_get(&postcopy_seen->seen));
+    event_flag_unref(postcopy_seen);
     virTypedParamsFree(w.sample, w.nsample);
     g_free(w.postcopy_error);
 
@@ -762,17 +825,32 @@ verify_moved(Cycle *cy, virConnectPtr from_conn, MmOutcome outcome, const char *
 {
     g_autoptr(GError) err = NULL;
     g_autofree char *detail = NULL;
+    g_autofree char *why = NULL;
     virDomainPtr left;
     MmWaitResult r;
+    int found;
 
     if (!running(cy->dom))
         return fail_text(cy, outcome, "not running on the destination", "the guest is not running on %s",
                          cy->here->name);
-    if ((left = lookup(from_conn, cy->name))) {
-        bool active = virDomainIsActive(left) == 1;
-        bool persistent = virDomainIsPersistent(left) == 1;
+    if ((found = lookup(from_conn, cy->name, &left, &why)) < 0)
+        return fail_text(cy, MM_OUTCOME_INFRA_ERROR, "source not checked",
+                         "cannot tell whether the guest left the source: %s", why);
+    if (found) {
+        int active = virDomainIsActive(left);
+        int persistent = virDomainIsPersistent(left);
 
         virDomainFree(left);
+        if (active < 0 || persistent < 0) {
+            MmFailure f = { 0 };
+            bool rc;
+
+            mm_failure_from_libvirt(&f);
+            virResetLastError();
+            rc = fail_with(cy, MM_OUTCOME_INFRA_ERROR, &f);
+            mm_failure_clear(&f);
+            return rc;
+        }
         if (active)
             return fail_text(cy, outcome, "still running on the source", "the guest still runs on the source");
         /* Inactive is what persistent-without-undefinesource leaves behind. */
@@ -938,11 +1016,15 @@ phase_snapshot(Cycle *cy)
     artifact(cy, "xml-before", cy->c->src->name, cy->xml_before);
     artifact(cy, "xml-live-before", cy->c->src->name, live);
     summary = mm_domxml_cpu_summary(live);
-    say(cy, "live CPU %s", summary);
+    {
+        g_autofree char *migratable = mm_domxml_cpu_summary(cy->xml_before);
+        /* Live XML shows libvirt's expansion (check=full): the reboot compares migratable XML. */
+        say(cy, "live CPU %s; migratable CPU %s", summary, migratable);
+    }
     if (cy->c->guest->cpu_probe == MM_PROBE_NONE) {
         say(cy, "guest CPU: not measured (no cpu_probe)");
     } else if ((cy->cpu_before = capture_cpu(cy, "before migrate"))) {
-        say(cy, "guest CPU: %u features", cy->cpu_before->len);
+        say(cy, "guest CPU: %u features", mm_guestcpu_features(cy->cpu_before)->len);
     }
     return true;
 }
@@ -964,15 +1046,36 @@ phase_precheck(Cycle *cy)
         artifact(cy, "precheck", cy->c->dst->name, "not-applicable");
         return true;
     }
-    r = virConnectCompareHypervisorCPU(cy->dconn, NULL, cy->c->guest->arch, NULL, cy->c->dst->virt_type, cpu,
-                                       VIR_CONNECT_COMPARE_CPU_FAIL_INCOMPATIBLE);
-    if (r == VIR_CPU_COMPARE_IDENTICAL || r == VIR_CPU_COMPARE_SUPERSET) {
-        say(cy, "%s: compatible (%s)", cy->c->dst->name, r == VIR_CPU_COMPARE_IDENTICAL ? "identical" : "superset");
-        artifact(cy, "precheck", cy->c->dst->name, "compatible");
-        return true;
+    for (int attempt = 0;; attempt++) {
+        MmVerdict v = { 0 };
+        bool lost;
+
+        r = virConnectCompareHypervisorCPU(cy->dconn, NULL, cy->c->guest->arch, NULL, cy->c->dst->virt_type, cpu,
+                                           VIR_CONNECT_COMPARE_CPU_FAIL_INCOMPATIBLE);
+        if (r == VIR_CPU_COMPARE_IDENTICAL || r == VIR_CPU_COMPARE_SUPERSET) {
+            say(cy, "%s: compatible (%s)", cy->c->dst->name,
+                r == VIR_CPU_COMPARE_IDENTICAL ? "identical" : "superset");
+            artifact(cy, "precheck", cy->c->dst->name, "compatible");
+            return true;
+        }
+        mm_failure_from_libvirt(&f);
+        virResetLastError();
+        /* A connection that dropped gives no verdict on the CPU: if both hosts answer now, ask
+         * again, once. */
+        mm_classify(&f, MM_OUTCOME_PRECHECK_INCOMPATIBLE, &v);
+        lost = v.outcome == MM_OUTCOME_INFRA_ERROR;
+        mm_verdict_clear(&v);
+        if (attempt == 0 && lost) {
+            g_autofree char *down = hosts_down(cy);
+
+            if (!down) {
+                say(cy, "the compare lost its connection (%s); both hosts answer: asked again", f.message);
+                mm_failure_clear(&f);
+                continue;
+            }
+        }
+        break;
     }
-    mm_failure_from_libvirt(&f);
-    virResetLastError();
     if (r == VIR_CPU_COMPARE_INCOMPATIBLE && !f.code) {
         g_free(f.message);
         f.message = g_strdup("the CPU is incompatible with host CPU");
@@ -1042,7 +1145,6 @@ phase_reboot(Cycle *cy)
     g_autofree char *before = mm_domxml_cpu_summary(cy->xml_before);
     g_autofree char *after = NULL;
     g_autofree char *now = NULL;
-    bool cpu_changed = false;
     int persistent;
     MmWaitResult r;
 
@@ -1068,17 +1170,18 @@ phase_reboot(Cycle *cy)
     if (r != MM_WAIT_OK)
         return fail_text(cy, MM_OUTCOME_REBOOT_FAILED, "not alive after reboot", "after hard reboot on %s: %s",
                          dst->name, detail);
-    if (!diff_against_before(cy, MM_OUTCOME_REBOOT_FAILED, "xml-after-reboot", "xml-diff-reboot", &diff,
-                             &cpu_changed))
+    if (!diff_against_before(cy, MM_OUTCOME_REBOOT_FAILED, "xml-after-reboot", "xml-diff-reboot", &diff, NULL))
         return false;
     if (!(now = migratable_xml(cy->dom)))
         return fail_libvirt(cy, MM_OUTCOME_REBOOT_FAILED, "dump the migratable XML");
     after = mm_domxml_cpu_summary(now);
-    say(cy, "rebooted on %s with default_cpu_mode %s: %s; CPU %s -> %s", dst->name, dst->default_cpu_mode_text,
-        detail, before, after);
+    say(cy, "rebooted on %s with default_cpu_mode %s: %s; migratable CPU %s -> %s", dst->name,
+        dst->default_cpu_mode_text, detail, before, after);
     artifact(cy, "mode-after-reboot", dst->name, dst->default_cpu_mode_text);
-    if (cpu_changed)
-        say(cy, "the CPU definition changed at reboot");
+    if (*diff) {
+        g_autofree char *summary = mm_xmldiff_summary(diff);
+        say(cy, "migratable XML changed at reboot: %s", summary);
+    }
     /* A new CPU mode gives the guest a new CPU on purpose: noted, and the new baseline. */
     compare_cpu(cy, "after reboot", false);
     /* Later phases diff against what the guest is now. */
@@ -1136,10 +1239,15 @@ phase_rollback(Cycle *cy)
     virConnectPtr other = cy->back_leg ? cy->sconn : cy->dconn;
     const MmHost *other_host = cy->back_leg ? cy->c->src : cy->c->dst;
     g_autofree char *detail = NULL;
+    g_autofree char *why = NULL;
     virDomainPtr stray;
     MmWaitResult r;
+    int found;
 
-    if ((stray = lookup(other, cy->name))) {
+    if ((found = lookup(other, cy->name, &stray, &why)) < 0)
+        return rollback_broken(cy, "destination not checked", "cannot tell whether %s is clean: %s", other_host->name,
+                               why);
+    if (found) {
         virDomainFree(stray);
         return rollback_broken(cy, "destination not clean", "%s still has the domain after the failed migration",
                                other_host->name);
@@ -1175,22 +1283,36 @@ phase_cleanup(Cycle *cy)
     }
     g_clear_pointer(&cy->live, mm_liveness_free);
     for (int i = 0; i < 2; i++) {
-        virDomainPtr d = lookup(conns[i], cy->name);
+        g_autofree char *why = NULL;
+        virDomainPtr d = NULL;
+        bool removed = true;
+        int found = lookup(conns[i], cy->name, &d, &why);
+        int active, persistent;
 
-        if (!d)
+        /* A host that cannot be asked may still hold the guest: say so, never "clean". */
+        if (found < 0) {
+            say(cy, "%s: not checked, the guest may be left there: %s", hosts[i]->name, why);
+            ok = false;
             continue;
-        if (virDomainIsActive(d) == 1 && virDomainDestroy(d) < 0) {
-            say(cy, "%s: destroy: %s", hosts[i]->name, virGetLastErrorMessage());
-            ok = false;
         }
-        if (virDomainIsPersistent(d) == 1 && virDomainUndefineFlags(d, VIR_DOMAIN_UNDEFINE_NVRAM) < 0) {
+        if (!found)
+            continue;
+        active = virDomainIsActive(d);
+        if (active != 0 && virDomainDestroy(d) < 0) {
+            say(cy, "%s: destroy: %s", hosts[i]->name, virGetLastErrorMessage());
+            removed = false;
+        }
+        /* After destroying, a transient domain is gone: only a persistent one is undefined. */
+        persistent = virDomainIsPersistent(d);
+        if (persistent == 1 && virDomainUndefineFlags(d, VIR_DOMAIN_UNDEFINE_NVRAM) < 0) {
             say(cy, "%s: undefine: %s", hosts[i]->name, virGetLastErrorMessage());
-            ok = false;
+            removed = false;
         }
         virResetLastError();
         virDomainFree(d);
-        if (ok)
+        if (removed)
             say(cy, "removed from %s", hosts[i]->name);
+        ok &= removed;
     }
     if (!ok && !cy->failed)
         fail_text(cy, MM_OUTCOME_INFRA_ERROR, "cleanup failed", "%s", cy->msg->str);
@@ -1326,6 +1448,8 @@ mm_engine_run_case(const MmEngineOptions *o, const MmCase *c, gint64 case_row, g
             say(&cy, "interrupted");
         mm_store_step_add(o->store, case_row, phase_names[p], started, (g_get_monotonic_time() - t0) / 1000, ok,
                           cy.msg->str, NULL);
+        if (o->on_phase_end)
+            o->on_phase_end(c, phase_names[p], ok, (g_get_monotonic_time() - t0) / 1000, o->data);
         {
             MmPhaseState st = phase_state(&cy);
             p = mm_engine_next_phase(&st, p, ok);
@@ -1359,8 +1483,7 @@ mm_engine_run_case(const MmEngineOptions *o, const MmCase *c, gint64 case_row, g
     if (cy.dom)
         virDomainFree(cy.dom);
     g_free(cy.xml_before);
-    if (cy.cpu_before)
-        g_ptr_array_unref(cy.cpu_before);
+    mm_guestcpu_free(cy.cpu_before);
     if (cy.cpu_lost_text)
         g_string_free(cy.cpu_lost_text, TRUE);
     g_free(cy.reason);

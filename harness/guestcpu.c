@@ -24,6 +24,13 @@ typedef struct {
 
 struct _MmCpuFeatureMap {
     GArray *features;        /* of Feature */
+    GHashTable *by_name;     /* name → Feature* */
+};
+
+struct _MmGuestCpu {
+    GPtrArray *features;     /* sorted names */
+    GHashTable *leaves;      /* guint64 leaf key → regs[4], as captured */
+    gint64 max[3];           /* maximum leaf of the basic, hypervisor and extended ranges; -1 unknown */
 };
 
 static const char *const reg_names[4] = { "eax", "ebx", "ecx", "edx" };
@@ -37,6 +44,8 @@ mm_cpu_feature_map_free(MmCpuFeatureMap *map)
         g_free(g_array_index(map->features, Feature, i).name);
     if (map->features)
         g_array_unref(map->features);
+    if (map->by_name)
+        g_hash_table_unref(map->by_name);
     g_free(map);
 }
 
@@ -101,6 +110,11 @@ mm_cpu_feature_map_load(const char *path, GError **error)
         g_set_error(error, MM_ERROR, MM_ERROR_INFRA, "%s: no CPUID feature definitions", path);
         return NULL;
     }
+    map->by_name = g_hash_table_new(g_str_hash, g_str_equal);
+    for (guint i = 0; i < map->features->len; i++) {
+        Feature *f = &g_array_index(map->features, Feature, i);
+        g_hash_table_insert(map->by_name, f->name, f);
+    }
     return g_steal_pointer(&map);
 }
 
@@ -143,7 +157,40 @@ cmp_str(gconstpointer a, gconstpointer b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+void
+mm_guestcpu_free(MmGuestCpu *cpu)
+{
+    if (!cpu)
+        return;
+    g_ptr_array_unref(cpu->features);
+    g_hash_table_unref(cpu->leaves);
+    g_free(cpu);
+}
+
 GPtrArray *
+mm_guestcpu_features(const MmGuestCpu *cpu)
+{
+    return cpu->features;
+}
+
+/* The range a leaf belongs to: 0 basic, 1 hypervisor (0x4000xxxx), 2 extended (0x8000xxxx). */
+static int
+leaf_range(guint32 leaf)
+{
+    return leaf >= 0x80000000u ? 2 : leaf >= 0x40000000u ? 1 : 0;
+}
+
+/* Whether CPU can say if a feature of LEAF/SUBLEAF is there. */
+static bool
+leaf_known(const MmGuestCpu *cpu, guint32 leaf, guint32 subleaf)
+{
+    guint64 k = leaf_key(leaf, subleaf);
+    gint64 max = cpu->max[leaf_range(leaf)];
+
+    return g_hash_table_contains(cpu->leaves, &k) || (max >= 0 && (gint64)leaf > max);
+}
+
+MmGuestCpu *
 mm_guestcpu_decode(const MmCpuFeatureMap *map, const char *text, GError **error)
 {
     static GRegex *re;
@@ -151,6 +198,8 @@ mm_guestcpu_decode(const MmCpuFeatureMap *map, const char *text, GError **error)
     g_autoptr(GHashTable) leaves = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, g_free);
     g_autoptr(GMatchInfo) mi = NULL;
     g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
+    MmGuestCpu *cpu;
+    static const guint32 range_base[3] = { 0, 0x40000000u, 0x80000000u };
 
     if (g_once_init_enter(&done)) {
         re = g_regex_new("(0x[0-9a-fA-F]{1,8})\\s+(0x[0-9a-fA-F]{1,8}):\\s*eax=(0x[0-9a-fA-F]{1,8})\\s+"
@@ -204,26 +253,46 @@ mm_guestcpu_decode(const MmCpuFeatureMap *map, const char *text, GError **error)
             g_ptr_array_add(out, g_strdup(f->name));
     }
     g_ptr_array_sort(out, cmp_str);
-    return g_steal_pointer(&out);
+    cpu = g_new0(MmGuestCpu, 1);
+    cpu->features = g_steal_pointer(&out);
+    /* Each range's first leaf says how far the range goes (eax). */
+    for (int r = 0; r < 3; r++) {
+        guint64 k = leaf_key(range_base[r], 0);
+        const guint32 *regs = g_hash_table_lookup(leaves, &k);
+
+        cpu->max[r] = regs ? (gint64)regs[0] : -1;
+    }
+    cpu->leaves = g_steal_pointer(&leaves);
+    return cpu;
 }
 
 void
-mm_guestcpu_diff(GPtrArray *before, GPtrArray *after, GPtrArray **lost, GPtrArray **gained)
+mm_guestcpu_diff(const MmCpuFeatureMap *map, const MmGuestCpu *before, const MmGuestCpu *after, GPtrArray **lost,
+                 GPtrArray **gained)
 {
+    GPtrArray *b = before->features, *a = after->features;
     guint i = 0, j = 0;
 
     *lost = g_ptr_array_new();
     *gained = g_ptr_array_new();
-    /* Both sorted: one merge pass. */
-    while (i < before->len || j < after->len) {
-        int c = i >= before->len ? 1 : j >= after->len ? -1 : strcmp(before->pdata[i], after->pdata[j]);
+    /* Both sorted: one merge pass, over features both captures can speak for. */
+    while (i < b->len || j < a->len) {
+        int c = i >= b->len ? 1 : j >= a->len ? -1 : strcmp(b->pdata[i], a->pdata[j]);
+        const char *name = c < 0 ? b->pdata[i] : a->pdata[j];
+        const Feature *f = g_hash_table_lookup(map->by_name, name);
+        bool comparable = f && leaf_known(before, f->leaf, f->subleaf) && leaf_known(after, f->leaf, f->subleaf);
 
-        if (c < 0)
-            g_ptr_array_add(*lost, before->pdata[i++]);
-        else if (c > 0)
-            g_ptr_array_add(*gained, after->pdata[j++]);
-        else
+        if (c < 0) {
+            if (comparable)
+                g_ptr_array_add(*lost, b->pdata[i]);
+            i++;
+        } else if (c > 0) {
+            if (comparable)
+                g_ptr_array_add(*gained, a->pdata[j]);
+            j++;
+        } else {
             i++, j++;
+        }
     }
 }
 

@@ -433,6 +433,11 @@ poll_wait(MmLiveness *l, gint64 baseline, guint advances, guint timeout_s, char 
 MmWaitResult
 mm_liveness_wait(MmLiveness *l, gint64 baseline, guint advances, guint timeout_s, char **detail)
 {
+    if (!l) {
+        if (detail)
+            *detail = g_strdup("the guest is not being watched (its probe could not be attached)");
+        return MM_WAIT_GONE;
+    }
     if (l->console)
         return console_wait(l, baseline, advances, timeout_s, detail);
     return poll_wait(l, baseline, advances, timeout_s, detail);
@@ -443,7 +448,7 @@ mm_liveness_last(MmLiveness *l)
 {
     gint64 v;
 
-    if (!l->console)
+    if (!l || !l->console)
         return -1;
     g_mutex_lock(&l->console->lock);
     v = l->console->last;
@@ -504,7 +509,7 @@ reboot_event(virConnectPtr conn, virDomainPtr dom, void *opaque)
 }
 
 MmRebootWatch *
-mm_reboot_watch_new(virConnectPtr conn, const char *name)
+mm_reboot_watch_new(virConnectPtr conn, const char *name, GError **error)
 {
     MmRebootWatch *w = g_new0(MmRebootWatch, 1);
 
@@ -518,8 +523,10 @@ mm_reboot_watch_new(virConnectPtr conn, const char *name)
                                                    VIR_DOMAIN_EVENT_CALLBACK(reboot_event), w->counter,
                                                    reboot_counter_unref);
     if (w->callback < 0) {
-        virResetLastError();
+        mm_libvirt_error(error, "cannot watch for resets of %s", name);
         reboot_counter_unref(w->counter);
+        mm_reboot_watch_free(w);
+        return NULL;
     }
     return w;
 }
@@ -606,7 +613,11 @@ agent_output(const char *reply, const char *field)
     if (!b64)
         return g_strdup("");
     raw = g_base64_decode(b64, &len);
-    return g_strndup((const char *)raw, len);
+    {
+        char *out = g_strndup((const char *)raw, len);
+        g_free(raw);
+        return out;
+    }
 }
 
 /* guest-exec through the QEMU guest agent, as Windows and RHEL guests allow it. */
@@ -698,6 +709,10 @@ MmWaitResult
 mm_liveness_cpuid(MmLiveness *l, guint timeout_s, char **text, char **detail)
 {
     *text = *detail = NULL;
+    if (!l) {
+        *detail = g_strdup("the guest is not being watched");
+        return MM_WAIT_GONE;
+    }
     switch (l->guest->cpu_probe) {
     case MM_PROBE_CONSOLE: return cpuid_console(l, timeout_s, text, detail);
     case MM_PROBE_AGENT: return cpuid_agent(l, timeout_s, text, detail);

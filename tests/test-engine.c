@@ -70,29 +70,54 @@ test_transitions(void **state)
     }
 }
 
-/* Every path, whatever each phase returns and whichever options are set, reaches cleanup once
- * and then ends, in at most one pass over the phases. */
+/* Every path, whatever each phase returns, whichever options and outcome, keeps the rules of
+ * the cycle: it starts with prepare and ends with cleanup, once; a phase runs only when its
+ * option asks for it; verify only after a migration that worked; rollback-check only right
+ * after a migration job that started and failed on hosts that answer; an interrupt goes
+ * straight to cleanup. */
 static void
-test_every_path_cleans_up(void **state)
+test_every_path_keeps_the_rules(void **state)
 {
+    const MmOutcome outcomes[] = { MM_OUTCOME_MIGRATE_FAILED, MM_OUTCOME_INFRA_ERROR, MM_OUTCOME_START_FAILED };
+    guint paths = 0;
+
     (void)state;
-    for (guint opts = 0; opts < 16; opts++) {
-        for (guint results = 0; results < (1u << MM_PH_DONE); results++) {
-            MmPhaseState st = { .compare_cpu = opts & 1, .hard_reboot = opts & 2, .ping_pong = opts & 4,
-                                .attempted = opts & 8, .outcome = MM_OUTCOME_MIGRATE_FAILED };
-            MmPhase p = MM_PH_PREPARE;
-            guint steps = 0, cleanups = 0;
+    for (guint opts = 0; opts < 32; opts++) {
+        for (gsize o = 0; o < G_N_ELEMENTS(outcomes); o++) {
+            for (guint results = 0; results < (1u << MM_PH_DONE); results++) {
+                MmPhaseState st = { .compare_cpu = opts & 1, .hard_reboot = opts & 2, .ping_pong = opts & 4,
+                                    .attempted = opts & 8, .interrupted = opts & 16, .outcome = outcomes[o] };
+                MmPhase p = MM_PH_PREPARE, prev = MM_PH_DONE;
+                bool prev_ok = true;
+                guint steps = 0;
 
-            while (p != MM_PH_DONE) {
-                bool ok = (results >> p) & 1;
+                while (p != MM_PH_DONE) {
+                    bool ok = (results >> p) & 1;
+                    MmPhase next = mm_engine_next_phase(&st, p, ok);
 
-                cleanups += p == MM_PH_CLEANUP;
-                p = mm_engine_next_phase(&st, p, ok);
-                assert_true(++steps <= MM_PH_DONE);
+                    assert_true(++steps <= MM_PH_DONE);
+                    assert_true(p != MM_PH_PRECHECK || st.compare_cpu);
+                    assert_true(p != MM_PH_REBOOT || st.hard_reboot);
+                    assert_true(p != MM_PH_MIGRATE_BACK || st.ping_pong);
+                    assert_true(p != MM_PH_VERIFY || (prev == MM_PH_MIGRATE && prev_ok));
+                    if (p == MM_PH_ROLLBACK) {
+                        assert_true((prev == MM_PH_MIGRATE || prev == MM_PH_MIGRATE_BACK) && !prev_ok);
+                        assert_true(st.attempted && st.outcome != MM_OUTCOME_INFRA_ERROR);
+                    }
+                    if (st.interrupted && p != MM_PH_CLEANUP)
+                        assert_int_equal(next, MM_PH_CLEANUP);
+                    assert_true(next != MM_PH_PREPARE);
+                    if (next == MM_PH_DONE)
+                        assert_int_equal(p, MM_PH_CLEANUP);
+                    prev = p;
+                    prev_ok = ok;
+                    p = next;
+                }
+                paths++;
             }
-            assert_int_equal(cleanups, 1);
         }
     }
+    assert_int_equal(paths, 32 * 3 * (1u << MM_PH_DONE));
 }
 
 static void
@@ -170,7 +195,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_transitions),
-        cmocka_unit_test(test_every_path_cleans_up),
+        cmocka_unit_test(test_every_path_keeps_the_rules),
         cmocka_unit_test(test_identity_and_names),
         cmocka_unit_test(test_owner_alive),
         cmocka_unit_test(test_metadata_owner),

@@ -40,6 +40,10 @@ void mm_classify(const MmFailure *f, MmOutcome phase_outcome, MmVerdict *out);
  * start and incoming migration): LOG itself when it has none. */
 const char *mm_qemu_log_last_start(const char *log);
 
+/* LOG from its last start, without QEMU's command line (one "(QEMU command line left out)"
+ * line instead): what is worth storing and reading. */
+char *mm_qemu_log_clean(const char *log);
+
 /* The cause a QEMU log (the domain's /var/log/libvirt/qemu/NAME.log) names: MSR, xsave, CPU
  * state, device state, firmware, QEMU exiting; only lines of the last start count. False when no
  * line of it tells. */

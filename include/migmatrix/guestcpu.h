@@ -26,13 +26,22 @@ const MmCpuFeatureMap *mm_cpu_feature_map_default(GError **error);
 /* How many features the map defines through CPUID. */
 guint mm_cpu_feature_map_size(const MmCpuFeatureMap *map);
 
-/* The features TEXT shows, as a sorted array of libvirt names (char*). Fails when TEXT holds no
- * CPUID records, or lacks leaf 0x0 or 0x1 (a truncated capture is not a CPU without features). */
-GPtrArray *mm_guestcpu_decode(const MmCpuFeatureMap *map, const char *text, GError **error);
+/* One capture: the features it shows, and which CPUID leaves it can speak for: the leaves it
+ * holds, and those beyond its maximum leaf (a CPU without a leaf has none of its features). A
+ * leaf within the maximum but absent (the output was cut) is unknown, never "no features". */
+typedef struct _MmGuestCpu MmGuestCpu;
 
-/* What AFTER lacks of BEFORE (*LOST) and has beyond it (*GAINED); both sorted arrays of names
- * (borrowed from the inputs, which must be sorted as mm_guestcpu_decode returns them). */
-void mm_guestcpu_diff(GPtrArray *before, GPtrArray *after, GPtrArray **lost, GPtrArray **gained);
+/* Fails when TEXT holds no CPUID records, or lacks leaf 0x0 or 0x1. */
+MmGuestCpu *mm_guestcpu_decode(const MmCpuFeatureMap *map, const char *text, GError **error);
+void mm_guestcpu_free(MmGuestCpu *cpu);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MmGuestCpu, mm_guestcpu_free)
+/* The features, sorted libvirt names (char*), owned by CPU. */
+GPtrArray *mm_guestcpu_features(const MmGuestCpu *cpu);
+
+/* What AFTER lacks of BEFORE (*LOST) and has beyond it (*GAINED), sorted names borrowed from
+ * the captures; only features whose leaf both captures can speak for are compared. */
+void mm_guestcpu_diff(const MmCpuFeatureMap *map, const MmGuestCpu *before, const MmGuestCpu *after,
+                      GPtrArray **lost, GPtrArray **gained);
 
 /* "aes pclmuldq sse4.2" (NULL or empty: ""). */
 char *mm_guestcpu_join(GPtrArray *features, const char *sep);

@@ -40,7 +40,7 @@ gint64 mm_liveness_last(MmLiveness *l);
  * rebooted, whatever its probe), from now on. Made before a migration, it sees a guest that
  * resets the moment it lands, before any probe is attached there. */
 typedef struct _MmRebootWatch MmRebootWatch;
-MmRebootWatch *mm_reboot_watch_new(virConnectPtr conn, const char *name);
+MmRebootWatch *mm_reboot_watch_new(virConnectPtr conn, const char *name, GError **error);
 guint mm_reboot_watch_count(MmRebootWatch *w);
 void mm_reboot_watch_free(MmRebootWatch *w);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MmRebootWatch, mm_reboot_watch_free)
