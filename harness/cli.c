@@ -6,15 +6,27 @@
 #include "migmatrix/store.h"
 
 static const MmCommand commands[] = {
-    { "validate", mm_cmd_validate, "check a scenario file without running anything" },
-    { "plan", mm_cmd_plan, "print every case the scenario's matrix expands to" },
-    { "run", mm_cmd_run, "run the matrix against the hosts and store every result" },
-    { "report", mm_cmd_report, "render a stored run as md, html, csv, json or junit" },
-    { "diff", mm_cmd_diff, "compare two runs: new failures, fixes, host drift (the nightly gate)" },
-    { "probe", mm_cmd_probe, "record and print what each host's CPU and libvirt offer" },
-    { "runs", mm_cmd_runs, "list the runs stored in a results DB" },
-    { "explain", mm_cmd_explain, "classify an error message or QEMU log as a run would (triage)" },
-    { NULL, NULL, NULL },
+    { "validate", mm_cmd_validate, "check a scenario file without running anything",
+      "0 valid (warnings allowed), 2 errors in the scenario (with --hosts: or on the hosts), 3 a host could not be "
+      "reached (--hosts)." },
+    { "plan", mm_cmd_plan, "print every case the scenario's matrix expands to",
+      "0 printed, 2 errors in the scenario or usage." },
+    { "run", mm_cmd_run, "run the matrix against the hosts and store every result",
+      "0 all as expected, 1 unexpected results, 2 usage or input error (nothing was run), 3 infrastructure error "
+      "(a host, the lab or the DB), 130 interrupted." },
+    { "report", mm_cmd_report, "render a stored run as md, html, csv, json or junit",
+      "0 written, 2 usage error, no such DB or run, or not a matrix run, 3 the DB cannot be read or the file written." },
+    { "diff", mm_cmd_diff, "compare two runs: new failures, fixes, host drift (the nightly gate)",
+      "0 no new failure and nothing unexpected in RUN_B, 1 a new failure or an unexpected result in RUN_B, 2 usage "
+      "error, no such DB or run, or not a matrix run, 3 the DB cannot be read, 4 a run is unfinished (running, "
+      "interrupted, or cases without an outcome): the comparison is incomplete." },
+    { "probe", mm_cmd_probe, "record and print what each host's CPU and libvirt offer",
+      "0 every host probed, 2 usage or input error, 3 a host could not be probed (the others are stored)." },
+    { "runs", mm_cmd_runs, "list the runs stored in a results DB",
+      "0 listed, 2 usage error or no such DB, 3 the DB cannot be read." },
+    { "explain", mm_cmd_explain, "classify an error message or QEMU log as a run would (triage)",
+      "0 classified, 1 the reason is other (no rule matched), 2 usage error." },
+    { NULL, NULL, NULL, NULL },
 };
 
 const MmCommand *
@@ -43,10 +55,15 @@ mm_cli_parse(const char *name, const char *params, const char *summary, GOptionE
     g_autoptr(GOptionContext) ctx = g_option_context_new(params);
     g_autoptr(GError) err = NULL;
 
+    g_autofree char *exits = NULL;
+
+    for (const MmCommand *c = commands; c->name; c++)
+        if (g_str_equal(c->name, name))
+            exits = g_strdup_printf("Exit codes: %s", c->exits);
     g_set_prgname(prog);
     g_option_context_set_summary(ctx, summary);
-    g_option_context_set_description(ctx, "Exit codes: 0 all as expected, 1 unexpected results, "
-                                          "2 usage or input error, 3 infrastructure error.");
+    if (exits)
+        g_option_context_set_description(ctx, exits);
     g_option_context_add_main_entries(ctx, entries, NULL);
     if (!g_option_context_parse(ctx, argc, argv, &err)) {
         mm_cli_usage_error(name, "%s", err->message);
@@ -72,11 +89,94 @@ mm_cli_load_scenario(const char *path)
 const char *
 mm_cli_db_path(const char *option, const MmScenario *sc)
 {
+    const char *env = g_getenv("MIGMATRIX_DB");
+
     if (option)
         return option;
+    if (env && *env)
+        return env;
     if (sc && sc->db)
         return sc->db;
     return MM_DEFAULT_DB;
+}
+
+guint
+mm_cli_preflight(const char *name, const MmScenario *sc, const MmMatrix *m, MmHostPool *pool,
+                 MmPreflightStats *stats)
+{
+    g_autoptr(GPtrArray) problems = mm_problems_new();
+    g_autoptr(GString) text = g_string_new(NULL);
+    guint errors;
+
+    mm_preflight(sc, m, pool, problems, stats);
+    mm_problems_format(problems, text);
+    fputs(text->str, stderr);
+    errors = mm_problems_count(problems, MM_PROBLEM_ERROR);
+    {
+        g_autofree char *hosts = mm_count(stats->hosts_checked, "host", "hosts");
+        g_autofree char *files = mm_count(stats->files_checked, "file", "files");
+        g_autofree char *models = mm_count(stats->models_checked, "model use", "model uses");
+
+        fprintf(stderr, "migmatrix %s: preflight: %s checked (%u unreachable), %s, %s: %u error%s, %u warning%s\n",
+                name, hosts, stats->hosts_unreachable, files, models, errors, errors == 1 ? "" : "s",
+                mm_problems_count(problems, MM_PROBLEM_WARNING),
+                mm_problems_count(problems, MM_PROBLEM_WARNING) == 1 ? "" : "s");
+    }
+    return errors;
+}
+
+MmStore *
+mm_cli_open_results(const char *name, const char *option, const char *scenario, int *rc)
+{
+    g_autoptr(MmScenario) sc = NULL;
+    g_autoptr(GError) err = NULL;
+    const char *path;
+    MmStore *store;
+
+    if (scenario && !option && !(sc = mm_cli_load_scenario(scenario))) {
+        *rc = MM_EXIT_USAGE;
+        return NULL;
+    }
+    path = mm_cli_db_path(option, sc);
+    if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+        fprintf(stderr,
+                "migmatrix %s: no results DB at %s (%s); run a scenario first, or name the DB with --db PATH, "
+                "MIGMATRIX_DB or --scenario FILE\n",
+                name, path,
+                option ? "--db" : g_getenv("MIGMATRIX_DB") && *g_getenv("MIGMATRIX_DB") ? "from MIGMATRIX_DB"
+                : sc && sc->db                                                       ? "the scenario's [run] db"
+                                                                                     : "the default");
+        *rc = MM_EXIT_USAGE;
+        return NULL;
+    }
+    if (!(store = mm_store_open(path, &err))) {
+        fprintf(stderr, "migmatrix %s: %s\n", name, err->message);
+        *rc = MM_EXIT_INFRA;
+        return NULL;
+    }
+    return store;
+}
+
+MmRunRecord *
+mm_cli_matrix_run(const char *name, MmStore *store, gint64 run_id, int *rc)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(MmRunRecord) run = mm_store_run_get(store, run_id, &err);
+
+    if (!run) {
+        fprintf(stderr, "migmatrix %s: %s\n", name, err->message);
+        *rc = err->code == MM_ERROR_INPUT ? MM_EXIT_USAGE : MM_EXIT_INFRA;
+        return NULL;
+    }
+    if (g_strcmp0(run->kind, "run") != 0) {
+        fprintf(stderr,
+                "migmatrix %s: run %" G_GINT64_FORMAT " is %s %s record of %s, not a matrix run: it has host facts "
+                "and no cases; `migmatrix runs` lists the matrix runs (KIND run)\n",
+                name, run_id, strchr("aeiou", run->kind[0]) ? "an" : "a", run->kind, run->scenario_path);
+        *rc = MM_EXIT_USAGE;
+        return NULL;
+    }
+    return g_steal_pointer(&run);
 }
 
 bool

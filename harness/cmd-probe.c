@@ -202,8 +202,11 @@ mm_cmd_probe(int argc, char **argv)
     if (!mm_store_run_end(store, run, failed ? "failed" : "done", &err))
         fprintf(stderr, "migmatrix probe: %s\n", err->message);
     print_table(rows, format, run, dbpath);
-    fprintf(stderr, "probed %u of %u hosts; stored as run %" G_GINT64_FORMAT " in %s\n", jobs->len - failed,
-            jobs->len, run, dbpath);
+    {
+        g_autofree char *hosts = mm_count(jobs->len, "host", "hosts");
+        fprintf(stderr, "probed %u of %s; stored as run %" G_GINT64_FORMAT " in %s\n", jobs->len - failed, hosts, run,
+                dbpath);
+    }
 
     for (guint i = 0; i < jobs->len; i++) {
         ProbeJob *job = jobs->pdata[i];

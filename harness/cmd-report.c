@@ -26,13 +26,16 @@ int
 mm_cmd_report(int argc, char **argv)
 {
     g_autofree char *db = NULL;
+    g_autofree char *scenario = NULL;
     g_autofree char *format = NULL;
     g_autofree char *outpath = NULL;
     gint64 run = 0;
     gboolean latest = FALSE;
     int history = 0;
     GOptionEntry entries[] = {
-        { "db", 0, 0, G_OPTION_ARG_FILENAME, &db, "Results DB (default " MM_DEFAULT_DB ")", "PATH" },
+        { "db", 0, 0, G_OPTION_ARG_FILENAME, &db, "Results DB (default: $MIGMATRIX_DB, the --scenario's [run] db, "
+          MM_DEFAULT_DB ")", "PATH" },
+        { "scenario", 0, 0, G_OPTION_ARG_FILENAME, &scenario, "Take the DB from this scenario's [run] db", "FILE" },
         { "run", 0, 0, G_OPTION_ARG_INT64, &run, "The run to report (see `migmatrix runs`)", "ID" },
         { "latest", 0, 0, G_OPTION_ARG_NONE, &latest, "The newest matrix run (the default)", NULL },
         { "format", 0, 0, G_OPTION_ARG_STRING, &format, "md (default), html, csv, json or junit", "FORMAT" },
@@ -46,7 +49,8 @@ mm_cmd_report(int argc, char **argv)
     g_autoptr(MmStore) store = NULL;
     g_autoptr(MmReport) r = NULL;
     g_autoptr(GString) out = g_string_new(NULL);
-    const char *path;
+    g_autoptr(MmRunRecord) rec = NULL;
+    int rc = 0;
 
     if (!mm_cli_parse("report", "", "Render a stored run: host table, migration matrix per guest and mode, notes.",
                       entries, &argc, &argv))
@@ -69,13 +73,16 @@ mm_cmd_report(int argc, char **argv)
         mm_cli_usage_error("report", "--history %d: give a number of runs from 1 to 1000", history);
         return MM_EXIT_USAGE;
     }
-    path = db ? db : MM_DEFAULT_DB;
-    if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
-        fprintf(stderr, "migmatrix report: no results DB at %s; run a scenario first or pass --db PATH\n", path);
-        return MM_EXIT_USAGE;
+    if (!(store = mm_cli_open_results("report", db, scenario, &rc)))
+        return rc;
+    if (!run && !(run = latest_run(store, &err))) {
+        fprintf(stderr, "migmatrix report: %s\n", err->message);
+        return mm_exit_for_error(err);
     }
-    if (!(store = mm_store_open(path, &err)) || (!run && !(run = latest_run(store, &err))) ||
-        !(r = mm_report_load(store, run, &err)) || (history && !mm_report_load_history(r, store, history, &err))) {
+    /* A probe or import record has host facts and no cases: not a report. */
+    if (!(rec = mm_cli_matrix_run("report", store, run, &rc)))
+        return rc;
+    if (!(r = mm_report_load(store, run, &err)) || (history && !mm_report_load_history(r, store, history, &err))) {
         fprintf(stderr, "migmatrix report: %s\n", err->message);
         return mm_exit_for_error(err);
     }

@@ -26,19 +26,31 @@ on_signal(int sig)
     mm_interrupt_request();
 }
 
+/* Progress goes to stderr, the summary to stdout: `run … > summary.txt` keeps the summary. */
 static void
 on_phase(const MmCase *c, const char *phase, gpointer data)
 {
     Progress *p = data;
     double secs = (g_get_monotonic_time() - p->t_case) / 1e6;
 
-    if (p->tty) {
-        /* One status line, rewritten in place. */
-        fprintf(stderr, "\r\033[K[%u/%u] %s  %s  %.1fs", p->index, p->total, c->id, phase, secs);
+    if (p->tty && !p->verbose) {
+        /* One status line, rewritten in place: the phase, and how long the case has run. */
+        fprintf(stderr, "\r\033[K[%u/%u] %s  %s  (case at %.1f s)", p->index, p->total, c->id, phase, secs);
         fflush(stderr);
     } else if (p->verbose) {
-        fprintf(stderr, "[%u/%u] %s: %s (%.1f s)\n", p->index, p->total, c->id, phase, secs);
+        fprintf(stderr, "[%u/%u] %s: %s started\n", p->index, p->total, c->id, phase);
     }
+}
+
+/* With --verbose, a line as each phase ends: its result and its own duration. */
+static void
+on_phase_end(const MmCase *c, const char *phase, bool ok, gint64 ms, gpointer data)
+{
+    Progress *p = data;
+
+    if (p->verbose)
+        fprintf(stderr, "[%u/%u] %s: %s %s in %.2f s\n", p->index, p->total, c->id, phase, ok ? "ok" : "failed",
+                ms / 1000.0);
 }
 
 static bool
@@ -116,8 +128,11 @@ summary(MmScenario *sc, MmMatrix *m, GPtrArray *results, const char *db, gint64 
         counts[r->outcome]++;
         unexpected += !is_expected(c, r->outcome);
     }
-    printf("\n%s: %u of %u cases in %.0f s%s\n", interrupted ? "interrupted" : "done", done, m->cases->len, secs,
-           interrupted ? " (the rest not run)" : "");
+    {
+        g_autofree char *total = mm_count(m->cases->len, "case", "cases");
+        printf("\n%s: %u of %s in %.0f s%s\n", interrupted ? "interrupted" : "done", done, total, secs,
+               interrupted ? " (the rest not run)" : "");
+    }
     for (int o = 0; o < MM_OUTCOME_LAST; o++)
         if (counts[o])
             printf("  %-22s %u\n", mm_outcome_name(o), counts[o]);
@@ -156,10 +171,15 @@ mm_cmd_run(int argc, char **argv)
     g_autofree char *token = NULL;
     g_autofree char *owner = NULL;
     gboolean verbose = FALSE;
+    gboolean no_preflight = FALSE;
     GOptionEntry entries[] = {
-        { "db", 0, 0, G_OPTION_ARG_FILENAME, &db, "Results DB (default: the scenario's [run] db)", "PATH" },
+        { "db", 0, 0, G_OPTION_ARG_FILENAME, &db,
+          "Results DB (default: $MIGMATRIX_DB, the scenario's [run] db, " MM_DEFAULT_DB ")", "PATH" },
         { "filter", 'f', 0, G_OPTION_ARG_STRING, &filter, "Only cases whose ID matches GLOB", "GLOB" },
-        { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "A line per phase (without a TTY too)", NULL },
+        { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose,
+          "A line as each phase starts and ends, with its own duration (without a TTY too)", NULL },
+        { "no-preflight", 0, 0, G_OPTION_ARG_NONE, &no_preflight,
+          "Skip the check of files, models and modes on the hosts before running", NULL },
         G_OPTION_ENTRY_NULL,
     };
     g_autoptr(MmScenario) sc = NULL;
@@ -188,9 +208,23 @@ mm_cmd_run(int argc, char **argv)
     if (!mm_cli_load_matrix(argv[1], filter, &sc, &m))
         return MM_EXIT_USAGE;
 
+    /* What can be known on the hosts is checked before a night is spent: all of it at once,
+     * and nothing is run (nor stored) while any of it is wrong. */
+    pool = mm_host_pool_new();
+    if (!no_preflight) {
+        MmPreflightStats stats;
+
+        if (mm_cli_preflight("run", sc, m, pool, &stats) > 0) {
+            fprintf(stderr, "migmatrix run: the preflight found errors; nothing was run (fix them, or skip the "
+                            "check with --no-preflight)\n");
+            return MM_EXIT_USAGE;
+        }
+    }
+
     dbpath = mm_cli_db_path(db, sc);
     if (!(store = mm_store_open(dbpath, &err)) ||
-        !(run = mm_store_run_begin(store, "run", sc->name, sc->path, sc->sha256, &err))) {
+        !(run = mm_store_run_begin(store, "run", sc->name, sc->path, sc->sha256, &err)) ||
+        (filter && !mm_store_run_set_filter(store, run, filter, &err))) {
         fprintf(stderr, "migmatrix run: %s\n", err->message);
         return MM_EXIT_INFRA;
     }
@@ -225,16 +259,18 @@ mm_cmd_run(int argc, char **argv)
         return MM_EXIT_INFRA;
     }
 
+    g_autofree char *cases_text = mm_count(m->cases->len, "case", "cases");
+
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    fprintf(stderr, "run %" G_GINT64_FORMAT ": %u cases from %s; results in %s\n", run, m->cases->len, sc->path,
+    fprintf(stderr, "run %" G_GINT64_FORMAT ": %s from %s; results in %s\n", run, cases_text, sc->path,
             dbpath);
     snapshot_hosts(sc, m, store, run);
 
-    pool = mm_host_pool_new();
     mm_engine_identity(&token, &owner);
     o = (MmEngineOptions){ .sc = sc, .store = store, .pool = pool, .run_id = run, .token = token, .owner = owner,
-                           .on_phase = on_phase, .data = &progress };
+                           .on_phase = on_phase, .on_phase_end = on_phase_end,
+                           .data = &progress };
     progress.total = m->cases->len;
     for (guint i = 0; i < m->cases->len && !mm_interrupted(); i++) {
         const MmCase *c = m->cases->pdata[i];

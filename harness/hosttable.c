@@ -128,14 +128,25 @@ mm_host_table_text(GPtrArray *rows, GString *out)
 void
 mm_markdown_cell(GString *out, const char *s)
 {
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '|': g_string_append(out, "\\|"); break;
+    /* Markdown's own backslash escapes (CommonMark: any ASCII punctuation), only where a
+     * character would mean something: the text reads as it is in a terminal, and renders as
+     * it is. '>' and '[' mean nothing inside a table cell or a sentence. */
+    for (const char *p = s; p && *p; p++) {
+        switch (*p) {
+        case '|': g_string_append(out, "\\|"); break;     /* a cell border */
+        case '<': g_string_append(out, "\\<"); break;     /* raw HTML */
+        case '`': g_string_append(out, "\\`"); break;     /* a code span */
+        case '*': g_string_append(out, "\\*"); break;     /* emphasis */
+        case '\\': g_string_append(out, "\\\\"); break;
+        case '&':
+            /* An entity (&lt; &#60;) would be decoded: keep it literal. */
+            if (g_ascii_isalpha(p[1]) || p[1] == '#')
+                g_string_append(out, "\\&");
+            else
+                g_string_append_c(out, '&');
+            break;
         case '\n': case '\r': g_string_append_c(out, ' '); break;
-        case '<': g_string_append(out, "&lt;"); break;
-        case '>': g_string_append(out, "&gt;"); break;
-        case '&': g_string_append(out, "&amp;"); break;
-        default: g_string_append_c(out, *s);
+        default: g_string_append_c(out, *p);
         }
     }
 }

@@ -293,7 +293,10 @@ mm_matrix_format_text(const MmMatrix *m, GString *out)
         else
             counts[c->expected]++;
     }
-    g_string_append_printf(out, "\n%u cases: %u to run, %u n/a", m->cases->len, m->cases->len - na, na);
+    {
+        g_autofree char *cases = mm_count(m->cases->len, "case", "cases");
+        g_string_append_printf(out, "\n%s: %u to run, %u n/a", cases, m->cases->len - na, na);
+    }
     if (m->excluded)
         g_string_append_printf(out, ", %u excluded", m->excluded);
     if (m->duplicates)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "migmatrix/report.h"
+#include "migmatrix/xmldiff.h"
 
 static void
 esc(GString *out, const char *s)
@@ -151,7 +152,12 @@ details(MmReport *r, const MmReportCase *c, GString *out)
     pre(out, "Pre-check", c->precheck);
     pre(out, "XML changes across migration", c->xml_diff);
     pre(out, "Mode after hard reboot", c->reboot_mode);
-    pre(out, "XML changes at hard reboot", c->reboot_diff);
+    if (c->reboot_diff) {
+        g_autofree char *summary = mm_xmldiff_summary(c->reboot_diff);
+
+        pre(out, "XML changes at hard reboot (migratable XML), in short", summary);
+        pre(out, "XML changes at hard reboot, in full", c->reboot_diff);
+    }
     pre(out, "Console / probe tail", c->console_tail);
     g_string_append(out, "</details>\n");
 }
@@ -175,6 +181,11 @@ mm_report_html(MmReport *r, GString *out)
     g_string_append(out, ", status ");
     esc(out, r->run->status);
     g_string_append_printf(out, ". %u as expected, <b>%u unexpected</b>.</p>\n", r->expected, r->unexpected);
+    if (r->run->filter) {
+        g_string_append(out, "<p class=\"filtered\"><b>Filtered</b>: only the cases matching <code>--filter ");
+        esc(out, r->run->filter);
+        g_string_append(out, "</code> were run; the rest of the matrix is not in this report.</p>\n");
+    }
 
     g_string_append(out, "<h2>Hosts</h2>\n");
     mm_host_table_html(r->host_rows, out);

@@ -1,6 +1,7 @@
 /* report-json.c: the report as JSON (docs/report-json.md). */
 #include "migmatrix/json.h"
 #include "migmatrix/report.h"
+#include "migmatrix/xmldiff.h"
 
 void
 mm_report_json(MmReport *r, GString *out)
@@ -21,6 +22,7 @@ mm_report_json(MmReport *r, GString *out)
     mm_json_kv_string(&j, "started_at", r->run->started_at);
     mm_json_kv_string(&j, "ended_at", r->run->ended_at);
     mm_json_kv_string(&j, "status", r->run->status);
+    mm_json_kv_string(&j, "filter", r->run->filter);
     mm_json_kv_string(&j, "harness_version", r->run->harness_version);
     mm_json_end_object(&j);
 
@@ -115,6 +117,10 @@ mm_report_json(MmReport *r, GString *out)
         mm_json_kv_string(&j, "xml_diff", c->xml_diff);
         mm_json_kv_string(&j, "mode_after_reboot", c->reboot_mode);
         mm_json_kv_string(&j, "reboot_xml_diff", c->reboot_diff);
+        {
+            g_autofree char *summary = c->reboot_diff ? mm_xmldiff_summary(c->reboot_diff) : NULL;
+            mm_json_kv_string(&j, "reboot_xml_summary", summary);
+        }
         mm_json_key(&j, "steps");
         mm_json_begin_array(&j);
         GPtrArray *steps = mm_report_steps(r, c);

@@ -1,8 +1,9 @@
 /* report-junit.c: JUnit XML for Jenkins, written with libxml2's xmlTextWriter.
  *
  * One <testcase> per case ID, classname GUEST/MODE. A case fails (<failure>) when its outcome
- * is not what [expect] says: that is the gate. An expected failure passes, with the outcome in
- * <system-out>; N/A and not-run cases are <skipped>. */
+ * is not what [expect] says: that is the gate. infra-error is an <error> (the lab, not the
+ * migration). An expected failure passes, with the outcome in <system-out>; N/A and not-run
+ * cases are <skipped> with the reason. */
 #include <libxml/xmlwriter.h>
 #include <string.h>
 
@@ -24,26 +25,49 @@ fmt_seconds(gint64 ms)
     return g_strdup(g_ascii_formatd(buf, sizeof(buf), "%.3f", ms >= 0 ? ms / 1000.0 : 0));
 }
 
+typedef enum { JUNIT_PASSED, JUNIT_FAILURE, JUNIT_ERROR, JUNIT_SKIPPED } JunitKind;
+
+/* How CI tools must see a case: a broken lab (infra-error) is an <error>, whatever [expect]
+ * said, so Jenkins and GitLab tell it from a broken migration (an unexpected outcome: a
+ * <failure>); N/A and not-run are <skipped>; an expected failure passes. */
+static JunitKind
+junit_kind(const MmReportCase *c)
+{
+    const char *cls = mm_report_cell_class(c);
+
+    if (c->rec->outcome && strcmp(c->rec->outcome, "infra-error") == 0)
+        return JUNIT_ERROR;
+    if (strcmp(cls, "na") == 0 || strcmp(cls, "notrun") == 0)
+        return JUNIT_SKIPPED;
+    if (c->rec->unexpected)
+        return JUNIT_FAILURE;
+    return JUNIT_PASSED;
+}
+
 bool
 mm_report_junit(const MmReport *r, GString *out, GError **error)
 {
     xmlBufferPtr buf = xmlBufferCreate();
     g_autoptr(xmlTextWriter) w = xmlNewTextWriterMemory(buf, 0);
-    guint failures = 0, skipped = 0;
+    guint failures = 0, errors = 0, skipped = 0;
     gint64 total_ms = 0;
     g_autofree char *name = g_strdup_printf("migmatrix.%s", r->run->name ? r->run->name : "run");
     g_autofree char *tests = g_strdup_printf("%u", r->cases->len);
-    g_autofree char *nfail = NULL, *nskip = NULL, *time = NULL;
+    g_autofree char *nfail = NULL, *nerr = NULL, *nskip = NULL, *time = NULL;
 
     for (guint i = 0; i < r->cases->len; i++) {
         const MmReportCase *c = r->cases->pdata[i];
-        const char *cls = mm_report_cell_class(c);
 
-        failures += c->rec->unexpected;
-        skipped += strcmp(cls, "na") == 0 || strcmp(cls, "notrun") == 0;
+        switch (junit_kind(c)) {
+        case JUNIT_ERROR: errors++; break;
+        case JUNIT_FAILURE: failures++; break;
+        case JUNIT_SKIPPED: skipped++; break;
+        default: break;
+        }
         total_ms += MAX(c->rec->duration_ms, 0);
     }
     nfail = g_strdup_printf("%u", failures);
+    nerr = g_strdup_printf("%u", errors);
     nskip = g_strdup_printf("%u", skipped);
     time = fmt_seconds(total_ms);
 
@@ -53,12 +77,13 @@ mm_report_junit(const MmReport *r, GString *out, GError **error)
     W(xmlTextWriterWriteAttribute(w, BAD_CAST "name", BAD_CAST name));
     W(xmlTextWriterWriteAttribute(w, BAD_CAST "tests", BAD_CAST tests));
     W(xmlTextWriterWriteAttribute(w, BAD_CAST "failures", BAD_CAST nfail));
+    W(xmlTextWriterWriteAttribute(w, BAD_CAST "errors", BAD_CAST nerr));
     W(xmlTextWriterWriteAttribute(w, BAD_CAST "time", BAD_CAST time));
     W(xmlTextWriterStartElement(w, BAD_CAST "testsuite"));
     W(xmlTextWriterWriteAttribute(w, BAD_CAST "name", BAD_CAST name));
     W(xmlTextWriterWriteAttribute(w, BAD_CAST "tests", BAD_CAST tests));
     W(xmlTextWriterWriteAttribute(w, BAD_CAST "failures", BAD_CAST nfail));
-    W(xmlTextWriterWriteAttribute(w, BAD_CAST "errors", BAD_CAST "0"));
+    W(xmlTextWriterWriteAttribute(w, BAD_CAST "errors", BAD_CAST nerr));
     W(xmlTextWriterWriteAttribute(w, BAD_CAST "skipped", BAD_CAST nskip));
     W(xmlTextWriterWriteAttribute(w, BAD_CAST "time", BAD_CAST time));
     if (r->run->started_at)
@@ -77,19 +102,31 @@ mm_report_junit(const MmReport *r, GString *out, GError **error)
         W(xmlTextWriterWriteAttribute(w, BAD_CAST "classname", BAD_CAST classname));
         W(xmlTextWriterWriteAttribute(w, BAD_CAST "name", BAD_CAST c->rec->case_id));
         W(xmlTextWriterWriteAttribute(w, BAD_CAST "time", BAD_CAST t));
-        if (c->rec->unexpected) {
-            W(xmlTextWriterStartElement(w, BAD_CAST "failure"));
+        switch (junit_kind(c)) {
+        case JUNIT_ERROR:
+        case JUNIT_FAILURE:
+            W(xmlTextWriterStartElement(w, BAD_CAST(junit_kind(c) == JUNIT_ERROR ? "error" : "failure")));
             W(xmlTextWriterWriteAttribute(w, BAD_CAST "message", BAD_CAST msg));
             W(xmlTextWriterWriteAttribute(w, BAD_CAST "type", BAD_CAST(c->rec->outcome ? c->rec->outcome : "not-run")));
             W(xmlTextWriterWriteString(w, BAD_CAST(c->rec->error_text ? c->rec->error_text : msg)));
             W(xmlTextWriterEndElement(w));
-        } else if (strcmp(cls, "na") == 0 || strcmp(cls, "notrun") == 0) {
+            break;
+        case JUNIT_SKIPPED: {
+            /* N/A says why in its reason; not run says so. */
+            g_autofree char *why = strcmp(cls, "na") == 0
+                                       ? g_strdup_printf("not applicable: %s", c->rec->reason ? c->rec->reason : "")
+                                       : g_strdup("not run: the run ended before this case");
+
             W(xmlTextWriterStartElement(w, BAD_CAST "skipped"));
-            W(xmlTextWriterWriteAttribute(w, BAD_CAST "message", BAD_CAST msg));
+            W(xmlTextWriterWriteAttribute(w, BAD_CAST "message", BAD_CAST why));
             W(xmlTextWriterEndElement(w));
-        } else if (strcmp(cls, "pass") != 0) {
-            W(xmlTextWriterWriteElement(w, BAD_CAST "system-out", BAD_CAST msg));
+            break;
         }
+        default:
+            break;
+        }
+        if (junit_kind(c) == JUNIT_PASSED && strcmp(cls, "pass") != 0)
+            W(xmlTextWriterWriteElement(w, BAD_CAST "system-out", BAD_CAST msg));
         W(xmlTextWriterEndElement(w));
     }
     W(xmlTextWriterEndDocument(w));

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "migmatrix/report.h"
+#include "migmatrix/xmldiff.h"
 
 static void
 summary(const MmReport *r, GString *out)
@@ -56,9 +57,9 @@ grid(const MmReport *r, const MmReportGrid *g, GString *out)
                 g_autofree char *timing = mm_report_timing(c);
 
                 if (timing) {
-                    g_string_append(row, " <sub>");
+                    g_string_append(row, " (");
                     mm_markdown_cell(row, timing);
-                    g_string_append(row, "</sub>");
+                    g_string_append(row, ")");
                 }
             }
             if (c->asymmetric)
@@ -145,6 +146,14 @@ footnotes(const MmReport *r, GString *out)
             mm_markdown_cell(out, c->reboot_mode);
             g_string_append(out, " (the destination's default mode).");
         }
+        if (c->reboot_diff) {
+            /* Dozens of feature lines: summed up here, in full in the HTML and JSON reports. */
+            g_autofree char *summary = mm_xmldiff_summary(c->reboot_diff);
+
+            g_string_append(out, " XML changes at hard reboot (migratable XML): ");
+            mm_markdown_cell(out, summary);
+            g_string_append(out, ".");
+        }
         if (c->rec->error_text) {
             g_string_append(out, " Error: ");
             mm_markdown_cell(out, c->rec->error_text);
@@ -195,13 +204,18 @@ mm_report_markdown(const MmReport *r, GString *out)
     mm_markdown_cell(out, r->run->scenario_path);
     g_string_append_printf(out, ", started %s, ended %s, status %s, migmatrix %s.\n\n", r->run->started_at,
                            r->run->ended_at ? r->run->ended_at : "-", r->run->status, r->run->harness_version);
+    if (r->run->filter) {
+        g_string_append(out, "**Filtered**: only the cases matching --filter ");
+        mm_markdown_cell(out, r->run->filter);
+        g_string_append(out, " were run; the rest of the matrix is not in this report.\n\n");
+    }
     g_string_append(out, "## Hosts\n\n");
     mm_host_table_markdown(r->host_rows, out);
     g_string_append_c(out, '\n');
     summary(r, out);
     g_string_append(out, "## Migration matrix\n\nRows are sources, columns destinations. ✓ pass, ✗ failed "
                          "(outcome: reason), hang: the guest stopped making progress, N/A: not applicable, "
-                         "⇄: the reverse direction has the other result, [n]: see Notes. Small print: the "
+                         "⇄: the reverse direction has the other result, [n]: see Notes. In brackets: the "
                          "migration's total time and downtime.\n\n");
     if (r->history)
         g_string_append_printf(out, "With history: (passes/runs) over the last %u runs of this scenario; "

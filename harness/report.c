@@ -142,8 +142,11 @@ mm_report_load(MmStore *store, gint64 run_id, GError **error)
                 *slot = g_steal_pointer(&art->content);
             }
         }
+        /* "No change" is one value everywhere: none. */
         if (c->xml_diff && strcmp(c->xml_diff, "(no changes)\n") == 0)
             g_clear_pointer(&c->xml_diff, g_free);
+        if (c->reboot_diff && strcmp(c->reboot_diff, "(no changes)\n") == 0)
+            g_clear_pointer(&c->reboot_diff, g_free);
         g_ptr_array_add(r->cases, c);
         g_hash_table_insert(r->by_id, c->rec->case_id, c);
 

@@ -3,12 +3,13 @@
 
 #include <string.h>
 
+#include "migmatrix/hosttable.h"
 #include "migmatrix/json.h"
 
 static const char *const label_names[] = {
     [MM_DIFF_SAME_PASS] = "pass", [MM_DIFF_NEW_FAIL] = "new-fail", [MM_DIFF_FIXED] = "fixed",
     [MM_DIFF_STILL_SAME] = "still-failing", [MM_DIFF_STILL_CHANGED] = "still-failing",
-    [MM_DIFF_NEW_CASE] = "new-case", [MM_DIFF_GONE] = "gone",
+    [MM_DIFF_NEW_CASE] = "new-case", [MM_DIFF_GONE] = "gone", [MM_DIFF_NOT_RUN] = "not-run",
 };
 
 /* The facts whose change explains results: versions, microcode, CPU, host-model expansion. */
@@ -46,6 +47,8 @@ mm_run_diff_free(MmRunDiff *d)
         g_free(h);
     }
     g_ptr_array_unref(d->drift);
+    mm_run_record_free(d->a);
+    mm_run_record_free(d->b);
     g_free(d);
 }
 
@@ -86,15 +89,21 @@ mm_run_diff(MmStore *store, gint64 a, gint64 b, GError **error)
     g_autoptr(GHashTable) by_id = g_hash_table_new(g_str_hash, g_str_equal);
     g_autoptr(GHashTable) seen = g_hash_table_new(g_str_hash, g_str_equal);
     g_autoptr(GPtrArray) hosts_a = NULL;
+    g_autoptr(MmRunRecord) ra_rec = NULL;
+    g_autoptr(MmRunRecord) rb_rec = NULL;
     MmRunDiff *d;
 
-    if (!cb)
+    if (!cb || !(ra_rec = mm_store_run_get(store, a, error)) || !(rb_rec = mm_store_run_get(store, b, error)))
         return NULL;
     d = g_new0(MmRunDiff, 1);
     d->run_a = a;
     d->run_b = b;
+    d->a = g_steal_pointer(&ra_rec);
+    d->b = g_steal_pointer(&rb_rec);
     d->cases = g_ptr_array_new();
     d->drift = g_ptr_array_new();
+    for (guint i = 0; i < ca->len; i++)
+        d->not_run_a += ((MmCaseRecord *)ca->pdata[i])->outcome == NULL;
     for (guint i = 0; i < ca->len; i++)
         g_hash_table_insert(by_id, ((MmCaseRecord *)ca->pdata[i])->case_id, ca->pdata[i]);
     for (guint i = 0; i < cb->len; i++) {
@@ -103,7 +112,10 @@ mm_run_diff(MmStore *store, gint64 a, gint64 b, GError **error)
 
         d->unexpected_b += rb->unexpected;
         g_hash_table_add(seen, rb->case_id);
-        if (!ra)
+        /* Without an outcome a case is neither a pass nor a failure: never "same pass". */
+        if (!rb->outcome)
+            add(d, rb->case_id, MM_DIFF_NOT_RUN, ra, rb);
+        else if (!ra)
             add(d, rb->case_id, MM_DIFF_NEW_CASE, NULL, rb);
         else if (!is_fail(ra) && is_fail(rb))
             add(d, rb->case_id, ra->outcome ? MM_DIFF_NEW_FAIL : MM_DIFF_NEW_CASE, ra, rb);
@@ -123,6 +135,8 @@ mm_run_diff(MmStore *store, gint64 a, gint64 b, GError **error)
             add(d, ra->case_id, MM_DIFF_GONE, ra, NULL);
     }
 
+    d->incomplete = d->not_run_a || d->counts[MM_DIFF_NOT_RUN] || strcmp(d->a->status, "done") != 0 ||
+                    strcmp(d->b->status, "done") != 0;
     hosts_a = mm_store_hosts_list(store, a, NULL);
     for (guint h = 0; hosts_a && h < hosts_a->len; h++) {
         const char *host = hosts_a->pdata[h];
@@ -149,9 +163,33 @@ mm_run_diff(MmStore *store, gint64 a, gint64 b, GError **error)
     return d;
 }
 
+char *
+mm_run_diff_incomplete_text(const MmRunDiff *d)
+{
+    g_autoptr(GString) out = g_string_new(NULL);
+    const MmRunRecord *runs[] = { d->a, d->b };
+    guint not_run[] = { d->not_run_a, d->counts[MM_DIFF_NOT_RUN] };
+
+    if (!d->incomplete)
+        return NULL;
+    for (int i = 0; i < 2; i++) {
+        if (strcmp(runs[i]->status, "done") == 0 && !not_run[i])
+            continue;
+        g_string_append_printf(out, "%srun %" G_GINT64_FORMAT " is %s", out->len ? "; " : "", runs[i]->id,
+                               runs[i]->status);
+        if (not_run[i])
+            g_string_append_printf(out, ", %u of its %" G_GINT64_FORMAT " cases have no outcome%s", not_run[i],
+                                   runs[i]->n_cases, i ? " (listed as not-run)" : "");
+    }
+    g_string_append(out, ": the comparison is incomplete, and the gate does not pass it");
+    return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
 void
 mm_run_diff_text(const MmRunDiff *d, bool md, GString *out)
 {
+    g_autofree char *incomplete = mm_run_diff_incomplete_text(d);
+
     g_string_append_printf(out, "%sruns %" G_GINT64_FORMAT " -> %" G_GINT64_FORMAT ": %u new-fail, %u fixed, %u "
                                 "still-failing (%u reason changed), %u new-case, %u gone; %u unexpected in run %"
                                 G_GINT64_FORMAT "\n\n",
@@ -159,17 +197,23 @@ mm_run_diff_text(const MmRunDiff *d, bool md, GString *out)
                            d->counts[MM_DIFF_STILL_SAME] + d->counts[MM_DIFF_STILL_CHANGED],
                            d->counts[MM_DIFF_STILL_CHANGED], d->counts[MM_DIFF_NEW_CASE], d->counts[MM_DIFF_GONE],
                            d->unexpected_b, d->run_b);
+    if (incomplete)
+        g_string_append_printf(out, "%sINCOMPLETE: %s%s\n\n", md ? "**" : "", incomplete, md ? "**" : "");
     if (md && d->cases->len)
         g_string_append(out, "| case | label | before | after |\n|---|---|---|---|\n");
     for (guint i = 0; i < d->cases->len; i++) {
         const MmCaseDiff *c = d->cases->pdata[i];
         const char *extra = c->label == MM_DIFF_STILL_SAME ? " (same reason)"
                           : c->label == MM_DIFF_STILL_CHANGED ? " (reason changed)" : "";
-        g_autofree char *id = g_markup_escape_text(c->case_id, -1);
-
-        if (md)
-            g_string_append_printf(out, "| %s | %s%s | %s | %s |\n", id, mm_diff_label_name(c->label), extra,
-                                   c->a ? c->a : "-", c->b ? c->b : "-");
+        if (md) {
+            g_string_append(out, "| ");
+            mm_markdown_cell(out, c->case_id);
+            g_string_append_printf(out, " | %s%s | ", mm_diff_label_name(c->label), extra);
+            mm_markdown_cell(out, c->a ? c->a : "-");
+            g_string_append(out, " | ");
+            mm_markdown_cell(out, c->b ? c->b : "-");
+            g_string_append(out, " |\n");
+        }
         else
             g_string_append_printf(out, "%-14s %s%s\n    before: %s\n    after:  %s%s\n", mm_diff_label_name(c->label),
                                    c->case_id, extra, c->a ? c->a : "-", c->b ? c->b : "-",
@@ -200,6 +244,11 @@ mm_run_diff_json(const MmRunDiff *d, GString *out)
     mm_json_kv_int(&j, "run_a", d->run_a);
     mm_json_kv_int(&j, "run_b", d->run_b);
     mm_json_kv_int(&j, "unexpected_b", d->unexpected_b);
+    mm_json_kv_bool(&j, "incomplete", d->incomplete);
+    {
+        g_autofree char *why = mm_run_diff_incomplete_text(d);
+        mm_json_kv_string(&j, "incomplete_reason", why);
+    }
     mm_json_key(&j, "cases");
     mm_json_begin_array(&j);
     for (guint i = 0; i < d->cases->len; i++) {

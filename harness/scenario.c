@@ -220,6 +220,7 @@ mm_scenario_free(MmScenario *sc)
     g_strfreev(sc->include);
     g_strfreev(sc->migrate_flags_text);
     g_clear_pointer(&sc->host_by_name, g_hash_table_unref);
+    g_clear_pointer(&sc->key_lines, g_hash_table_unref);
     g_clear_pointer(&sc->guest_by_name, g_hash_table_unref);
     g_clear_pointer(&sc->hosts, g_ptr_array_unref);
     g_clear_pointer(&sc->guests, g_ptr_array_unref);
@@ -832,9 +833,15 @@ check_host(Loader *ld, MmHost *h)
         else
             HPROBLEM("default_cpu_mode", "%s", err->message);
     } else if (ld->any_hard_reboot) {
+        /* A mode this host's virt type can run: libvirt has no host CPU to pass through under
+         * TCG, nor a host-model for aarch64 there (qemu_capabilities.c). `probe` tells for sure. */
+        bool tcg = strcmp(h->virt_type, "qemu") == 0;
+        const char *mode = !tcg ? "host-passthrough" : strcmp(h->arch, "aarch64") == 0 ? "maximum" : "host-model";
+
         HPROBLEM("default_cpu_mode",
-                 "missing, but hard_reboot = true restarts guests in this mode; set e.g. "
-                 "default_cpu_mode = host-passthrough");
+                 "missing, but hard_reboot = true restarts guests in this mode; set e.g. default_cpu_mode = %s "
+                 "(a mode %s guests under %s can run; `migmatrix probe` lists what %s supports)",
+                 mode, h->arch, h->virt_type, h->name);
     }
 #undef HPROBLEM
 }
@@ -1106,5 +1113,28 @@ mm_scenario_load(const char *path, GPtrArray *problems)
     sc->sha256 = g_strdup(g_checksum_get_string(checksum));
     if (mm_problems_count(problems, MM_PROBLEM_ERROR) > errors_before)
         return NULL;
+    /* Where each group and key stands, for checks made after loading (the preflight). */
+    sc->key_lines = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    for (guint i = 0; i < files->len; i++) {
+        SourceFile *f = files->pdata[i];
+        GHashTableIter it;
+        gpointer k, v;
+
+        if (!f->lines)
+            continue;
+        g_hash_table_iter_init(&it, f->lines);
+        while (g_hash_table_iter_next(&it, &k, &v))
+            g_hash_table_insert(sc->key_lines, g_strdup_printf("%s\x1f%s", f->path, (char *)k), v);
+    }
     return g_steal_pointer(&sc);
+}
+
+int
+mm_scenario_key_line(const MmScenario *sc, const char *file, const char *group, const char *key)
+{
+    g_autofree char *k = key ? g_strdup_printf("%s\x1f%s\x1f%s", file, group, key)
+                             : g_strdup_printf("%s\x1f%s", file, group);
+    int line = sc->key_lines ? GPOINTER_TO_INT(g_hash_table_lookup(sc->key_lines, k)) : 0;
+
+    return line || !key ? line : mm_scenario_key_line(sc, file, group, NULL);
 }

@@ -86,6 +86,9 @@ static const char *const migrations[] = {
     "  memory_iterations INTEGER, dirty_rate INTEGER,"
     "  postcopy INTEGER NOT NULL DEFAULT 0, postcopy_after_ms INTEGER);"
     "CREATE INDEX migrations_by_case ON migrations(case_row);",
+
+    /* 3 → 4: a run limited to part of its matrix (run --filter) says so, with what. */
+    "ALTER TABLE runs ADD COLUMN filter TEXT;",
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == MM_STORE_SCHEMA_VERSION);
@@ -282,6 +285,7 @@ mm_run_record_free(MmRunRecord *r)
     g_free(r->status);
     g_free(r->harness_version);
     g_free(r->kind);
+    g_free(r->filter);
     g_free(r);
 }
 
@@ -329,7 +333,9 @@ mm_store_runs_list(MmStore *store, GError **error)
                                "SELECT r.id, r.name, r.scenario_path, r.scenario_hash, r.started_at, r.ended_at,"
                                " r.status, r.harness_version, r.kind,"
                                " (SELECT count(*) FROM cases c WHERE c.run_id = r.id),"
-                               " (SELECT count(*) FROM cases c WHERE c.run_id = r.id AND c.unexpected)"
+                               " (SELECT count(*) FROM cases c WHERE c.run_id = r.id AND c.unexpected),"
+                               " (SELECT count(*) FROM cases c WHERE c.run_id = r.id AND c.outcome IS NULL),"
+                               " r.filter"
                                " FROM runs r ORDER BY r.id DESC",
                                error);
     g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)mm_run_record_free);
@@ -351,6 +357,8 @@ mm_store_runs_list(MmStore *store, GError **error)
         r->kind = col_text(st, 8);
         r->n_cases = sqlite3_column_int64(st, 9);
         r->n_unexpected = sqlite3_column_int64(st, 10);
+        r->n_not_run = sqlite3_column_int64(st, 11);
+        r->filter = col_text(st, 12);
         g_ptr_array_add(out, r);
     }
     sqlite3_reset(st);
@@ -359,6 +367,32 @@ mm_store_runs_list(MmStore *store, GError **error)
         return NULL;
     }
     return g_steal_pointer(&out);
+}
+
+MmRunRecord *
+mm_store_run_get(MmStore *store, gint64 run_id, GError **error)
+{
+    g_autoptr(GPtrArray) runs = mm_store_runs_list(store, error);
+
+    for (guint i = 0; runs && i < runs->len; i++)
+        if (((MmRunRecord *)runs->pdata[i])->id == run_id)
+            return g_ptr_array_steal_index(runs, i);
+    if (runs)
+        g_set_error(error, MM_ERROR, MM_ERROR_INPUT, "%s has no run %" G_GINT64_FORMAT "; `migmatrix runs` lists them",
+                    store->path, run_id);
+    return NULL;
+}
+
+bool
+mm_store_run_set_filter(MmStore *store, gint64 run_id, const char *filter, GError **error)
+{
+    sqlite3_stmt *st = prepare(store, "UPDATE runs SET filter = ? WHERE id = ?", error);
+
+    if (!st)
+        return false;
+    bind_text(st, 1, filter);
+    sqlite3_bind_int64(st, 2, run_id);
+    return step_done(store, st, error);
 }
 
 /* ---- cases ---------------------------------------------------------------------------------- */

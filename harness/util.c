@@ -139,3 +139,9 @@ mm_interrupted(void)
 {
     return g_atomic_int_get(&interrupt_flag) != 0;
 }
+
+char *
+mm_count(guint n, const char *singular, const char *plural)
+{
+    return g_strdup_printf("%u %s", n, n == 1 ? singular : plural);
+}

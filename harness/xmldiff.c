@@ -180,3 +180,81 @@ mm_xmldiff_touches_cpu(GPtrArray *changes)
             return true;
     return false;
 }
+
+static void
+gstring_free(gpointer s)
+{
+    g_string_free(s, TRUE);
+}
+
+/* Appends NAME to the list under HEADING in GROUPS (heading → GString). */
+static void
+group_add(GPtrArray *order, GHashTable *groups, const char *heading, const char *name)
+{
+    GString *list = g_hash_table_lookup(groups, heading);
+
+    if (!list) {
+        list = g_string_new(NULL);
+        g_hash_table_insert(groups, g_strdup(heading), list);
+        g_ptr_array_add(order, g_strdup(heading));
+    }
+    g_string_append_printf(list, "%s%s", list->len ? ", " : "", name);
+}
+
+char *
+mm_xmldiff_summary(const char *formatted)
+{
+    static GRegex *feature_re, *cpu_re;
+    static gsize done;
+    g_autoptr(GPtrArray) order = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GHashTable) groups =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, gstring_free);
+    g_auto(GStrv) lines = g_strsplit(formatted ? formatted : "", "\n", -1);
+    g_autoptr(GString) out = g_string_new(NULL);
+    guint other = 0;
+
+    if (g_once_init_enter(&done)) {
+        feature_re = g_regex_new("^([-+~]) /domain/cpu/feature\\[([^]]+)\\]/@policy: (.*)$", G_REGEX_OPTIMIZE, 0, NULL);
+        cpu_re = g_regex_new("^~ /domain/cpu/(@?[a-z]+): (.*)$", G_REGEX_OPTIMIZE, 0, NULL);
+        g_once_init_leave(&done, 1);
+    }
+    for (int i = 0; lines[i]; i++) {
+        g_autoptr(GMatchInfo) mi = NULL;
+
+        if (!*lines[i])
+            continue;
+        if (g_regex_match(feature_re, lines[i], 0, &mi)) {
+            g_autofree char *kind = g_match_info_fetch(mi, 1);
+            g_autofree char *name = g_match_info_fetch(mi, 2);
+            g_autofree char *value = g_match_info_fetch(mi, 3);
+            g_autofree char *heading = NULL;
+
+            if (*kind == '~') {
+                g_autofree char *item = g_strdup_printf("%s (%s)", name, value);
+                group_add(order, groups, "CPU feature policies changed", item);
+                continue;
+            }
+            heading = *kind == '-' ? g_strdup_printf("CPU features no longer %s", value)
+                                   : g_strdup_printf("CPU features now %s", value);
+            group_add(order, groups, heading, name);
+            continue;
+        }
+        g_clear_pointer(&mi, g_match_info_free);
+        if (g_regex_match(cpu_re, lines[i], 0, &mi)) {
+            g_autofree char *what = g_match_info_fetch(mi, 1);
+            g_autofree char *change = g_match_info_fetch(mi, 2);
+            g_autofree char *item = g_strdup_printf("%s %s", what[0] == '@' ? what + 1 : what, change);
+
+            group_add(order, groups, "CPU", item);
+            continue;
+        }
+        other++;
+    }
+    for (guint i = 0; i < order->len; i++) {
+        GString *list = g_hash_table_lookup(groups, order->pdata[i]);
+        g_string_append_printf(out, "%s%s: %s", out->len ? "; " : "", (char *)order->pdata[i], list->str);
+    }
+    if (other)
+        g_string_append_printf(out, "%s%u other change%s", out->len ? "; " : "", other, other == 1 ? "" : "s");
+    return g_string_free(g_steal_pointer(&out), FALSE);
+}

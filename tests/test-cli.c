@@ -134,7 +134,7 @@ test_probe_import(void **state)
 static void
 test_help_everywhere(void **state)
 {
-    const char *cmds[] = { "validate", "plan", "run", "report", "diff", "probe", "runs" };
+    const char *cmds[] = { "validate", "plan", "run", "report", "diff", "probe", "runs", "explain" };
 
     (void)state;
     for (guint i = 0; i < G_N_ELEMENTS(cmds); i++) {
@@ -144,6 +144,88 @@ test_help_everywhere(void **state)
         assert_non_null(strstr(out, "Usage:"));
         assert_non_null(strstr(out, "Exit codes"));
     }
+    /* Each command lists the codes it can return, and only those. */
+    {
+        g_autofree char *out = NULL, *err = NULL;
+
+        assert_int_equal(RUN("validate", "--help"), MM_EXIT_OK);
+        assert_null(strstr(out, "unexpected results"));
+        assert_non_null(strstr(out, "--hosts"));
+        g_clear_pointer(&out, g_free);
+        g_clear_pointer(&err, g_free);
+        assert_int_equal(RUN("diff", "--help"), MM_EXIT_OK);
+        assert_non_null(strstr(out, "4 a run is unfinished"));
+    }
+}
+
+/* One DB, found by one chain (--db, MIGMATRIX_DB, --scenario's [run] db, the default); a probe or
+ * import record is not a run to report or compare; counts read right. */
+static void
+test_db_chain(void **state)
+{
+    g_autofree char *out = NULL, *err = NULL;
+    g_autofree char *dir = g_dir_make_tmp("mm-cli-XXXXXX", NULL);
+    g_autofree char *db = g_build_filename(dir, "chain.db", NULL);
+    g_autofree char *ini = g_build_filename(dir, "one.ini", NULL);
+    g_autofree char *text = g_strdup_printf("[run]\ndb = %s\n[host:a]\nuri = test:///default\n[host:b]\n"
+                                            "uri = test:///default\n[guest:g]\nos = none\n[matrix]\npairs = a>b\n"
+                                            "guests = g\nmodes = none\n",
+                                            db);
+    g_autofree char *rm = g_strdup_printf("rm -rf '%s'", dir);
+
+    (void)state;
+    assert_true(g_file_set_contents(ini, text, -1, NULL));
+    assert_int_equal(RUN("probe", "--import", "bdw", "cpu/x86_64-cpuid-Xeon-E5-2630-v4-json.xml", "--db", db),
+                     MM_EXIT_OK);
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+
+    /* The scenario's [run] db, with --scenario. */
+    assert_int_equal(RUN("runs", "--scenario", ini), MM_EXIT_OK);
+    assert_non_null(strstr(out, "import"));
+    /* scripts/nightly.sh reads field 2 (KIND) and field 9 (SCENARIO): keep the columns. */
+    {
+        g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
+        g_auto(GStrv) head = g_strsplit_set(lines[0], " ", -1);
+        g_autoptr(GPtrArray) fields = g_ptr_array_new();
+
+        for (int i = 0; head[i]; i++)
+            if (*head[i])
+                g_ptr_array_add(fields, head[i]);
+        assert_true(fields->len >= 9);
+        assert_string_equal(fields->pdata[1], "KIND");
+        assert_string_equal(fields->pdata[8], "SCENARIO");
+    }
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+    /* MIGMATRIX_DB, and --db before it. */
+    g_setenv("MIGMATRIX_DB", db, TRUE);
+    assert_int_equal(RUN("runs"), MM_EXIT_OK);
+    assert_non_null(strstr(out, "import"));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+    assert_int_equal(RUN("runs", "--db", "/nonexistent/x.db"), MM_EXIT_USAGE);
+    assert_non_null(strstr(err, "no results DB at /nonexistent/x.db (--db)"));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+    /* An import record is not a matrix run. */
+    assert_int_equal(RUN("report", "--run", "1"), MM_EXIT_USAGE);
+    assert_non_null(strstr(err, "run 1 is an import record"));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+    assert_int_equal(RUN("diff", "1", "1"), MM_EXIT_USAGE);
+    assert_non_null(strstr(err, "not a matrix run"));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+    g_unsetenv("MIGMATRIX_DB");
+    assert_int_equal(RUN("runs", "--db", "/nonexistent/y.db"), MM_EXIT_USAGE);
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+
+    /* "1 guest", "1 case". */
+    assert_int_equal(RUN("validate", ini), MM_EXIT_OK);
+    assert_non_null(strstr(out, "OK: 2 hosts, 1 guest, 1 case (0 n/a), 0 expect rules"));
+    assert_int_equal(system(rm), 0);
 }
 
 int
@@ -153,6 +235,7 @@ main(void)
         cmocka_unit_test(test_exit_codes),
         cmocka_unit_test(test_help_everywhere),
         cmocka_unit_test(test_probe_import),
+        cmocka_unit_test(test_db_chain),
     };
     return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

@@ -22,6 +22,8 @@
 
 /* The group's lab (the fixture's state), for the helpers below. */
 static MmTestLab *lab;
+/* The progress lines of the last run_watching, for tests that check them. */
+static GString *progress_lines;
 
 #define RUN(out, err, ...) mm_test_run_migmatrix((const char *const[]){ __VA_ARGS__, NULL }, out, err)
 
@@ -61,7 +63,11 @@ run_watching(const char *ini, const char *db, bool (*act)(const char *line, GPid
     assert_true(g_spawn_async_with_pipes(MM_SOURCE_DIR, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
                                          &pid, NULL, NULL, &err_fd, &err));
     errs = fdopen(err_fd, "r");
+    if (!progress_lines)
+        progress_lines = g_string_new(NULL);
+    g_string_truncate(progress_lines, 0);
     while (fgets(line, sizeof(line), errs)) {
+        g_string_append(progress_lines, line);
         if (!acted)
             acted = act(line, pid, data);
     }
@@ -566,6 +572,10 @@ test_destination_qemu_killed(void **state)
     status = run_watching(ini, db, kill_destination_qemu, &act);
     assert_int_equal(act.rc, 0);
     assert_true(WIFEXITED(status));
+    /* --verbose: a line as each phase starts, and one as it ends with its own duration. */
+    assert_non_null(strstr(progress_lines->str, "lab-a>lab-b/linux/custom:qemu64: migrate started\n"));
+    assert_non_null(strstr(progress_lines->str, "lab-a>lab-b/linux/custom:qemu64: migrate failed in "));
+    assert_non_null(strstr(progress_lines->str, "lab-a>lab-b/linux/custom:qemu64: cleanup ok in "));
     db_open(&d, db);
     c = find(&d, "lab-a>lab-b/linux/custom:qemu64");
     expect_case(&d, c->case_id, "migrate-failed", "destination QEMU exited",
@@ -704,6 +714,44 @@ test_reboot_transient(void **state)
     assert_no_leftovers();
 }
 
+/* The preflight: a missing kernel and a model typo are found on the hosts before anything runs:
+ * exit 2, every problem listed (each host, with did-you-mean), no run stored. */
+static void
+test_preflight(void **state)
+{
+    g_autofree char *db = NULL;
+    g_autofree char *ini = lab_scenario("preflight",
+                                        "[guest:lost]\nos = linux\nkernel = /nonexistent/vmlinuz\nprobe = console\n"
+                                        "[matrix]\npairs = lab-a>lab-b, lab-c>lab-a\nguests = lost, linux\n"
+                                        "modes = custom:Nehalme, custom:Westmere\n",
+                                        &db);
+    g_autofree char *out = NULL, *err = NULL;
+    int rc;
+
+    (void)state;
+    rc = RUN(&out, &err, "run", ini, "--db", db);
+    assert_int_equal(rc, MM_EXIT_USAGE);
+    assert_non_null(strstr(err, "[guest:lost] kernel: /nonexistent/vmlinuz is not readable on lab-a"));
+    assert_non_null(strstr(err, "[guest:lost] kernel: /nonexistent/vmlinuz is not readable on lab-c"));
+    assert_non_null(strstr(err, "[matrix] modes: custom:Nehalme: lab-a's hypervisor (qemu, x86_64 guests) knows no "
+                                "CPU model 'Nehalme' (did you mean 'Nehalem'?)"));
+    assert_non_null(strstr(err, "lab-c's hypervisor"));
+    assert_non_null(strstr(err, "4 errors"));
+    assert_non_null(strstr(err, "nothing was run"));
+    /* Nothing stored: the DB was never opened. */
+    assert_false(g_file_test(db, G_FILE_TEST_EXISTS));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+    /* validate --hosts finds the same, on demand. */
+    assert_int_equal(RUN(&out, &err, "validate", "--hosts", ini), MM_EXIT_USAGE);
+    assert_non_null(strstr(err, "did you mean 'Nehalem'?"));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+    /* And the shipped lab matrix is clean. */
+    assert_int_equal(RUN(&out, &err, "validate", "--hosts", "scenarios/local.ini"), MM_EXIT_OK);
+    assert_non_null(strstr(err, "0 errors, 0 warnings"));
+}
+
 /* Defines (does not start) NAME on CONN as a run would, with OWNER in its metadata (NULL: as
  * older migmatrix did, none); WITH_METADATA false: no migmatrix metadata at all. */
 static void
@@ -832,6 +880,7 @@ main(void)
         cmocka_unit_test(test_postcopy),
         cmocka_unit_test(test_reboot_transient),
         cmocka_unit_test(test_foreign_domains),
+        cmocka_unit_test(test_preflight),
     };
     /* MM_TEST_FILTER=test_foreign_domains: one test of a long suite, while developing. */
     if (g_getenv("MM_TEST_FILTER"))

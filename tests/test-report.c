@@ -57,6 +57,10 @@ static const Row rows[] = {
       "lost:aes,pclmuldq,sse4.2", NULL, NULL, NULL, false },
     { "lab-c>lab-a/linux-agent/maximum", "lab-c", "lab-a", "linux-agent", "maximum", "pass", "pass", NULL, NULL,
       "gained:aes,pclmuldq,sse4.2", NULL, NULL, NULL, false },
+    /* A broken lab: JUnit must say <error>, not <failure>. */
+    { "lab-c>lab-b/linux/custom:qemu64", "lab-c", "lab-b", "linux", "custom:qemu64", "pass", "infra-error",
+      "connection lost", "lab-c does not answer: End of file while reading data: Input/output error", NULL, NULL,
+      NULL, NULL, true },
     { "lab-a>lab-b/arm64/custom:qemu64", "lab-a", "lab-b", "arm64", "custom:qemu64", "na", "na",
       "an x86_64 CPU model for an aarch64 guest", NULL, NULL, NULL, NULL, NULL, false },
     { "lab-a>lab-b/" EVIL "/none", "lab-a", "lab-b", EVIL, "none", "pass", "xml-changed",
@@ -107,8 +111,14 @@ build_db(void)
         }
         if (r->precheck)
             mm_store_artifact_add(s, row, "precheck", "lab-c", r->precheck, NULL);
-        if (r->reboot_mode)
+        if (r->reboot_mode) {
+            /* The real diff of lab-b>lab-a/linux-agent/none's hard reboot into host-model. */
+            g_autofree char *diff = NULL;
+
+            assert_true(g_file_get_contents(MM_TEST_DATA "/report/reboot-diff.txt", &diff, NULL, NULL));
             mm_store_artifact_add(s, row, "mode-after-reboot", "lab-a", r->reboot_mode, NULL);
+            mm_store_artifact_add(s, row, "xml-diff-reboot", "lab-a", diff, NULL);
+        }
         mm_store_artifact_add(s, row, "xml-diff", r->dst, r->xml_diff ? r->xml_diff : "(no changes)\n", NULL);
         /* Job statistics as the engine stores them: refused at the destination's prepare (no
          * data moved) for a failed migration, libvirt's final ones otherwise. */
@@ -177,22 +187,34 @@ test_formats(void **state)
     golden("report.html", html->str);
 
     /* The matrix: counts, asymmetry, not-run. */
-    assert_int_equal(r->unexpected, 2);
+    assert_int_equal(r->unexpected, 3);
     assert_int_equal(r->not_run, 1);
     /* Westmere fails both ways: symmetric. host-model fails onto lab-c only: asymmetric. */
     assert_false(((MmReportCase *)g_hash_table_lookup(r->by_id, "lab-c>lab-a/linux/custom:Westmere"))->asymmetric);
     assert_true(((MmReportCase *)g_hash_table_lookup(r->by_id, "lab-a>lab-c/linux/host-model"))->asymmetric);
     assert_true(((MmReportCase *)g_hash_table_lookup(r->by_id, "lab-c>lab-a/linux/host-model"))->asymmetric);
     assert_non_null(strstr(md->str, "| lab-a | — | | ✗ migrate-failed: missing features ⇄ [3] |"));
-    assert_non_null(strstr(md->str, "| lab-c | ✓ <sub>652 ms, downtime 25 ms</sub> ⇄ | | — |"));
+    assert_non_null(strstr(md->str, "| lab-c | ✓ (652 ms, downtime 25 ms) ⇄ | | — |"));
     /* The guest's own CPU: what it lost is in the cell; job statistics in small print. */
-    assert_non_null(strstr(md->str, "| ✗ cpu-changed: lost aes, pclmuldq, sse4.2 <sub>682 ms, downtime 28 ms</sub>"));
+    assert_non_null(strstr(md->str, "| ✗ cpu-changed: lost aes, pclmuldq, sse4.2 (682 ms, downtime 28 ms)"));
     assert_non_null(strstr(md->str, "hang (CPU lost aes, pclmuldq, sse4.2)"));
     assert_non_null(strstr(md->str, "The guest's own CPU gained: aes, pclmuldq, sse4.2."));
     assert_non_null(strstr(json->str, "\"migrations\":[{\"leg\":\"migrate\",\"ok\":false,\"stats\":\"none\","
                                       "\"total_ms\":null"));
     assert_non_null(strstr(md->str, "not run"));
     assert_non_null(strstr(md->str, "After hard reboot: host-model"));
+    /* The hard reboot's dozens of feature lines, summed up in the note. */
+    assert_non_null(strstr(md->str, "XML changes at hard reboot (migratable XML): CPU: check none -> full, model qemu64 "
+                                    "-> EPYC; CPU features now require: 3dnow, 3dnowext, acpi"));
+    /* Case IDs read as they are: Markdown escapes, not HTML entities. */
+    assert_non_null(strstr(md->str, "1. **lab-a>lab-c/linux/custom:Westmere**"));
+    assert_null(strstr(md->str, "&gt;"));
+    assert_non_null(strstr(md->str, "\\<img src=x onerror=alert(1)>"));
+    /* No change is null everywhere in JSON. */
+    assert_null(strstr(json->str, "(no changes)"));
+    /* JUnit: the broken lab is an error, N/A skipped with its reason. */
+    assert_non_null(strstr(junit->str, "<error message=\"infra-error: connection lost (expected pass)\" type=\"infra-error\""));
+    assert_non_null(strstr(junit->str, "<skipped message=\"not applicable: an x86_64 CPU model for an aarch64 guest\"/>"));
 
     /* The HTML parses and has the host table (libxml2 2.9 parses HTML4: it does not know
      * details/summary, so its diagnostics are off; the structure is what is checked). */
@@ -212,7 +234,10 @@ test_formats(void **state)
     /* Hostile strings stay text everywhere. */
     assert_null(strstr(html->str, "<img"));
     assert_non_null(strstr(html->str, "&lt;img src=x onerror=alert(1)&gt;"));
-    assert_null(strstr(md->str, "<img"));
+    /* In Markdown every '<' is escaped: no raw HTML at all. */
+    for (const char *lt = strchr(md->str, '<'); lt; lt = strchr(lt + 1, '<'))
+        if (lt == md->str || lt[-1] != '\\')
+            fail_msg("unescaped '<' in the Markdown report: %.40s", lt);
     assert_non_null(strstr(csv->str, "\"quote \"\" comma , amp & lt < newline\nnon-ASCII: é ü 中\""));
     assert_non_null(strstr(json->str, "\"quote \\\" comma , amp & lt < newline\\nnon-ASCII: é ü 中\""));
     g_clear_pointer(&r, mm_report_free);
@@ -320,8 +345,8 @@ test_history(void **state)
     mm_report_markdown(r, md);
     mm_report_json(r, json);
     assert_non_null(strstr(md->str, "| b | ✓ (2/3, flaky) | — |"));
-    assert_non_null(strstr(md->str, "| a&gt;b/g/flipper | 2/3 | 2 | 1.00 | no |"));
-    assert_non_null(strstr(md->str, "| b&gt;a/g/known | 2/3 | 2 | 1.00 | yes |"));
+    assert_non_null(strstr(md->str, "| a>b/g/flipper | 2/3 | 2 | 1.00 | no |"));
+    assert_non_null(strstr(md->str, "| b>a/g/known | 2/3 | 2 | 1.00 | yes |"));
     assert_non_null(strstr(json->str, "\"known_flaky\":true"));
     /* The flaky expectation keeps the gate green. */
     assert_int_equal(r->unexpected, 0);

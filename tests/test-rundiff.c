@@ -41,6 +41,7 @@ make_db(gint64 *a, gint64 *b, bool b_clean)
     mm_store_host_fact_set(s, *a, "a", "qemu_version", "7.2.0", NULL);
     mm_store_host_fact_set(s, *a, "a", "microcode", "0x1", NULL);
     mm_store_host_fact_set(s, *a, "a", "kvm.host_model_cpu", "Broadwell", NULL);
+    assert_true(mm_store_run_end(s, *a, "done", NULL));
     *b = mm_store_run_begin(s, "run", "nightly", "x.ini", NULL, NULL);
     add_case(s, *b, "a>b/g/keeps-passing", "pass", NULL, false);
     add_case(s, *b, "a>b/g/breaks", b_clean ? "pass" : "migrate-failed", b_clean ? NULL : "extra features", !b_clean);
@@ -54,6 +55,7 @@ make_db(gint64 *a, gint64 *b, bool b_clean)
     mm_store_host_fact_set(s, *b, "a", "qemu_version", "7.2.0", NULL);
     mm_store_host_fact_set(s, *b, "a", "microcode", "0x2", NULL);
     mm_store_host_fact_set(s, *b, "a", "kvm.host_model_cpu", "Broadwell-IBRS", NULL);
+    assert_true(mm_store_run_end(s, *b, "done", NULL));
     return path;
 }
 
@@ -127,12 +129,70 @@ test_exit_code(void **state)
     remove_db(good);
 }
 
+/* An unfinished run B, every case of it passing so far: a run still going (its later cases
+ * planned, one running) or one that was interrupted. Never "0 new-fail, exit 0". */
+static char *
+make_unfinished(gint64 *a, gint64 *b, const char *status, gint64 *probe)
+{
+    g_autofree char *dir = g_dir_make_tmp("mm-diff-XXXXXX", NULL);
+    char *path = g_build_filename(dir, "diff.db", NULL);
+    g_autoptr(MmStore) s = mm_store_open(path, NULL);
+    const char *ids[] = { "a>b/g/one", "a>b/g/two", "a>b/g/three" };
+
+    *probe = mm_store_run_begin(s, "probe", "lab", "x.ini", NULL, NULL);
+    assert_true(mm_store_run_end(s, *probe, "done", NULL));
+    *a = mm_store_run_begin(s, "run", "nightly", "x.ini", NULL, NULL);
+    for (int i = 0; i < 3; i++)
+        add_case(s, *a, ids[i], "pass", NULL, false);
+    assert_true(mm_store_run_end(s, *a, "done", NULL));
+    *b = mm_store_run_begin(s, "run", "nightly", "x.ini", NULL, NULL);
+    add_case(s, *b, ids[0], "pass", NULL, false);
+    add_case(s, *b, ids[1], NULL, NULL, false);
+    add_case(s, *b, ids[2], NULL, NULL, false);
+    if (strcmp(status, "running") != 0)
+        assert_true(mm_store_run_end(s, *b, status, NULL));
+    return path;
+}
+
+static void
+test_unfinished_runs(void **state)
+{
+    const char *statuses[] = { "running", "interrupted" };
+
+    (void)state;
+    for (guint i = 0; i < G_N_ELEMENTS(statuses); i++) {
+        gint64 a, b, probe;
+        g_autofree char *db = make_unfinished(&a, &b, statuses[i], &probe);
+        g_autoptr(MmStore) s = mm_store_open(db, NULL);
+        g_autoptr(MmRunDiff) d = mm_run_diff(s, a, b, NULL);
+        g_autoptr(GString) text = g_string_new(NULL);
+        g_autofree char *expected = g_strdup_printf("INCOMPLETE: run %" G_GINT64_FORMAT " is %s, 2 of its 3 cases "
+                                                    "have no outcome (listed as not-run)",
+                                                    b, statuses[i]);
+
+        assert_true(d->incomplete);
+        assert_int_equal(d->counts[MM_DIFF_NOT_RUN], 2);
+        assert_int_equal(d->counts[MM_DIFF_NEW_FAIL], 0);
+        assert_int_equal(find(d, "a>b/g/two")->label, MM_DIFF_NOT_RUN);
+        mm_run_diff_text(d, false, text);
+        if (!strstr(text->str, expected))
+            fail_msg("%s: no '%s' in\n%s", statuses[i], expected, text->str);
+        assert_non_null(strstr(text->str, "not-run        a>b/g/three"));
+        /* The gate: exit 4, not 0. */
+        assert_int_equal(run_diff(db, a, b), MM_EXIT_INCOMPLETE);
+        /* A probe record is not a run to compare: refused, exit 2. */
+        assert_int_equal(run_diff(db, probe, b), MM_EXIT_USAGE);
+        remove_db(db);
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_labels_and_drift),
         cmocka_unit_test(test_exit_code),
+        cmocka_unit_test(test_unfinished_runs),
     };
     return cmocka_run_group_tests_name("rundiff", tests, NULL, NULL);
 }

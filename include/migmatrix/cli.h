@@ -5,6 +5,8 @@
 
 #include "migmatrix/matrix.h"
 #include "migmatrix/scenario.h"
+#include "migmatrix/store.h"
+#include "migmatrix/preflight.h"
 #include "migmatrix/util.h"
 
 typedef int (*MmCommandFunc)(int argc, char **argv);
@@ -13,6 +15,7 @@ typedef struct {
     const char *name;
     MmCommandFunc run;
     const char *summary;
+    const char *exits;       /* its exit codes, for --help */
 } MmCommand;
 
 int mm_cmd_validate(int argc, char **argv);
@@ -38,7 +41,19 @@ MmScenario *mm_cli_load_scenario(const char *path);
  * plan-level ones too. False means exit 2. */
 bool mm_cli_load_matrix(const char *path, const char *filter, MmScenario **sc, MmMatrix **m);
 
-/* --db if given, else the scenario's [run] db, else results/migmatrix.db. */
+/* The preflight against the hosts (preflight.h), every problem printed to stderr with a
+ * summary line. Returns the number of errors; STATS says what was checked. */
+guint mm_cli_preflight(const char *name, const MmScenario *sc, const MmMatrix *m, struct _MmHostPool *pool,
+                       MmPreflightStats *stats);
+
+/* The results DB, by one chain: --db OPTION, then $MIGMATRIX_DB, then SC's [run] db, then
+ * results/migmatrix.db. */
 const char *mm_cli_db_path(const char *option, const MmScenario *sc);
+/* For the commands that only read a DB (report, runs, diff): the chain above, with SCENARIO
+ * the --scenario file (may be NULL) for its [run] db. Refuses a DB that does not exist (a typo
+ * must not create one). NULL with the error printed and *RC set to the exit code. */
+MmStore *mm_cli_open_results(const char *name, const char *option, const char *scenario, int *rc);
+/* Run RUN_ID of STORE if it is a matrix run; a probe or import record is refused (exit 2). */
+MmRunRecord *mm_cli_matrix_run(const char *name, MmStore *store, gint64 run_id, int *rc);
 
 void mm_cli_usage_error(const char *name, const char *fmt, ...) G_GNUC_PRINTF(2, 3);

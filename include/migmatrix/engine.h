@@ -25,8 +25,10 @@ typedef struct {
      * ("HOST:PID") is recorded in their metadata. */
     const char *token;
     const char *owner;
-    /* Called at the start of every phase (progress display); may be NULL. */
+    /* Called at the start of every phase, and at its end with its result and duration
+     * (progress display); either may be NULL. */
     void (*on_phase)(const MmCase *c, const char *phase, gpointer data);
+    void (*on_phase_end)(const MmCase *c, const char *phase, bool ok, gint64 duration_ms, gpointer data);
     gpointer data;
 } MmEngineOptions;
 

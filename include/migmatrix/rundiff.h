@@ -15,6 +15,7 @@ typedef enum {
     MM_DIFF_STILL_CHANGED,   /* still-failing, reason changed */
     MM_DIFF_NEW_CASE,
     MM_DIFF_GONE,
+    MM_DIFF_NOT_RUN,         /* no outcome in B: the run is unfinished */
 } MmDiffLabel;
 
 const char *mm_diff_label_name(MmDiffLabel l);
@@ -38,13 +39,20 @@ typedef struct {
     gint64 run_a, run_b;
     GPtrArray *cases;        /* MmCaseDiff*, B's order, then cases gone */
     GPtrArray *drift;        /* MmHostDrift* */
-    guint counts[MM_DIFF_GONE + 1];
+    guint counts[MM_DIFF_NOT_RUN + 1];
     guint unexpected_b;
+    /* An unfinished run cannot pass the gate: running or interrupted, or cases without an
+     * outcome (in A: the baseline is incomplete; in B: MM_DIFF_NOT_RUN). */
+    MmRunRecord *a, *b;
+    guint not_run_a;
+    bool incomplete;
 } MmRunDiff;
 
 void mm_run_diff_free(MmRunDiff *d);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MmRunDiff, mm_run_diff_free)
 
 MmRunDiff *mm_run_diff(MmStore *store, gint64 a, gint64 b, GError **error);
+/* "run 3 is running, 5 of its 8 cases have no outcome; …", or NULL when both runs are finished. */
+char *mm_run_diff_incomplete_text(const MmRunDiff *d);
 void mm_run_diff_text(const MmRunDiff *d, bool markdown, GString *out);
 void mm_run_diff_json(const MmRunDiff *d, GString *out);

@@ -121,6 +121,7 @@ typedef struct {
     GPtrArray *expect;       /* MmExpectRule*, in file order; the last match wins */
     GHashTable *host_by_name;
     GHashTable *guest_by_name;
+    GHashTable *key_lines;   /* "file\x1fgroup[\x1fkey]" → line, for mm_scenario_key_line */
 } MmScenario;
 
 void mm_scenario_free(MmScenario *sc);
@@ -131,6 +132,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MmScenario, mm_scenario_free)
 MmScenario *mm_scenario_load(const char *path, GPtrArray *problems);
 
 MmHost *mm_scenario_find_host(const MmScenario *sc, const char *name);
+
+/* The line of GROUP/KEY in FILE (one of the scenario's files; the group's line when the key is
+ * not written there, 0 when neither is), for problems found after loading. */
+int mm_scenario_key_line(const MmScenario *sc, const char *file, const char *group, const char *key);
 
 /* Every key the language knows, for tests and docs: NULL-terminated "group.key" strings. */
 const char *const *mm_scenario_known_keys(void);

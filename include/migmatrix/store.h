@@ -8,7 +8,7 @@
 #include <glib.h>
 #include <stdbool.h>
 
-#define MM_STORE_SCHEMA_VERSION 3
+#define MM_STORE_SCHEMA_VERSION 4
 #define MM_DEFAULT_DB "results/migmatrix.db"
 
 typedef struct _MmStore MmStore;
@@ -34,8 +34,10 @@ typedef struct {
     char *status;            /* running, done, interrupted, failed */
     char *harness_version;
     char *kind;              /* run, probe, import */
+    char *filter;            /* run --filter GLOB, or NULL: the whole matrix */
     gint64 n_cases;
     gint64 n_unexpected;
+    gint64 n_not_run;        /* cases without an outcome (planned, running, interrupted) */
 } MmRunRecord;
 
 void mm_run_record_free(MmRunRecord *r);
@@ -47,6 +49,10 @@ gint64 mm_store_run_begin(MmStore *store, const char *kind, const char *name, co
 bool mm_store_run_end(MmStore *store, gint64 run_id, const char *status, GError **error);
 /* MmRunRecord*, newest first. */
 GPtrArray *mm_store_runs_list(MmStore *store, GError **error);
+/* One run; MM_ERROR_INPUT when there is none of that ID. */
+MmRunRecord *mm_store_run_get(MmStore *store, gint64 run_id, GError **error);
+/* Records that the run covers only the cases matching FILTER. */
+bool mm_store_run_set_filter(MmStore *store, gint64 run_id, const char *filter, GError **error);
 
 typedef struct {
     gint64 id;               /* row id, 0 before insert */

@@ -10,6 +10,7 @@ typedef enum {
     MM_EXIT_UNEXPECTED = 1,   /* at least one unexpected result */
     MM_EXIT_USAGE = 2,        /* bad command line or bad input file */
     MM_EXIT_INFRA = 3,        /* a host, the DB or the lab failed us */
+    MM_EXIT_INCOMPLETE = 4,   /* diff: a run compared is unfinished (running, interrupted, cases not run) */
     MM_EXIT_INTERRUPTED = 130,
 } MmExit;
 
@@ -47,6 +48,9 @@ void mm_problems_add(GPtrArray *problems, MmProblemLevel level, const char *file
                      const char *group, const char *key, const char *fmt, ...) G_GNUC_PRINTF(7, 8);
 guint mm_problems_count(GPtrArray *problems, MmProblemLevel level);
 void mm_problems_format(GPtrArray *problems, GString *out);
+
+/* "1 case", "2 cases": N and the noun in the right number. */
+char *mm_count(guint n, const char *singular, const char *plural);
 
 /* The closest candidate within a small edit distance, or NULL: for "did you mean". */
 const char *mm_suggest(const char *word, const char *const *candidates, gssize n_candidates);

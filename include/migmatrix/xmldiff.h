@@ -27,3 +27,7 @@ GPtrArray *mm_xmldiff(const char *a, const char *b, GError **error);
 char *mm_xmldiff_format(GPtrArray *changes);
 /* Whether any change is under /domain/cpu. */
 bool mm_xmldiff_touches_cpu(GPtrArray *changes);
+/* A short account of a formatted diff (mm_xmldiff_format's text), for a report cell or note:
+ * "CPU: check none -> full; CPU features now require: 3dnow, acpi; 2 other changes". The full
+ * list stays in the diff itself. "" when the diff is empty. */
+char *mm_xmldiff_summary(const char *formatted);
