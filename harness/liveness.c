@@ -223,6 +223,21 @@ mm_liveness_free(MmLiveness *l)
     g_free(l);
 }
 
+/* One step of waiting on the console, with its lock held: MM_WAIT_OK when something may have
+ * arrived (look again), else why the wait ends. Wakes at least every 200 ms to notice Ctrl-C. */
+static MmWaitResult
+console_block(Console *c, gint64 deadline)
+{
+    if (c->eof)
+        return MM_WAIT_GONE;
+    if (mm_interrupted())
+        return MM_WAIT_INTERRUPTED;
+    if (!g_cond_wait_until(&c->cond, &c->lock, MIN(deadline, g_get_monotonic_time() + 200000)) &&
+        g_get_monotonic_time() >= deadline)
+        return MM_WAIT_TIMEOUT;
+    return MM_WAIT_OK;
+}
+
 static MmWaitResult
 console_wait(MmLiveness *l, gint64 baseline, guint advances, guint timeout_s, char **detail)
 {
@@ -267,20 +282,8 @@ console_wait(MmLiveness *l, gint64 baseline, guint advances, guint timeout_s, ch
             r = MM_WAIT_OK;
             break;
         }
-        if (c->eof) {
-            r = MM_WAIT_GONE;
+        if ((r = console_block(c, deadline)) != MM_WAIT_OK)
             break;
-        }
-        if (mm_interrupted()) {
-            r = MM_WAIT_INTERRUPTED;
-            break;
-        }
-        /* Wake at least every 200 ms to notice an interrupt. */
-        if (!g_cond_wait_until(&c->cond, &c->lock, MIN(deadline, g_get_monotonic_time() + 200000)) &&
-            g_get_monotonic_time() >= deadline) {
-            r = MM_WAIT_TIMEOUT;
-            break;
-        }
     }
     if (detail) {
         double secs = (g_get_monotonic_time() - t0) / 1e6;
@@ -567,21 +570,8 @@ cpuid_console(MmLiveness *l, guint timeout_s, char **text, char **detail)
     }
     g_mutex_lock(&c->lock);
     armed = c->cpu_seen;
-    while (c->cpu_seen == armed) {
-        if (c->eof) {
-            r = MM_WAIT_GONE;
-            break;
-        }
-        if (mm_interrupted()) {
-            r = MM_WAIT_INTERRUPTED;
-            break;
-        }
-        if (!g_cond_wait_until(&c->cond, &c->lock, MIN(deadline, g_get_monotonic_time() + 200000)) &&
-            g_get_monotonic_time() >= deadline) {
-            r = MM_WAIT_TIMEOUT;
-            break;
-        }
-    }
+    while (c->cpu_seen == armed && (r = console_block(c, deadline)) == MM_WAIT_OK)
+        ;
     if (r == MM_WAIT_OK)
         *text = g_strdup(c->cpu_line);
     else

@@ -383,16 +383,23 @@ mm_store_run_get(MmStore *store, gint64 run_id, GError **error)
     return NULL;
 }
 
-bool
-mm_store_run_set_filter(MmStore *store, gint64 run_id, const char *filter, GError **error)
+/* SQL of the form "UPDATE … SET one = ? WHERE id = ?", with VALUE and ID. */
+static bool
+update_text(MmStore *store, const char *sql, const char *value, gint64 id, GError **error)
 {
-    sqlite3_stmt *st = prepare(store, "UPDATE runs SET filter = ? WHERE id = ?", error);
+    sqlite3_stmt *st = prepare(store, sql, error);
 
     if (!st)
         return false;
-    bind_text(st, 1, filter);
-    sqlite3_bind_int64(st, 2, run_id);
+    bind_text(st, 1, value);
+    sqlite3_bind_int64(st, 2, id);
     return step_done(store, st, error);
+}
+
+bool
+mm_store_run_set_filter(MmStore *store, gint64 run_id, const char *filter, GError **error)
+{
+    return update_text(store, "UPDATE runs SET filter = ? WHERE id = ?", filter, run_id, error);
 }
 
 /* ---- cases ---------------------------------------------------------------------------------- */
@@ -492,13 +499,7 @@ mm_store_case_finish(MmStore *store, gint64 case_row, const char *outcome, const
 bool
 mm_store_case_set_state(MmStore *store, gint64 case_row, const char *state, GError **error)
 {
-    sqlite3_stmt *st = prepare(store, "UPDATE cases SET state = ? WHERE id = ?", error);
-
-    if (!st)
-        return false;
-    bind_text(st, 1, state);
-    sqlite3_bind_int64(st, 2, case_row);
-    return step_done(store, st, error);
+    return update_text(store, "UPDATE cases SET state = ? WHERE id = ?", state, case_row, error);
 }
 
 GPtrArray *

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "migmatrix/store.h"
 #include "migmatrix/util.h"
 
 static int
@@ -219,6 +220,24 @@ test_db_chain(void **state)
     g_clear_pointer(&err, g_free);
     g_unsetenv("MIGMATRIX_DB");
     assert_int_equal(RUN("runs", "--db", "/nonexistent/y.db"), MM_EXIT_USAGE);
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+
+    /* A filtered run says so, in runs and in the report. */
+    {
+        g_autoptr(MmStore) st = mm_store_open(db, NULL);
+        gint64 run = mm_store_run_begin(st, "run", "one", ini, NULL, NULL);
+
+        assert_true(run > 0);
+        assert_true(mm_store_run_set_filter(st, run, "a>*/g/*", NULL));
+        assert_true(mm_store_run_end(st, run, "done", NULL));
+    }
+    assert_int_equal(RUN("runs", "--db", db), MM_EXIT_OK);
+    assert_non_null(strstr(out, "[filtered: --filter a>*/g/*]"));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+    assert_int_equal(RUN("report", "--db", db, "--latest"), MM_EXIT_OK);
+    assert_non_null(strstr(out, "**Filtered**: only the cases matching --filter a>\\*/g/\\* were run"));
     g_clear_pointer(&out, g_free);
     g_clear_pointer(&err, g_free);
 

@@ -111,6 +111,18 @@ db_close(Db *d)
     mm_store_close(d->store);
 }
 
+/* Runs INI into DB, which must exit 0 (every outcome as its [expect] says), and opens the DB. */
+static void
+run_ok(const char *ini, const char *db, Db *d)
+{
+    g_autofree char *out = NULL, *err = NULL;
+    int rc = RUN(&out, &err, "run", ini, "--db", db);
+
+    if (rc != 0)
+        fail_msg("run exited %d\n%s\n%s", rc, out, err);
+    db_open(d, db);
+}
+
 static const MmCaseRecord *
 find(Db *d, const char *id)
 {
@@ -347,6 +359,17 @@ test_local_matrix(void **state)
         assert_string_equal(mode, "host-model");
         assert_non_null(strstr(diff, "/domain/cpu/"));
         assert_non_null(strstr(diff, "EPYC"));
+        /* Like with like: the snapshot names both views, the reboot compares migratable XML. */
+        {
+            g_autoptr(GPtrArray) steps = mm_store_steps_list(d.store, c->id, NULL);
+            const MmStepRecord *snap = steps->pdata[4], *reboot = steps->pdata[7];
+
+            assert_string_equal(snap->phase, "snapshot");
+            assert_non_null(strstr(snap->message, "; migratable CPU "));
+            assert_string_equal(reboot->phase, "reboot");
+            assert_non_null(strstr(reboot->message, "migratable CPU custom:qemu64 check=none -> custom:EPYC check=full"));
+            assert_non_null(strstr(reboot->message, "migratable XML changed at reboot: CPU: "));
+        }
     }
     expect_case(&d, "lab-a>lab-b/linux-agent/none", "reboot-failed", "mode unsupported by hypervisor", NULL);
     expect_case(&d, "lab-a>lab-c/linux-agent/none", "back-failed", "extra features",
@@ -437,15 +460,10 @@ test_migrate_timeout(void **state)
                                         "[matrix]\npairs = lab-a>lab-b\nguests = linux\nmodes = custom:qemu64\n"
                                         "[expect]\n*/*/* = migrate-failed: timeout\n",
                                         &db);
-    g_autofree char *out = NULL, *err = NULL;
     Db d = { 0 };
-    int rc;
 
     (void)state;
-    rc = RUN(&out, &err, "run", ini, "--db", db);
-    if (rc != 0)
-        fail_msg("run exited %d\n%s\n%s", rc, out, err);
-    db_open(&d, db);
+    run_ok(ini, db, &d);
     expect_case(&d, "lab-a>lab-b/linux/custom:qemu64", "migrate-failed", "timeout",
                 "prepare:ok define:ok start:ok wait-alive:ok snapshot:ok migrate:fail rollback-check:ok cleanup:ok");
     assert_non_null(strstr(find(&d, "lab-a>lab-b/linux/custom:qemu64")->error_text, "migrate_timeout = 3 s"));
@@ -650,18 +668,13 @@ test_postcopy(void **state)
                                         "[matrix]\npairs = lab-a>lab-b\nguests = linux-agent\nmodes = custom:qemu64\n"
                                         "ping_pong = true\n",
                                         &db);
-    g_autofree char *out = NULL, *err = NULL;
     g_autoptr(GPtrArray) migrations = NULL;
     g_autoptr(GPtrArray) steps = NULL;
     const MmCaseRecord *c;
     Db d = { 0 };
-    int rc;
 
     (void)state;
-    rc = RUN(&out, &err, "run", ini, "--db", db);
-    if (rc != 0)
-        fail_msg("run exited %d\n%s\n%s", rc, out, err);
-    db_open(&d, db);
+    run_ok(ini, db, &d);
     c = find(&d, "lab-a>lab-b/linux-agent/custom:qemu64");
     expect_case(&d, c->case_id, "pass", NULL, NULL);
     migrations = mm_store_migrations_list(d.store, c->id, NULL);
@@ -694,17 +707,12 @@ test_reboot_transient(void **state)
                                         "[matrix]\npairs = lab-b>lab-a\nguests = linux-agent\nmodes = none\n"
                                         "hard_reboot = true\n",
                                         &db);
-    g_autofree char *out = NULL, *err = NULL;
     g_autoptr(GPtrArray) steps = NULL;
     const MmCaseRecord *c;
     Db d = { 0 };
-    int rc;
 
     (void)state;
-    rc = RUN(&out, &err, "run", ini, "--db", db);
-    if (rc != 0)
-        fail_msg("run exited %d\n%s\n%s", rc, out, err);
-    db_open(&d, db);
+    run_ok(ini, db, &d);
     c = find(&d, "lab-b>lab-a/linux-agent/none");
     expect_case(&d, c->case_id, "pass", NULL,
                 "prepare:ok define:ok start:ok wait-alive:ok snapshot:ok migrate:ok verify:ok reboot:ok cleanup:ok");
