@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The README's first command: install, build, bring the local lab up, probe its hosts, run
-# the lab's matrix (scenarios/local.ini, about 5 minutes), print the summary, write
+# the lab's matrix (scenarios/local.ini, about 8 minutes), print the summary, write
 # results/report.html and results/report.md, and bring the lab down again (also on failure or
 # Ctrl-C). Exits with `migmatrix run`'s exit code.
 set -euo pipefail
