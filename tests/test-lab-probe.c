@@ -145,7 +145,7 @@ test_wrong_known_hosts_refused(void **state)
     assert_int_equal(RUN(&out, &err, "probe", ini, "--db", db, "--host", "lab-a"), 3);
     assert_non_null(strstr(err, "lab-a: SSH host key of 10.200.0.1 does not match"));
     assert_non_null(strstr(err, "ssh-keygen -R 10.200.0.1"));
-    assert_non_null(strstr(err, "probed 0 of 1 hosts"));
+    assert_non_null(strstr(err, "probed 0 of 1 host;"));
 
     assert_int_equal(RUN(&out2, &err2, "probe", ini, "--db", db, "--host", "lab-a-new"), 3);
     assert_non_null(strstr(err2, "lab-a-new: SSH host key of 10.200.0.1 (SHA256:"));
