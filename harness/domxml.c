@@ -17,24 +17,169 @@ prop(xmlNode *node, const char *name, const char *value)
     xmlNewProp(node, (const xmlChar *)name, (const xmlChar *)value);
 }
 
+/* Unlinks and frees N with the indentation before it, so the template keeps its layout. */
 static void
-add_cpu(xmlNode *domain, const MmCpuMode *mode)
+remove_node(xmlNode *n)
+{
+    xmlNode *ws = n->prev;
+
+    if (ws && xmlNodeIsText(ws) && xmlIsBlankNode(ws)) {
+        xmlUnlinkNode(ws);
+        xmlFreeNode(ws);
+    }
+    xmlUnlinkNode(n);
+    xmlFreeNode(n);
+}
+
+/* <topology> and NUMA cells from the guest's shape keys: vCPUs and memory split evenly. */
+static void
+add_shape(xmlNode *cpu, const MmGuest *g)
+{
+    guint max = g->max_vcpus ? g->max_vcpus : g->vcpus;
+
+    if (g->sockets) {
+        xmlNode *t = child(cpu, "topology", NULL);
+        g_autofree char *s = g_strdup_printf("%u", g->sockets);
+        g_autofree char *c = g_strdup_printf("%u", g->cores);
+        g_autofree char *th = g_strdup_printf("%u", g->threads);
+
+        prop(t, "sockets", s);
+        prop(t, "dies", "1");
+        prop(t, "cores", c);
+        prop(t, "threads", th);
+    }
+    if (g->numa) {
+        xmlNode *numa = child(cpu, "numa", NULL);
+        guint first = 0;
+
+        for (guint i = 0; i < g->numa; i++) {
+            /* The last cell takes the remainder, so every vCPU and MiB has a cell. */
+            guint n = i + 1 == g->numa ? max - first : max / g->numa;
+            guint mem = i + 1 == g->numa ? g->memory_mib - (g->memory_mib / g->numa) * i : g->memory_mib / g->numa;
+            g_autofree char *id = g_strdup_printf("%u", i);
+            g_autofree char *cpus = n > 1 ? g_strdup_printf("%u-%u", first, first + n - 1) : g_strdup_printf("%u", first);
+            g_autofree char *m = g_strdup_printf("%u", mem);
+            xmlNode *cell = child(numa, "cell", NULL);
+
+            prop(cell, "id", id);
+            prop(cell, "cpus", cpus);
+            prop(cell, "memory", m);
+            prop(cell, "unit", "MiB");
+            first += n;
+        }
+    }
+}
+
+/* The mode under test on a <cpu> element: mode, match, check, model and (unless kept) features. */
+static void
+set_mode(xmlNode *cpu, const MmCpuMode *mode, bool keep_features)
+{
+    static const char *const attrs[] = { "mode", "match", "check", "migratable", NULL };
+    xmlNode *n, *next;
+
+    for (int i = 0; attrs[i]; i++)
+        xmlUnsetProp(cpu, (const xmlChar *)attrs[i]);
+    for (n = cpu->children; n; n = next) {
+        const char *name = (const char *)n->name;
+
+        next = n->next;
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        /* topology, numa and cache describe the guest, not its CPU model: they stay. */
+        if (strcmp(name, "model") == 0 || strcmp(name, "vendor") == 0 ||
+            (strcmp(name, "feature") == 0 && !keep_features))
+            remove_node(n);
+    }
+    /* "none": no mode at all, the hypervisor's default CPU; what stays is the guest's shape. */
+    if (mode->kind == MM_MODE_NONE)
+        return;
+    prop(cpu, "mode", mm_cpu_mode_kind_name(mode->kind));
+    if (mode->kind == MM_MODE_CUSTOM) {
+        xmlNode *model = xmlNewDocNode(cpu->doc, NULL, (const xmlChar *)"model", (const xmlChar *)mode->model);
+
+        prop(cpu, "match", "exact");
+        /* forbid: never silently run another model than the one under test. */
+        prop(model, "fallback", "forbid");
+        /* libvirt wants the model before topology and features. */
+        if (cpu->children)
+            xmlAddPrevSibling(cpu->children, model);
+        else
+            xmlAddChild(cpu, model);
+    }
+}
+
+static void
+add_cpu(xmlNode *domain, const MmGuest *g, const MmCpuMode *mode)
 {
     xmlNode *cpu;
 
-    /* "none" means no <cpu> at all: the hypervisor's default CPU. */
-    if (mode->kind == MM_MODE_NONE)
+    /* "none" without a shape means no <cpu> at all. */
+    if (mode->kind == MM_MODE_NONE && !g->sockets && !g->numa)
         return;
     cpu = child(domain, "cpu", NULL);
-    prop(cpu, "mode", mm_cpu_mode_kind_name(mode->kind));
-    if (mode->kind == MM_MODE_CUSTOM) {
-        xmlNode *model;
+    set_mode(cpu, mode, false);
+    add_shape(cpu, g);
+}
 
-        prop(cpu, "match", "exact");
-        model = child(cpu, "model", mode->model);
-        /* forbid: never silently run another model than the one under test. */
-        prop(model, "fallback", "forbid");
+/* Hyper-V enlightenments as platforms give Windows guests; QEMU provides them under KVM only. */
+static void
+add_hyperv(xmlNode *features)
+{
+    static const char *const on[] = { "relaxed", "vapic", "vpindex", "synic", "stimer", "frequencies", NULL };
+    xmlNode *hv = child(features, "hyperv", NULL);
+    xmlNode *spin;
+
+    prop(hv, "mode", "custom");
+    for (int i = 0; on[i]; i++) {
+        if (strcmp(on[i], "frequencies") == 0) {
+            spin = child(hv, "spinlocks", NULL);
+            prop(spin, "state", "on");
+            prop(spin, "retries", "8191");
+        }
+        prop(child(hv, on[i], NULL), "state", "on");
     }
+}
+
+static void
+add_clock(xmlNode *domain, const MmGuest *g, bool kvm)
+{
+    bool windows = strcmp(g->os, "windows") == 0;
+    xmlNode *clock = child(domain, "clock", NULL);
+    xmlNode *t;
+
+    /* Windows keeps its RTC in local time. */
+    prop(clock, "offset", windows ? "localtime" : "utc");
+    if (!windows)
+        return;
+    t = child(clock, "timer", NULL);
+    prop(t, "name", "rtc");
+    prop(t, "tickpolicy", "catchup");
+    t = child(clock, "timer", NULL);
+    prop(t, "name", "pit");
+    prop(t, "tickpolicy", "delay");
+    t = child(clock, "timer", NULL);
+    prop(t, "name", "hpet");
+    prop(t, "present", "no");
+    if (kvm) {
+        t = child(clock, "timer", NULL);
+        prop(t, "name", "hypervclock");
+        prop(t, "present", "yes");
+    }
+}
+
+static void
+add_nic(xmlNode *devices, const MmGuest *g)
+{
+    bool windows = strcmp(g->os, "windows") == 0;
+    xmlNode *nic;
+
+    if (!g->network && !g->bridge)
+        return;
+    nic = child(devices, "interface", NULL);
+    prop(nic, "type", g->network ? "network" : "bridge");
+    prop(child(nic, "source", NULL), g->network ? "network" : "bridge", g->network ? g->network : g->bridge);
+    /* Windows has no virtio driver out of the box; e1000e works on pc and q35 alike. */
+    prop(child(nic, "model", NULL), "type", g->nic_model ? g->nic_model : windows ? "e1000e" : "virtio");
 }
 
 static void
@@ -61,6 +206,7 @@ add_devices(xmlNode *domain, const MmGuest *g)
         prop(tgt, "dev", windows ? "sda" : "vda");
         prop(tgt, "bus", windows ? "sata" : "virtio");
     }
+    add_nic(devices, g);
     /* A pty console needs no shared path: the probe reads it through virDomainOpenConsole. */
     n = child(devices, "serial", NULL);
     prop(n, "type", "pty");
@@ -77,28 +223,24 @@ add_devices(xmlNode *domain, const MmGuest *g)
     prop(child(devices, "memballoon", NULL), "model", "none");
 }
 
-char *
-mm_domxml_build(const MmDomainSpec *spec)
+static void
+add_metadata(xmlNode *domain, const MmDomainSpec *spec)
 {
-    const MmGuest *g = spec->guest;
-    g_autoptr(xmlDoc) doc = xmlNewDoc((const xmlChar *)"1.0");
-    xmlNode *domain = xmlNewNode(NULL, (const xmlChar *)"domain");
-    xmlNode *os, *type, *meta, *mm;
-    xmlNs *ns;
-    g_autofree char *mem = g_strdup_printf("%u", g->memory_mib);
-    g_autofree char *vcpus = g_strdup_printf("%u", g->vcpus);
     g_autofree char *run = g_strdup_printf("%" G_GINT64_FORMAT, spec->run_id);
-    bool arm = strcmp(g->arch, "aarch64") == 0;
-    xmlChar *buf = NULL;
-    int len = 0;
-    char *out;
+    xmlNode *meta = NULL, *mm, *n, *next;
+    xmlNs *ns;
 
-    xmlDocSetRootElement(doc, domain);
-    prop(domain, "type", spec->virt_type);
-    child(domain, "name", spec->name);
-    if (spec->uuid)
-        child(domain, "uuid", spec->uuid);
-    meta = child(domain, "metadata", NULL);
+    for (n = domain->children; n; n = n->next)
+        if (n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, "metadata") == 0)
+            meta = n;
+    if (!meta)
+        meta = child(domain, "metadata", NULL);
+    /* A template dumped from a migmatrix guest carries an old case: replace it, keep the rest. */
+    for (n = meta->children; n; n = next) {
+        next = n->next;
+        if (n->ns && n->ns->href && strcmp((const char *)n->ns->href, MM_METADATA_NS) == 0)
+            remove_node(n);
+    }
     mm = xmlNewChild(meta, NULL, (const xmlChar *)"case", NULL);
     ns = xmlNewNs(mm, (const xmlChar *)MM_METADATA_NS, (const xmlChar *)"mm");
     xmlSetNs(mm, ns);
@@ -106,8 +248,131 @@ mm_domxml_build(const MmDomainSpec *spec)
     prop(mm, "run", run);
     if (spec->owner)
         prop(mm, "owner", spec->owner);
+}
+
+static char *
+dump(xmlDoc *doc)
+{
+    xmlChar *buf = NULL;
+    int len = 0;
+    char *out;
+
+    xmlDocDumpFormatMemoryEnc(doc, &buf, &len, "UTF-8", 1);
+    out = g_strndup((const char *)buf, len);
+    xmlFree(buf);
+    return out;
+}
+
+static xmlNode *
+first_child(xmlNode *parent, const char *name)
+{
+    for (xmlNode *n = parent->children; n; n = n->next)
+        if (n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0)
+            return n;
+    return NULL;
+}
+
+/* Sets the text of PARENT's first NAME child, creating it (after AFTER, or first) when missing. */
+static void
+set_child_text(xmlNode *parent, const char *name, const char *text)
+{
+    xmlNode *n = first_child(parent, name);
+
+    if (!n) {
+        n = xmlNewDocNode(parent->doc, NULL, (const xmlChar *)name, NULL);
+        if (parent->children)
+            xmlAddPrevSibling(parent->children, n);
+        else
+            xmlAddChild(parent, n);
+    }
+    xmlNodeSetContent(n, (const xmlChar *)text);
+}
+
+/* The platform's template, changed only where the case says: name, UUID, metadata, the CPU mode,
+ * the first disk's source when the scenario gives one, and the domain type (the host's virt
+ * type, since a KVM platform's definition runs under TCG in the lab). */
+static char *
+build_from_template(const MmDomainSpec *spec)
+{
+    const MmGuest *g = spec->guest;
+    g_autoptr(xmlDoc) doc = mm_xml_parse(g->domain_xml_text, -1, g->domain_xml, NULL);
+    g_autoptr(xmlXPathContext) ctx = NULL;
+    g_autoptr(GPtrArray) disks = NULL;
+    xmlNode *domain, *uuid, *cpu;
+
+    if (!doc)  /* checked at load: cannot happen unless the text changed since */
+        return NULL;
+    domain = xmlDocGetRootElement(doc);
+    xmlUnsetProp(domain, (const xmlChar *)"id");
+    xmlSetProp(domain, (const xmlChar *)"type", (const xmlChar *)spec->virt_type);
+    set_child_text(domain, "name", spec->name);
+    if ((uuid = first_child(domain, "uuid")))
+        remove_node(uuid);
+    if (spec->uuid) {
+        uuid = xmlNewDocNode(doc, NULL, (const xmlChar *)"uuid", (const xmlChar *)spec->uuid);
+        xmlAddNextSibling(first_child(domain, "name"), uuid);
+    }
+    add_metadata(domain, spec);
+    cpu = first_child(domain, "cpu");
+    if (!cpu && spec->mode->kind != MM_MODE_NONE)
+        cpu = child(domain, "cpu", NULL);
+    if (cpu) {
+        set_mode(cpu, spec->mode, g->keep_cpu_features);
+        /* "none" and nothing of the guest's shape left: no <cpu> at all. */
+        if (spec->mode->kind == MM_MODE_NONE && !first_child(cpu, "topology") && !first_child(cpu, "numa") &&
+            !first_child(cpu, "cache") && !first_child(cpu, "feature"))
+            remove_node(cpu);
+    }
+    if (g->disk) {
+        ctx = xmlXPathNewContext(doc);
+        disks = mm_xml_nodes(ctx, NULL, "/domain/devices/disk[@device='disk' or not(@device)]");
+        if (disks->len) {
+            xmlNode *disk = disks->pdata[0];
+            xmlNode *source = first_child(disk, "source");
+
+            xmlSetProp(disk, (const xmlChar *)"type", (const xmlChar *)"file");
+            if (source)
+                remove_node(source);
+            source = xmlNewDocNode(doc, NULL, (const xmlChar *)"source", NULL);
+            prop(source, "file", g->disk);
+            if (first_child(disk, "driver"))
+                xmlAddNextSibling(first_child(disk, "driver"), source);
+            else
+                xmlAddChild(disk, source);
+        }
+    }
+    return dump(doc);
+}
+
+char *
+mm_domxml_build(const MmDomainSpec *spec)
+{
+    const MmGuest *g = spec->guest;
+    g_autoptr(xmlDoc) doc = NULL;
+    xmlNode *domain;
+    xmlNode *os, *type, *vcpu;
+    g_autofree char *mem = g_strdup_printf("%u", g->memory_mib);
+    g_autofree char *vcpus = g_strdup_printf("%u", g->max_vcpus ? g->max_vcpus : g->vcpus);
+    bool arm = strcmp(g->arch, "aarch64") == 0;
+    bool kvm = strcmp(spec->virt_type, "kvm") == 0;
+
+    if (g->domain_xml_text)
+        return build_from_template(spec);
+    doc = xmlNewDoc((const xmlChar *)"1.0");
+    domain = xmlNewNode(NULL, (const xmlChar *)"domain");
+    xmlDocSetRootElement(doc, domain);
+    prop(domain, "type", spec->virt_type);
+    child(domain, "name", spec->name);
+    if (spec->uuid)
+        child(domain, "uuid", spec->uuid);
+    add_metadata(domain, spec);
     prop(child(domain, "memory", mem), "unit", "MiB");
-    child(domain, "vcpu", vcpus);
+    vcpu = child(domain, "vcpu", vcpus);
+    /* Room to hot-plug: the guest boots with vcpus of max_vcpus. */
+    if (g->max_vcpus > g->vcpus) {
+        g_autofree char *current = g_strdup_printf("%u", g->vcpus);
+        prop(vcpu, "current", current);
+    }
 
     os = child(domain, "os", NULL);
     type = child(os, "type", "hvm");
@@ -126,18 +391,16 @@ mm_domxml_build(const MmDomainSpec *spec)
         xmlNode *features = child(domain, "features", NULL);
         child(features, "acpi", NULL);
         child(features, "apic", NULL);
+        if (strcmp(g->os, "windows") == 0 && kvm)
+            add_hyperv(features);
     }
-    add_cpu(domain, spec->mode);
-    prop(child(domain, "clock", NULL), "offset", strcmp(g->os, "windows") == 0 ? "localtime" : "utc");
+    add_cpu(domain, g, spec->mode);
+    add_clock(domain, g, kvm);
     child(domain, "on_poweroff", "destroy");
     child(domain, "on_reboot", "restart");
     child(domain, "on_crash", "destroy");
     add_devices(domain, g);
-
-    xmlDocDumpFormatMemoryEnc(doc, &buf, &len, "UTF-8", 1);
-    out = g_strndup((const char *)buf, len);
-    xmlFree(buf);
-    return out;
+    return dump(doc);
 }
 
 char *

@@ -17,6 +17,7 @@
 #include "migmatrix/guestcpu.h"
 #include "migmatrix/liveness.h"
 #include "migmatrix/util.h"
+#include "migmatrix/xml.h"
 #include "migmatrix/xmldiff.h"
 
 static const char *const phase_names[] = {
@@ -638,6 +639,7 @@ migrate_flags(const MmScenario *sc)
         { MM_MIGRATE_AUTO_CONVERGE, VIR_MIGRATE_AUTO_CONVERGE },
         { MM_MIGRATE_POSTCOPY, VIR_MIGRATE_POSTCOPY },
         { MM_MIGRATE_COMPRESSED, VIR_MIGRATE_COMPRESSED },
+        { MM_MIGRATE_COPY_STORAGE_ALL, VIR_MIGRATE_NON_SHARED_DISK },
     };
     unsigned int flags = 0;
 
@@ -1001,15 +1003,161 @@ phase_wait_alive(Cycle *cy)
     return true;
 }
 
+/* ---- vCPU hot-plug and NUMA ------------------------------------------------------------- */
+
+/* How many vCPUs the guest itself has online, through its agent (guest-get-vcpus); -1 with WHY
+ * when the agent does not answer. */
+static int
+guest_vcpus(Cycle *cy, char **why)
+{
+    int n = virDomainGetVcpusFlags(cy->dom, VIR_DOMAIN_VCPU_GUEST);
+
+    if (n < 0) {
+        *why = g_strdup(virGetLastErrorMessage());
+        virResetLastError();
+    }
+    return n;
+}
+
+/* Sets the guest to N vCPUs as a platform does: libvirt plugs (or unplugs) them live, then the
+ * agent onlines them, since Linux on x86 leaves a hot-added CPU offline. Passes only when the
+ * guest itself counts N online. OUTCOME is the phase's; the reason is always "vcpu hot-plug". */
+static bool
+vcpus_set(Cycle *cy, guint n, MmOutcome outcome, const char *where, guint *seen)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)cy->o->sc->alive_timeout * G_USEC_PER_SEC;
+    g_autofree char *why = NULL;
+    int now = -1;
+
+    if (virDomainSetVcpusFlags(cy->dom, n, VIR_DOMAIN_AFFECT_LIVE) < 0) {
+        g_autofree char *msg = g_strdup(virGetLastErrorMessage());
+        bool timeout = virGetLastErrorCode() == VIR_ERR_OPERATION_TIMEOUT;
+        g_autofree char *seen_text = NULL;
+
+        virResetLastError();
+        /* libvirt waits 5 s for the guest to eject a vCPU, then fails and asks for the result
+         * to be "manually inspected": do so, so the record says what the guest did. */
+        if (timeout) {
+            while (g_get_monotonic_time() < deadline && !mm_interrupted()) {
+                g_clear_pointer(&why, g_free);
+                if ((now = guest_vcpus(cy, &why)) == (int)n)
+                    break;
+                g_usleep(500 * 1000);
+            }
+            seen_text = now >= 0 ? g_strdup_printf("; the guest then saw %d vCPUs, and libvirt still counts %d", now,
+                                                   virDomainGetVcpusFlags(cy->dom, VIR_DOMAIN_AFFECT_LIVE))
+                                 : g_strdup_printf("; the guest's count cannot be read: %s", why);
+            virResetLastError();
+        }
+        return fail_text(cy, outcome, "vcpu hot-plug", "%s: setting %u vCPUs live on %s failed: %s%s", where, n,
+                         cy->here->name, msg, seen_text ? seen_text : "");
+    }
+    /* The agent may be reconnecting right after a move: ask until alive_timeout. */
+    while (!mm_interrupted()) {
+        g_clear_pointer(&why, g_free);
+        now = guest_vcpus(cy, &why);
+        if (now == (int)n)
+            break;
+        if (now >= 0 && now < (int)n && virDomainSetVcpusFlags(cy->dom, n, VIR_DOMAIN_VCPU_GUEST) < 0) {
+            g_free(why);
+            why = g_strdup_printf("onlining through the agent: %s", virGetLastErrorMessage());
+            virResetLastError();
+        }
+        if (g_get_monotonic_time() >= deadline)
+            break;
+        g_usleep(500 * 1000);
+    }
+    if (now != (int)n) {
+        if (now >= 0)
+            return fail_text(cy, outcome, "vcpu hot-plug", "%s: libvirt set %u vCPUs on %s, and the guest sees %d%s%s",
+                             where, n, cy->here->name, now, why ? ": " : "", why ? why : "");
+        return fail_text(cy, outcome, "vcpu hot-plug", "%s: the guest's vCPU count on %s cannot be read: %s", where,
+                         cy->here->name, why ? why : "interrupted");
+    }
+    *seen = (guint)now;
+    return true;
+}
+
+/* After wait-alive: plug up to the case's hotplug_vcpus, seen by the guest. */
+static bool
+hotplug_before(Cycle *cy)
+{
+    g_autofree char *why = NULL;
+    int boot = guest_vcpus(cy, &why);
+    guint seen = 0;
+    g_autofree char *text = NULL;
+
+    if (!cy->c->hotplug_vcpus)
+        return true;
+    if (boot < 0)
+        return fail_text(cy, MM_OUTCOME_START_FAILED, "vcpu hot-plug",
+                         "before migrate: the guest's vCPU count cannot be read: %s", why);
+    if (!vcpus_set(cy, cy->c->hotplug_vcpus, MM_OUTCOME_START_FAILED, "before migrate", &seen))
+        return false;
+    text = g_strdup_printf("%d -> %u", boot, seen);
+    say(cy, "vCPU hot-plug on %s: the guest sees %s vCPUs", cy->here->name, text);
+    artifact(cy, "vcpus-plugged", cy->here->name, text);
+    return true;
+}
+
+/* After the move: the guest still sees them; then one more is plugged and one unplugged there. */
+static bool
+hotplug_after(Cycle *cy)
+{
+    g_autofree char *why = NULL;
+    guint n = cy->c->hotplug_vcpus, seen = 0, more = 0;
+    int now;
+    gint64 deadline = g_get_monotonic_time() + (gint64)cy->o->sc->alive_timeout * G_USEC_PER_SEC;
+    g_autofree char *text = NULL;
+
+    if (!n)
+        return true;
+    /* The agent reconnects on the destination: wait for its answer, not for a count. */
+    while ((now = guest_vcpus(cy, &why)) < 0 && g_get_monotonic_time() < deadline && !mm_interrupted()) {
+        g_clear_pointer(&why, g_free);
+        g_usleep(500 * 1000);
+    }
+    if (now < 0)
+        return fail_text(cy, MM_OUTCOME_MIGRATE_FAILED, "vcpu hot-plug",
+                         "after migrate: the guest's vCPU count on %s cannot be read: %s", cy->here->name, why);
+    if (now != (int)n)
+        return fail_text(cy, MM_OUTCOME_MIGRATE_FAILED, "vcpu hot-plug",
+                         "after migrate: the guest had %u vCPUs on the source and sees %d on %s", n, now,
+                         cy->here->name);
+    text = g_strdup_printf("%u", n);
+    artifact(cy, "vcpus-migrated", cy->here->name, text);
+    g_clear_pointer(&text, g_free);
+    if (!vcpus_set(cy, n + 1, MM_OUTCOME_MIGRATE_FAILED, "plug after migrate", &more) ||
+        !vcpus_set(cy, n, MM_OUTCOME_MIGRATE_FAILED, "unplug after migrate", &seen))
+        return false;
+    text = g_strdup_printf("%u -> %u -> %u", n, more, seen);
+    say(cy, "vCPU hot-plug on %s: the guest keeps %u vCPUs; plugged and unplugged one: %s", cy->here->name, n, text);
+    artifact(cy, "vcpus-replugged", cy->here->name, text);
+    return true;
+}
+
+/* NUMA cells of a domain XML (0: none). */
+static guint
+numa_cells(const char *xml)
+{
+    g_autoptr(xmlDoc) doc = xml ? mm_xml_parse(xml, -1, "domain XML", NULL) : NULL;
+    g_autoptr(xmlXPathContext) ctx = doc ? xmlXPathNewContext(doc) : NULL;
+
+    return ctx ? mm_xml_nodes_count(ctx, "/domain/cpu/numa/cell") : 0;
+}
+
 /* What the guest is before it moves: its definition (migratable and live XML) and the CPU it
  * sees itself. */
 static bool
 phase_snapshot(Cycle *cy)
 {
-    g_autofree char *live = virDomainGetXMLDesc(cy->dom, 0);
+    g_autofree char *live = NULL;
     g_autofree char *summary = NULL;
 
-    if (!live)
+    /* Plugged first, so the definition recorded (and diffed after the move) has them. */
+    if (!hotplug_before(cy))
+        return false;
+    if (!(live = virDomainGetXMLDesc(cy->dom, 0)))
         return fail_libvirt(cy, MM_OUTCOME_INFRA_ERROR, "dump the live XML");
     if (!(cy->xml_before = migratable_xml(cy->dom)))
         return fail_libvirt(cy, MM_OUTCOME_INFRA_ERROR, "dump the migratable XML");
@@ -1120,6 +1268,20 @@ phase_verify(Cycle *cy)
         return false;
     if (!diff_against_before(cy, MM_OUTCOME_MIGRATE_FAILED, "xml-after", "xml-diff", &diff, NULL))
         return false;
+    if (cy->c->guest->numa_cells) {
+        g_autofree char *after = migratable_xml(cy->dom);
+        guint before_n = numa_cells(cy->xml_before), after_n = after ? numa_cells(after) : 0;
+        g_autofree char *text = g_strdup_printf("%u", after_n);
+
+        /* The diff below shows the lines; this says what they mean. */
+        if (before_n == after_n)
+            say(cy, "NUMA cells kept on %s: %u", cy->here->name, after_n);
+        else
+            say(cy, "NUMA cells changed on %s: %u before, %u after", cy->here->name, before_n, after_n);
+        artifact(cy, "numa-cells", cy->here->name, text);
+    }
+    if (!hotplug_after(cy))
+        return false;
     if (*diff) {
         guint lines = 0;
 
@@ -1147,6 +1309,10 @@ phase_reboot(Cycle *cy)
     g_autofree char *now = NULL;
     int persistent;
     MmWaitResult r;
+    /* A NUMA guest restarts in the mode the platform forces on NUMA guests there. */
+    bool numa = cy->c->guest->numa_cells && dst->has_numa_cpu_mode;
+    const MmCpuMode *reboot_mode = numa ? &dst->numa_cpu_mode : &dst->default_cpu_mode;
+    const char *reboot_text = numa ? dst->numa_cpu_mode_text : dst->default_cpu_mode_text;
 
     /* The same instance, so the same UUID; only the definition is the platform's new one. */
     if (virDomainGetUUIDString(cy->dom, uuid) < 0)
@@ -1155,7 +1321,7 @@ phase_reboot(Cycle *cy)
      * undefine. Ask before destroying it. */
     if ((persistent = virDomainIsPersistent(cy->dom)) < 0)
         return fail_libvirt(cy, MM_OUTCOME_REBOOT_FAILED, "persistent?");
-    xml = guest_xml(cy, dst, &dst->default_cpu_mode, uuid);
+    xml = guest_xml(cy, dst, reboot_mode, uuid);
     if (virDomainDestroy(cy->dom) < 0)
         return fail_libvirt(cy, MM_OUTCOME_REBOOT_FAILED, "destroy");
     if (persistent && virDomainUndefineFlags(cy->dom, VIR_DOMAIN_UNDEFINE_NVRAM) < 0)
@@ -1175,9 +1341,9 @@ phase_reboot(Cycle *cy)
     if (!(now = migratable_xml(cy->dom)))
         return fail_libvirt(cy, MM_OUTCOME_REBOOT_FAILED, "dump the migratable XML");
     after = mm_domxml_cpu_summary(now);
-    say(cy, "rebooted on %s with default_cpu_mode %s: %s; migratable CPU %s -> %s", dst->name,
-        dst->default_cpu_mode_text, detail, before, after);
-    artifact(cy, "mode-after-reboot", dst->name, dst->default_cpu_mode_text);
+    say(cy, "rebooted on %s with %s %s: %s; migratable CPU %s -> %s", dst->name,
+        numa ? "numa_cpu_mode" : "default_cpu_mode", reboot_text, detail, before, after);
+    artifact(cy, "mode-after-reboot", dst->name, reboot_text);
     if (*diff) {
         g_autofree char *summary = mm_xmldiff_summary(diff);
         say(cy, "migratable XML changed at reboot: %s", summary);

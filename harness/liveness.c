@@ -313,30 +313,35 @@ remember(MmLiveness *l, char *answer)
         g_free(g_queue_pop_head(&l->answers));
 }
 
-/* The guest's SSH session (probe_ssh = user@address[:port]), opened on first use. */
+/* The guest's SSH session (probe_ssh, parsed at load), opened on first use. */
 static MmSsh *
 guest_ssh(const MmGuest *g, MmSsh **ssh, GError **error)
 {
-    const char *at = g->probe_ssh ? strchr(g->probe_ssh, '@') : NULL;
-    const char *colon = at ? strrchr(at, ':') : NULL;
-    g_autofree char *user = NULL;
-    g_autofree char *addr = NULL;
-    MmSshTarget t = { .label = g->name, .port = 22, .connect_timeout = 5 };
+    const MmSshAddress *a = &g->probe_ssh_address;
+    MmSshTarget t = { .label = g->name, .user = a->user, .address = a->address, .port = a->port,
+                      .key_file = g->ssh_key, .known_hosts = g->known_hosts, .connect_timeout = 5 };
 
     if (*ssh)
         return *ssh;
-    if (!at) {
-        g_set_error(error, MM_ERROR, MM_ERROR_INPUT, "probe_ssh '%s' is not user@address[:port]",
-                    g->probe_ssh ? g->probe_ssh : "");
+    if (!a->address) {
+        g_set_error(error, MM_ERROR, MM_ERROR_INPUT, "guest %s has no probe_ssh address", g->name);
         return NULL;
     }
-    user = g_strndup(g->probe_ssh, at - g->probe_ssh);
-    addr = colon ? g_strndup(at + 1, colon - at - 1) : g_strdup(at + 1);
-    if (colon)
-        t.port = (guint)atoi(colon + 1);
-    t.user = user;
-    t.address = addr;
     return *ssh = mm_ssh_connect(&t, error);
+}
+
+/* The counter an ssh probe prints: the first number of its output (for the default
+ * `cat /proc/uptime`, the guest's uptime), in thousandths. -1 when there is none. */
+gint64
+mm_liveness_ssh_counter(const char *out)
+{
+    const char *p = out;
+
+    while (*p && !g_ascii_isdigit(*p))
+        p++;
+    if (!*p)
+        return -1;
+    return (gint64)(g_ascii_strtod(p, NULL) * 1000.0);
 }
 
 /* One observation of a non-console probe: its value (>= 0) or -1 with WHY. */
@@ -371,12 +376,18 @@ observe(MmLiveness *l, MmSsh **ssh, char **why)
             *why = g_strdup(err->message);
             return -1;
         }
+        gint64 v;
+
         if (!mm_ssh_exec(*ssh, l->guest->probe_command, 10, &out, &err)) {
             *why = g_strdup(err->message);
             g_clear_pointer(ssh, mm_ssh_free);
             return -1;
         }
-        return g_get_real_time() / 1000;
+        /* A command that merely succeeds proves sshd answers, not that the guest runs on. */
+        if ((v = mm_liveness_ssh_counter(out)) < 0)
+            *why = g_strdup_printf("'%s' printed no number to watch advance: %.60s", l->guest->probe_command,
+                                   out);
+        return v;
     }
     default:
         return g_get_real_time() / 1000;

@@ -108,14 +108,31 @@ any_match(GPtrArray *specs, const char *id, gsize len)
     return false;
 }
 
+static bool
+same_mode(const MmCpuMode *a, const MmCpuMode *b)
+{
+    return a->kind == b->kind && g_strcmp0(a->model, b->model) == 0;
+}
+
 static char *
-na_reason_for(const MmHost *src, const MmHost *dst, const MmGuest *guest)
+na_reason_for(const MmHost *src, const MmHost *dst, const MmGuest *guest, const MmCpuMode *mode)
 {
     if (strcmp(src->arch, dst->arch) != 0)
         return g_strdup_printf("cross-arch pair (%s>%s)", src->arch, dst->arch);
     /* TCG emulates any arch; KVM runs only the host's own. */
     if (strcmp(guest->arch, src->arch) != 0 && (strcmp(src->virt_type, "kvm") == 0 || strcmp(dst->virt_type, "kvm") == 0))
         return g_strdup_printf("%s guest on %s KVM hosts (needs virt_type = qemu)", guest->arch, src->arch);
+    /* The platform forces one mode on NUMA guests (the study: host-model on x86, host-passthrough
+     * on ARM); the guest is never started in another, on either host of the pair. */
+    if (guest->numa_cells) {
+        const MmHost *hosts[] = { src, dst };
+
+        for (int i = 0; i < 2; i++) {
+            if (hosts[i]->has_numa_cpu_mode && !same_mode(&hosts[i]->numa_cpu_mode, mode))
+                return g_strdup_printf("NUMA guest: %s runs NUMA guests in %s only ([host:%s] numa_cpu_mode)",
+                                       hosts[i]->name, hosts[i]->numa_cpu_mode_text, hosts[i]->name);
+        }
+    }
     return NULL;
 }
 
@@ -209,10 +226,11 @@ mm_matrix_expand(MmScenario *sc, const char *filter)
                         c->mode_text = g_strdup(mode_texts[k]);
                         c->repeat = r;
                         c->matrix = spec->name;
-                        c->na_reason = na_reason_for(pair->src, pair->dst, guest);
+                        c->na_reason = na_reason_for(pair->src, pair->dst, guest, c->mode);
                         c->compare_cpu = spec->enable_compare_cpu >= 0 ? spec->enable_compare_cpu : sc->enable_compare_cpu;
                         c->ping_pong = spec->ping_pong >= 0 ? spec->ping_pong : sc->ping_pong;
                         c->hard_reboot = spec->hard_reboot >= 0 ? spec->hard_reboot : sc->hard_reboot;
+                        c->hotplug_vcpus = spec->hotplug_vcpus >= 0 ? (guint)spec->hotplug_vcpus : guest->hotplug_vcpus;
                         apply_expectation(sc, c, len);
                         g_hash_table_add(ids, c->id);
                         g_ptr_array_add(m->cases, g_steal_pointer(&c));

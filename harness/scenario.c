@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "migmatrix/util.h"
+#include "migmatrix/xml.h"
 
 #define DEFAULT_DB "results/migmatrix.db"
 #define DEFAULT_PROBE_PATTERN "HEARTBEAT ([0-9]+)"
@@ -32,6 +33,7 @@ typedef enum {
     KT_UINT,
     KT_LIST,
     KT_ENUM,
+    KT_TRIUINT, /* a whole number that may be unset (int: -1 unset) */
 } KeyType;
 
 typedef struct {
@@ -50,8 +52,11 @@ static const char *const os_choices[] = {
 };
 static const char *const probe_choices[] = { "agent", "console", "ssh", "none", NULL };
 static const char *const flag_choices[] = {
-    "live", "p2p", "persistent", "undefinesource", "auto-converge", "postcopy", "compressed", NULL,
+    "live", "p2p", "persistent", "undefinesource", "auto-converge", "postcopy", "compressed",
+    "copy-storage-all", NULL,
 };
+static const char *const nic_choices[] = { "virtio", "e1000e", "e1000", "rtl8139", NULL };
+static const char *const cpu_features_choices[] = { "mode", "template", NULL };
 
 #define RUN(k, t, f, ...) { GROUP_RUN, k, t, offsetof(MmScenario, f), __VA_ARGS__ }
 #define HOST(k, t, f, ...) { GROUP_HOST, k, t, offsetof(MmHost, f), __VA_ARGS__ }
@@ -80,6 +85,7 @@ static const KeySpec key_specs[] = {
     HOST("cpu", KT_STR, cpu, 0, 0, NULL),
     HOST("virt_type", KT_ENUM, virt_type, 0, 0, virt_choices),
     HOST("default_cpu_mode", KT_STR, default_cpu_mode_text, 0, 0, NULL),
+    HOST("numa_cpu_mode", KT_STR, numa_cpu_mode_text, 0, 0, NULL),
 
     GUEST("os", KT_ENUM, os, 0, 0, os_choices),
     GUEST("arch", KT_ENUM, arch, 0, 0, arch_choices),
@@ -96,6 +102,17 @@ static const KeySpec key_specs[] = {
     GUEST("probe_command", KT_STR, probe_command, 0, 0, NULL),
     GUEST("cpu_probe", KT_STR, cpu_probe_text, 0, 0, NULL),
     GUEST("boot_timeout", KT_UINT, boot_timeout, 1, 86400, NULL),
+    GUEST("ssh_key", KT_PATH, ssh_key, 0, 0, NULL),
+    GUEST("known_hosts", KT_PATH, known_hosts, 0, 0, NULL),
+    GUEST("domain_xml", KT_PATH, domain_xml, 0, 0, NULL),
+    GUEST("cpu_features", KT_ENUM, cpu_features, 0, 0, cpu_features_choices),
+    GUEST("network", KT_STR, network, 0, 0, NULL),
+    GUEST("bridge", KT_STR, bridge, 0, 0, NULL),
+    GUEST("nic_model", KT_ENUM, nic_model, 0, 0, nic_choices),
+    GUEST("topology", KT_STR, topology, 0, 0, NULL),
+    GUEST("numa", KT_UINT, numa, 1, 64, NULL),
+    GUEST("max_vcpus", KT_UINT, max_vcpus, 1, 1024, NULL),
+    GUEST("hotplug_vcpus", KT_UINT, hotplug_vcpus, 2, 1024, NULL),
 
     MATRIX("pairs", KT_LIST, pairs, 0, 0, NULL),
     MATRIX("guests", KT_LIST, guests, 0, 0, NULL),
@@ -106,6 +123,7 @@ static const KeySpec key_specs[] = {
     MATRIX("enable_compare_cpu", KT_TRIBOOL, enable_compare_cpu, 0, 0, NULL),
     MATRIX("ping_pong", KT_TRIBOOL, ping_pong, 0, 0, NULL),
     MATRIX("hard_reboot", KT_TRIBOOL, hard_reboot, 0, 0, NULL),
+    MATRIX("hotplug_vcpus", KT_TRIUINT, hotplug_vcpus, 0, 1024, NULL),
 };
 
 static const char *const group_kind_names[] = {
@@ -154,6 +172,8 @@ host_free(MmHost *h)
     g_free(h->virt_type);
     g_free(h->default_cpu_mode_text);
     mm_cpu_mode_clear(&h->default_cpu_mode);
+    g_free(h->numa_cpu_mode_text);
+    mm_cpu_mode_clear(&h->numa_cpu_mode);
     g_free(h);
 }
 
@@ -175,6 +195,16 @@ guest_free(MmGuest *g)
     g_free(g->probe_command);
     g_free(g->cpu_probe_text);
     g_free(g->cpu_probe_arg);
+    mm_ssh_address_clear(&g->probe_ssh_address);
+    g_free(g->ssh_key);
+    g_free(g->known_hosts);
+    g_free(g->domain_xml);
+    g_free(g->domain_xml_text);
+    g_free(g->cpu_features);
+    g_free(g->network);
+    g_free(g->bridge);
+    g_free(g->nic_model);
+    g_free(g->topology);
     g_free(g);
 }
 
@@ -464,7 +494,8 @@ apply_key(Loader *ld, SourceFile *f, const char *group, const KeySpec *spec, gpo
             *(int *)field = v ? 1 : 0;
         return;
     }
-    case KT_UINT: {
+    case KT_UINT:
+    case KT_TRIUINT: {
         g_autofree char *s = g_strstrip(g_strdup(raw));
         guint64 v;
 
@@ -473,7 +504,10 @@ apply_key(Loader *ld, SourceFile *f, const char *group, const KeySpec *spec, gpo
                     s, spec->min, spec->max);
             return;
         }
-        *(guint *)field = (guint)v;
+        if (spec->type == KT_UINT)
+            *(guint *)field = (guint)v;
+        else
+            *(int *)field = (int)v;
         return;
     }
     case KT_LIST: {
@@ -612,7 +646,7 @@ matrix_get(Loader *ld, SourceFile *f, const char *name)
     m->name = g_strdup(name);
     m->file = g_strdup(f->path);
     m->repeat = 1;
-    m->enable_compare_cpu = m->ping_pong = m->hard_reboot = -1;
+    m->enable_compare_cpu = m->ping_pong = m->hard_reboot = m->hotplug_vcpus = -1;
     g_ptr_array_add(ld->sc->matrices, m);
     return m;
 }
@@ -799,33 +833,23 @@ check_host(Loader *ld, MmHost *h)
     }
 
     if (h->ssh) {
-        const char *at = strchr(h->ssh, '@');
-        const char *addr = at ? at + 1 : NULL;
-        const char *port = NULL;
-        guint64 p = 22;
+        MmSshAddress a = { 0 };
 
-        if (addr && *addr == '[') {          /* [v6addr]:port */
-            const char *close = strchr(addr, ']');
-            if (close) {
-                h->ssh_address = g_strndup(addr + 1, close - addr - 1);
-                port = close[1] == ':' ? close + 2 : NULL;
-            }
-        } else if (addr) {
-            const char *colon = strrchr(addr, ':');
-            h->ssh_address = g_strndup(addr, colon ? (gsize)(colon - addr) : strlen(addr));
-            port = colon ? colon + 1 : NULL;
-        }
-        if (at && memchr(h->ssh, ':', at - h->ssh)) {
-            HPROBLEM("ssh", "carries a password (user:password@); migmatrix authenticates by key only and "
-                     "stores this value: write USER@ADDRESS and set ssh_key");
-        } else if (!at || at == h->ssh || !h->ssh_address || !*h->ssh_address ||
-            (port && !g_ascii_string_to_unsigned(port, 10, 1, 65535, &p, NULL))) {
-            HPROBLEM("ssh", "'%s' is not user@address[:port]; write e.g. root@10.0.0.5 or root@10.0.0.5:2222",
-                     h->ssh);
+        if (mm_ssh_address_parse(h->ssh, &a, &err)) {
+            h->ssh_user = g_steal_pointer(&a.user);
+            h->ssh_address = g_steal_pointer(&a.address);
+            h->ssh_port = a.port;
         } else {
-            h->ssh_user = g_strndup(h->ssh, at - h->ssh);
-            h->ssh_port = (guint)p;
+            HPROBLEM("ssh", "%s", err->message);
+            g_clear_error(&err);
         }
+    }
+    if (h->numa_cpu_mode_text) {
+        if (mm_cpu_mode_parse(h->numa_cpu_mode_text, &h->numa_cpu_mode, &err))
+            h->has_numa_cpu_mode = true;
+        else
+            HPROBLEM("numa_cpu_mode", "%s", err->message);
+        g_clear_error(&err);
     }
     if (h->default_cpu_mode_text) {
         if (mm_cpu_mode_parse(h->default_cpu_mode_text, &h->default_cpu_mode, &err))
@@ -843,6 +867,288 @@ check_host(Loader *ld, MmHost *h)
                  "(a mode %s guests under %s can run; `migmatrix probe` lists what %s supports)",
                  mode, h->arch, h->virt_type, h->name);
     }
+#undef HPROBLEM
+}
+
+void
+mm_ssh_address_clear(MmSshAddress *a)
+{
+    g_clear_pointer(&a->user, g_free);
+    g_clear_pointer(&a->address, g_free);
+    a->port = 0;
+}
+
+bool
+mm_ssh_address_parse(const char *text, MmSshAddress *out, GError **error)
+{
+    const char *at = strchr(text, '@');
+    const char *addr = at ? at + 1 : NULL;
+    const char *port = NULL;
+    g_autofree char *address = NULL;
+    guint64 p = 22;
+
+    if (addr && *addr == '[') {          /* [v6addr]:port */
+        const char *close = strchr(addr, ']');
+
+        if (close && (!close[1] || close[1] == ':')) {
+            address = g_strndup(addr + 1, close - addr - 1);
+            port = close[1] == ':' ? close + 2 : NULL;
+        }
+    } else if (addr) {
+        const char *colon = strchr(addr, ':');
+
+        /* Two colons and no brackets: an IPv6 address whose port cannot be told apart. */
+        if (!colon || !strchr(colon + 1, ':')) {
+            address = g_strndup(addr, colon ? (gsize)(colon - addr) : strlen(addr));
+            port = colon ? colon + 1 : NULL;
+        }
+    }
+    if (at && memchr(text, ':', at - text)) {
+        /* Never echoed: the message itself would leak it into logs. */
+        g_set_error(error, MM_ERROR, MM_ERROR_INPUT,
+                    "carries a password (user:password@); migmatrix authenticates by key only and "
+                    "stores this value: write USER@ADDRESS and set ssh_key");
+        return false;
+    }
+    if (!at || at == text || !address || !*address || strpbrk(address, " \t/@") ||
+        (port && !g_ascii_string_to_unsigned(port, 10, 1, 65535, &p, NULL))) {
+        g_set_error(error, MM_ERROR, MM_ERROR_INPUT,
+                    "'%s' is not user@address[:port]; write e.g. root@10.0.0.5, root@10.0.0.5:2222 or "
+                    "root@[fd00::5]:2222", text);
+        return false;
+    }
+    out->user = g_strndup(text, at - text);
+    out->address = g_steal_pointer(&address);
+    out->port = (guint)p;
+    return true;
+}
+
+static bool
+key_given(Loader *ld, const char *file, const char *group, const char *key)
+{
+    for (guint i = 0; i < ld->files->len; i++) {
+        SourceFile *f = ld->files->pdata[i];
+
+        if (strcmp(f->path, file) == 0)
+            return line_of(f, group, key) != 0;
+    }
+    return false;
+}
+
+/* Counts the CPU ids of a libvirt cpuset ("0-1,4"), and its highest id; false if malformed. */
+static bool
+cpuset_count(const char *text, guint *count, guint *highest)
+{
+    g_auto(GStrv) parts = g_strsplit(text, ",", -1);
+
+    *count = *highest = 0;
+    for (int i = 0; parts[i]; i++) {
+        g_auto(GStrv) range = g_strsplit(g_strstrip(parts[i]), "-", 2);
+        guint64 lo, hi;
+
+        if (!range[0] || !g_ascii_string_to_unsigned(range[0], 10, 0, 4095, &lo, NULL))
+            return false;
+        hi = lo;
+        if (range[1] && !g_ascii_string_to_unsigned(range[1], 10, lo, 4095, &hi, NULL))
+            return false;
+        *count += (guint)(hi - lo + 1);
+        *highest = MAX(*highest, (guint)hi);
+    }
+    return *count > 0;
+}
+
+/* domain_xml = FILE: the platform's own definition, read and checked now so a bad one stops the
+ * run before any host is touched. Parsed without DTDs, entities or network (mm_xml_parse). */
+static void
+check_template(Loader *ld, MmGuest *g, const char *group)
+{
+    static const char *const owned[] = { "kernel", "initrd", "cmdline", "machine", "memory_mib", "vcpus",
+                                         "topology", "numa", "max_vcpus", "network", "bridge", "nic_model",
+                                         NULL };
+    g_autoptr(GError) err = NULL;
+    g_autoptr(xmlDoc) doc = NULL;
+    g_autoptr(xmlXPathContext) ctx = NULL;
+    g_autoptr(GPtrArray) cells = NULL;
+    g_autofree char *text = NULL;
+    g_autofree char *arch = NULL;
+    g_autofree char *vcpu = NULL;
+    g_autofree char *sockets = NULL, *dies = NULL, *cores = NULL, *threads = NULL;
+    g_autofree char *name = NULL;
+    xmlNode *root;
+    guint64 max = 0;
+    gsize len;
+
+#define TPROBLEM(...) mm_problems_add(ld->problems, MM_PROBLEM_ERROR, g->file, line_in(ld, g->file, group, "domain_xml"), group, "domain_xml", __VA_ARGS__)
+    for (int i = 0; owned[i]; i++)
+        if (key_given(ld, g->file, group, owned[i]))
+            mm_problems_add(ld->problems, MM_PROBLEM_ERROR, g->file, line_in(ld, g->file, group, owned[i]), group,
+                            owned[i], "the domain_xml template defines this guest's %s; remove %s here and "
+                            "change the template instead", owned[i], owned[i]);
+    if (!g_file_get_contents(g->domain_xml, &text, &len, &err)) {
+        TPROBLEM("cannot read the template: %s; the path is relative to the scenario file", err->message);
+        return;
+    }
+    /* The template is part of what the scenario tests: its bytes go into the scenario hash. */
+    g_checksum_update(ld->checksum, (const guchar *)text, len);
+    name = g_path_get_basename(g->domain_xml);
+    if (!(doc = mm_xml_parse(text, len, g->domain_xml, &err))) {
+        TPROBLEM("%s; give a libvirt domain XML, e.g. from virsh dumpxml --migratable", err->message);
+        return;
+    }
+    root = xmlDocGetRootElement(doc);
+    if (strcmp((const char *)root->name, "domain") != 0) {
+        TPROBLEM("%s is a <%s>, not a libvirt <domain>; give a domain XML, e.g. from virsh dumpxml --migratable",
+                 name, root->name);
+        return;
+    }
+    ctx = xmlXPathNewContext(doc);
+    arch = mm_xml_string(ctx, NULL, "/domain/os/type/@arch");
+    if (arch && strcmp(arch, g->arch) != 0) {
+        TPROBLEM("%s is an %s domain and this guest is %s; set arch = %s, or give a template for %s", name, arch,
+                 g->arch, arch, g->arch);
+        return;
+    }
+    vcpu = mm_xml_string(ctx, NULL, "/domain/vcpu");
+    if (!vcpu || !g_ascii_string_to_unsigned(vcpu, 10, 1, 4096, &max, NULL)) {
+        TPROBLEM("%s has no <vcpu> count; a domain XML says how many vCPUs the guest has, e.g. <vcpu>2</vcpu>",
+                 name);
+        return;
+    }
+    g->template_vcpus = (guint)max;
+    {
+        g_autofree char *current = mm_xml_string(ctx, NULL, "/domain/vcpu/@current");
+        guint64 cur = max;
+
+        if (current && (!g_ascii_string_to_unsigned(current, 10, 1, max, &cur, NULL)))
+            TPROBLEM("%s: <vcpu current='%s'> is not a count from 1 to %" G_GUINT64_FORMAT, name, current, max);
+        g->vcpus = (guint)cur;   /* the vCPUs it boots with, as the template says */
+    }
+    sockets = mm_xml_string(ctx, NULL, "/domain/cpu/topology/@sockets");
+    dies = mm_xml_string(ctx, NULL, "/domain/cpu/topology/@dies");
+    cores = mm_xml_string(ctx, NULL, "/domain/cpu/topology/@cores");
+    threads = mm_xml_string(ctx, NULL, "/domain/cpu/topology/@threads");
+    if (sockets || cores || threads) {
+        guint64 product = g_ascii_strtoull(sockets ? sockets : "1", NULL, 10) *
+                          g_ascii_strtoull(dies ? dies : "1", NULL, 10) *
+                          g_ascii_strtoull(cores ? cores : "1", NULL, 10) *
+                          g_ascii_strtoull(threads ? threads : "1", NULL, 10);
+
+        /* virDomainDefCputuneValidate/qemuValidateDomainDefCpu refuse it the same way. */
+        if (product != max)
+            TPROBLEM("%s: <topology> gives %" G_GUINT64_FORMAT " vCPUs and <vcpu> %" G_GUINT64_FORMAT
+                     "; libvirt refuses a topology that does not match the maximum vCPU count: fix one of them",
+                     name, product, max);
+    }
+    cells = mm_xml_nodes(ctx, NULL, "/domain/cpu/numa/cell");
+    g->numa_cells = cells->len;
+    for (guint i = 0; i < cells->len; i++) {
+        g_autofree char *cpus = mm_xml_string(ctx, cells->pdata[i], "@cpus");
+        g_autofree char *mem = mm_xml_string(ctx, cells->pdata[i], "@memory");
+        guint count, highest;
+
+        if (!mem) {
+            TPROBLEM("%s: NUMA cell %u has no memory; libvirt needs <cell cpus='…' memory='…'/>", name, i);
+        } else if (cpus && !cpuset_count(cpus, &count, &highest)) {
+            TPROBLEM("%s: NUMA cell %u has cpus='%s', which is not a CPU list like 0-1,4", name, i, cpus);
+        } else if (cpus && highest >= max) {
+            TPROBLEM("%s: NUMA cell %u names vCPU %u and <vcpu> is %" G_GUINT64_FORMAT
+                     "; libvirt refuses more CPUs in <numa> than the <vcpu> count", name, i, highest, max);
+        }
+    }
+    if (g->numa_cells && !mm_xml_nodes_count(ctx, "/domain/cpu/topology") && g->hotplug_vcpus)
+        /* QEMU puts hot-plugged vCPUs in NUMA cells by socket: without a topology every new vCPU
+         * is a socket that no cell claims, and QEMU 7.2 refuses the partial mapping. */
+        TPROBLEM("%s has <numa> cells but no <topology>, and hotplug_vcpus plugs vCPUs that no cell would hold; "
+                 "add <topology sockets=… cores=… threads=…/> to the template's <cpu>", name);
+    g->template_cache_passthrough = mm_xml_nodes_count(ctx, "/domain/cpu/cache[@mode='passthrough']") > 0;
+    /* The probes read what the template offers; migmatrix adds no device to a platform's guest. */
+    if ((g->probe == MM_PROBE_AGENT || g->cpu_probe == MM_PROBE_AGENT) &&
+        !mm_xml_nodes_count(ctx, "/domain/devices/channel/target[@name='org.qemu.guest_agent.0']"))
+        TPROBLEM("%s has no guest agent channel, and probe = agent (or cpu_probe = agent:…) talks to the agent; add "
+                 "<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel> to the "
+                 "template, or choose another probe", name);
+    if ((g->probe == MM_PROBE_CONSOLE) &&
+        !mm_xml_nodes_count(ctx, "/domain/devices/serial[@type='pty'] | /domain/devices/console[@type='pty']"))
+        TPROBLEM("%s has no pty serial console, and probe = console reads it through libvirt; add <serial "
+                 "type='pty'/> to the template, or choose another probe", name);
+    if (g->keep_cpu_features && !mm_xml_nodes_count(ctx, "/domain/cpu/feature"))
+        TPROBLEM("%s has no <cpu><feature> to keep, and cpu_features = template keeps the template's own "
+                 "policies; remove cpu_features or add the features the platform pins", name);
+#undef TPROBLEM
+    g->domain_xml_text = g_steal_pointer(&text);
+}
+
+/* The built-in builder's shape keys: topology, numa, max_vcpus, hotplug_vcpus, the NIC. */
+static void
+check_shape(Loader *ld, MmGuest *g, const char *group)
+{
+    guint max;
+
+#define SPROBLEM(key, ...) mm_problems_add(ld->problems, MM_PROBLEM_ERROR, g->file, line_in(ld, g->file, group, key), group, key, __VA_ARGS__)
+    if (g->network && g->bridge)
+        SPROBLEM("bridge", "set either network (a libvirt network) or bridge (a host bridge), not both");
+    if (g->nic_model && !g->network && !g->bridge)
+        SPROBLEM("nic_model", "no NIC to give a model to; set network = NAME or bridge = NAME, or remove nic_model");
+    if (g->max_vcpus && g->max_vcpus < g->vcpus)
+        SPROBLEM("max_vcpus", "%u is below vcpus = %u; max_vcpus is the most vCPUs the guest can have: raise it",
+                 g->max_vcpus, g->vcpus);
+    max = g->max_vcpus ? g->max_vcpus : g->vcpus;
+    if (g->topology) {
+        g_auto(GStrv) v = g_strsplit(g->topology, ",", -1);
+        guint64 n[3] = { 0 };
+        bool ok = g_strv_length(v) == 3;
+
+        for (int i = 0; ok && i < 3; i++)
+            ok = g_ascii_string_to_unsigned(g_strstrip(v[i]), 10, 1, 1024, &n[i], NULL);
+        if (!ok) {
+            SPROBLEM("topology", "'%s' is not SOCKETS,CORES,THREADS; write e.g. topology = 2,2,1", g->topology);
+        } else if (n[0] * n[1] * n[2] != max) {
+            SPROBLEM("topology", "%s gives %" G_GUINT64_FORMAT " vCPUs and the guest has %u (%s); libvirt refuses "
+                     "a topology that does not match the maximum vCPU count: fix one of them", g->topology,
+                     n[0] * n[1] * n[2], max, g->max_vcpus ? "max_vcpus" : "vcpus");
+        } else {
+            g->sockets = (guint)n[0];
+            g->cores = (guint)n[1];
+            g->threads = (guint)n[2];
+        }
+    }
+    if (g->numa) {
+        g->numa_cells = g->numa;
+        if (g->numa > max)
+            SPROBLEM("numa", "%u cells for %u vCPUs: every cell needs at least one vCPU; lower numa or raise %s",
+                     g->numa, max, g->max_vcpus ? "max_vcpus" : "vcpus");
+        else if (g->memory_mib / g->numa < 16)
+            SPROBLEM("numa", "%u cells of %u MiB: every cell needs at least 16 MiB; lower numa or raise memory_mib",
+                     g->numa, g->memory_mib / g->numa);
+    }
+#undef SPROBLEM
+}
+
+/* hotplug_vcpus = N: plugged live after boot; one more is plugged and unplugged after the move. */
+static void
+check_hotplug(Loader *ld, MmGuest *g, const char *group, guint n, const char *file, const char *grp)
+{
+    guint max = g->domain_xml ? g->template_vcpus : g->max_vcpus ? g->max_vcpus : g->vcpus;
+    guint boot = g->vcpus;
+
+#define HPROBLEM(...) mm_problems_add(ld->problems, MM_PROBLEM_ERROR, file, line_in(ld, file, grp, "hotplug_vcpus"), grp, "hotplug_vcpus", __VA_ARGS__)
+    /* Nothing to say about a template that did not load: its own problem is reported. */
+    if (n == 0 || (g->domain_xml && !g->domain_xml_text))
+        return;
+    if (g->probe != MM_PROBE_AGENT && g->cpu_probe != MM_PROBE_AGENT) {
+        HPROBLEM("guest %s: the vCPUs a guest sees are read through its agent (guest-get-vcpus), and it has "
+                 "probe = %s; set probe = agent (or cpu_probe = agent:…), or remove hotplug_vcpus",
+                 g->name, g->probe_text);
+        return;
+    }
+    if (n <= boot)
+        HPROBLEM("guest %s boots with vcpus = %u, so plugging up to %u adds none; set hotplug_vcpus above vcpus",
+                 g->name, boot, n);
+    else if (n + 1 > max)
+        HPROBLEM("guest %s can have at most %u vCPUs, and the cycle plugs up to %u and then one more on the "
+                 "destination; set %s to at least %u", g->name, max, n, g->domain_xml ? "the template's <vcpu>" : "max_vcpus",
+                 n + 1);
+    (void)group;
 #undef HPROBLEM
 }
 
@@ -925,7 +1231,7 @@ check_guest(Loader *ld, MmGuest *g)
 #define GPROBLEM(key, ...) mm_problems_add(ld->problems, MM_PROBLEM_ERROR, g->file, line_in(ld, g->file, group, key), group, key, __VA_ARGS__)
     if (g->disk && g->kernel)
         GPROBLEM("disk", "set either disk (boot an image) or kernel (direct boot), not both");
-    else if (!g->disk && !g->kernel && !no_os)
+    else if (!g->disk && !g->kernel && !no_os && !g->domain_xml)
         GPROBLEM("disk", "the guest has nothing to boot; set disk = IMAGE, or kernel = VMLINUZ, or os = none");
     if (!g->kernel && g->initrd)
         GPROBLEM("initrd", "needs kernel; initrd is only used for a direct kernel boot");
@@ -961,8 +1267,29 @@ check_guest(Loader *ld, MmGuest *g)
         else if (g_regex_get_capture_count(re) < 1)
             GPROBLEM("probe_pattern", "needs one (group) capturing the heartbeat counter, e.g. HEARTBEAT ([0-9]+)");
     }
+    if (g->probe_ssh) {
+        g_autoptr(GError) err = NULL;
+
+        if (!mm_ssh_address_parse(g->probe_ssh, &g->probe_ssh_address, &err))
+            GPROBLEM("probe_ssh", "%s", err->message);
+    }
+    if ((g->ssh_key || g->known_hosts) && !g->probe_ssh)
+        GPROBLEM(g->ssh_key ? "ssh_key" : "known_hosts",
+                 "only used to log in to the guest for probe = ssh or cpu_probe = ssh:COMMAND; set probe_ssh, "
+                 "or remove it");
+    /* The probe's output counts: its first number (the guest's uptime by default) must advance. */
     if (g->probe == MM_PROBE_SSH && !g->probe_command)
-        g->probe_command = g_strdup("true");
+        g->probe_command = g_strdup("cat /proc/uptime");
+    g->keep_cpu_features = g->cpu_features && strcmp(g->cpu_features, "template") == 0;
+    if (g->cpu_features && !g->domain_xml)
+        GPROBLEM("cpu_features", "chooses between the mode's and the template's feature policies, and this "
+                 "guest has no domain_xml; remove cpu_features or set domain_xml");
+    if (g->domain_xml) {
+        check_template(ld, g, group);
+    } else {
+        check_shape(ld, g, group);
+    }
+    check_hotplug(ld, g, group, g->hotplug_vcpus, g->file, group);
 #undef GPROBLEM
 }
 
@@ -1044,6 +1371,33 @@ check_matrix(Loader *ld, MmMatrixSpec *m)
             g_array_append_val(m->modes, mode);
         else
             MPROBLEM("modes", "%s", err->message);
+    }
+    for (guint i = 0; i < ld->sc->guests->len; i++) {
+        MmGuest *g = ld->sc->guests->pdata[i];
+        bool used = false;
+
+        for (int p = 0; m->guests && m->guests[p] && !used; p++)
+            used = g_pattern_match_simple(m->guests[p], g->name);
+        if (!used)
+            continue;
+        if (m->hotplug_vcpus > 0)
+            check_hotplug(ld, g, group, (guint)m->hotplug_vcpus, m->file, group);
+        for (guint k = 0; g->template_cache_passthrough && k < m->modes->len; k++) {
+            MmCpuModeKind kind = g_array_index(m->modes, MmCpuMode, k).kind;
+
+            /* qemu_validate.c: "CPU cache mode 'passthrough' can only be used with
+             * 'host-passthrough' / 'maximum' CPUs". */
+            if (kind != MM_MODE_HOST_PASSTHROUGH && kind != MM_MODE_MAXIMUM)
+                MPROBLEM("modes", "guest %s's template passes the host's cache through (<cache mode='passthrough'>), "
+                         "which libvirt allows only with host-passthrough or maximum, and this matrix tests %s; "
+                         "test it in a [matrix:NAME] of its own with those modes, or use <cache mode='emulate' "
+                         "level='3'/> in the template", g->name, m->modes_text[k]);
+        }
+        for (guint k = 0; g->keep_cpu_features && k < m->modes->len; k++)
+            if (g_array_index(m->modes, MmCpuMode, k).kind == MM_MODE_NONE)
+                MPROBLEM("modes", "guest %s keeps its template's <feature> policies (cpu_features = template), "
+                         "and mode none has no CPU model to hold them; libvirt refuses features without a model: "
+                         "test it in a [matrix:NAME] of its own without none, or remove cpu_features", g->name);
     }
 #undef MPROBLEM
 }

@@ -17,7 +17,9 @@ mm_xml_parse(const char *text, gssize len, const char *name, GError **error)
     doc = xmlReadMemory(text, (int)len, name, NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     if (!doc) {
         xerr = xmlGetLastError();
-        g_set_error(error, MM_ERROR, MM_ERROR_INPUT, "%s: not well-formed XML%s%s", name,
+        g_autofree char *where = xerr && xerr->line > 0 ? g_strdup_printf(" (line %d)", xerr->line) : g_strdup("");
+
+        g_set_error(error, MM_ERROR, MM_ERROR_INPUT, "%s: not well-formed XML%s%s%s", name, where,
                     xerr && xerr->message ? ": " : "", xerr && xerr->message ? g_strchomp(xerr->message) : "");
         return NULL;
     }
@@ -79,4 +81,12 @@ mm_xml_nodes(xmlXPathContext *ctx, xmlNode *node, const char *xpath)
     for (int i = 0; obj && obj->nodesetval && i < obj->nodesetval->nodeNr; i++)
         g_ptr_array_add(out, obj->nodesetval->nodeTab[i]);
     return out;
+}
+
+guint
+mm_xml_nodes_count(xmlXPathContext *ctx, const char *xpath)
+{
+    g_autoptr(xmlXPathObject) obj = eval(ctx, NULL, xpath);
+
+    return obj && obj->nodesetval ? (guint)obj->nodesetval->nodeNr : 0;
 }

@@ -308,6 +308,8 @@ arch = x86_64
 cpu = $cpu
 virt_type = $virt_type
 default_cpu_mode = $(default_mode "$name")
+# The study's x86 rule: NUMA guests run in host-model only.
+numa_cpu_mode = host-model
 EOF
   done < "$LAB_STATE"
   # The Linux guest profiles: one kernel and initramfs, different probes and switches.
@@ -340,6 +342,21 @@ EOF
     'agent:/bin/mm-cpuid'
   linux_guest linux-hang console " hb_stop_after=2" \
     'Stops heartbeating after 2 beats, still running: for tests of the liveness checks themselves.'
+  # The platform's own definition. Its paths are the default cache's; another cache gets a copy.
+  template=templates/lab-numa.xml
+  if [[ $LAB_CACHE != /var/cache/migmatrix-lab ]]; then
+    template=$LAB_DIR/lab-numa.xml
+    sed "s|/var/cache/migmatrix-lab|$LAB_CACHE|g" "$REPO_DIR/scenarios/templates/lab-numa.xml" > "$template"
+  fi
+  cat <<EOF
+
+# A platform-style definition (scenarios/templates/lab-numa.xml): 2 NUMA cells, 2 sockets of 2
+# cores, booted with 2 of its 4 vCPUs, so local.ini can hot-plug up to 4.
+[guest:platform-numa]
+domain_xml = $template
+probe = agent
+cpu_probe = agent:/bin/mm-cpuid
+EOF
   if [[ -z $arm_why ]]; then
     cat <<EOF
 

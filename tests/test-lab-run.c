@@ -230,11 +230,11 @@ test_local_matrix(void **state)
     rc = RUN(&out, &err, "run", "scenarios/local.ini", "--db", db);
     if (rc != 0)
         fail_msg("run exited %d\n%s\n%s", rc, out, err);
-    assert_non_null(strstr(out, "done: 37 of 37 cases"));
+    assert_non_null(strstr(out, "done: 40 of 40 cases"));
     db_open(&d, db);
     assert_string_equal(d.run->status, "done");
     assert_string_equal(d.run->kind, "run");
-    assert_int_equal(d.cases->len, 37);
+    assert_int_equal(d.cases->len, 40);
     assert_int_equal(d.run->n_unexpected, 0);
 
     /* Same CPU: the full cycle, XML unchanged. */
@@ -383,6 +383,44 @@ test_local_matrix(void **state)
     {
         g_autofree char *pre = artifact_of(&d, find(&d, "lab-a>lab-c/linux-agent/custom:Westmere"), "precheck");
         assert_string_equal(pre, "compatible");
+    }
+
+    /* The platform's template: the full cycle, its NUMA cells, topology, metadata and clock kept on
+     * the destination; the hard reboot there takes numa_cpu_mode; other modes are n/a. */
+    expect_case(&d, "lab-a>lab-b/platform-numa/host-model", "pass", NULL,
+                "prepare:ok define:ok start:ok wait-alive:ok snapshot:ok migrate:ok verify:ok reboot:ok "
+                "migrate-back:ok verify-back:ok cleanup:ok");
+    {
+        const MmCaseRecord *c = find(&d, "lab-a>lab-b/platform-numa/host-model");
+        g_autofree char *cells = artifact_of(&d, c, "numa-cells");
+        g_autofree char *after = artifact_of(&d, c, "xml-after");
+        g_autofree char *diff = artifact_of(&d, c, "xml-diff");
+        g_autofree char *mode = artifact_of(&d, c, "mode-after-reboot");
+
+        assert_string_equal(cells, "2");
+        assert_non_null(strstr(after, "<topology sockets='2' dies='1' cores='2' threads='1'/>"));
+        assert_non_null(strstr(after, "<cell id='1' cpus='2-3' memory='131072' unit='KiB'/>"));
+        assert_non_null(strstr(after, "<platform:flavor>numa.4c.256m</platform:flavor>"));
+        assert_non_null(strstr(after, "<timer name='hpet' present='no'/>"));
+        assert_non_null(strstr(after, "<vcpu placement='static' current='2'>4</vcpu>"));
+        assert_string_equal(diff, "(no changes)\n");
+        assert_string_equal(mode, "host-model");
+    }
+    expect_case(&d, "lab-a>lab-b/platform-numa/custom:Westmere", "na",
+                "NUMA guest: lab-a runs NUMA guests in host-model only ([host:lab-a] numa_cpu_mode)", "");
+
+    /* vCPU hot-plug, counted by the guest itself on both sides; the unplug is libvirt 9.0's limit. */
+    expect_case(&d, "lab-b>lab-a/platform-numa/host-model", "migrate-failed", "vcpu hot-plug",
+                "prepare:ok define:ok start:ok wait-alive:ok snapshot:ok migrate:ok verify:fail cleanup:ok");
+    {
+        const MmCaseRecord *c = find(&d, "lab-b>lab-a/platform-numa/host-model");
+        g_autofree char *plugged = artifact_of(&d, c, "vcpus-plugged");
+        g_autofree char *migrated = artifact_of(&d, c, "vcpus-migrated");
+
+        assert_string_equal(plugged, "2 -> 3");
+        assert_string_equal(migrated, "3");
+        assert_non_null(strstr(c->error_text, "unplug after migrate: setting 3 vCPUs live on lab-a failed"));
+        assert_non_null(strstr(c->error_text, "the guest then saw 3 vCPUs"));
     }
 
     /* The aarch64 guest under TCG: a real arm64 kernel that keeps heartbeating on the destination. */

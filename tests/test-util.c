@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "migmatrix/json.h"
+#include "migmatrix/liveness.h"
+#include "migmatrix/scenario.h"
 #include "migmatrix/mode.h"
 #include "migmatrix/outcome.h"
 #include "migmatrix/util.h"
@@ -106,13 +108,59 @@ test_problem_format(void **state)
     assert_int_equal(mm_problems_count(p, MM_PROBLEM_ERROR), 1);
 }
 
+/* The ssh probe's counter: /proc/uptime's first number, in thousandths; no number, no counter. */
+static void
+test_ssh_counter(void **state)
+{
+    (void)state;
+    assert_int_equal(mm_liveness_ssh_counter("123.45 240.10\n"), 123450);
+    assert_int_equal(mm_liveness_ssh_counter("beat 7\n"), 7000);
+    assert_int_equal(mm_liveness_ssh_counter("ok\n"), -1);
+    assert_int_equal(mm_liveness_ssh_counter(""), -1);
+}
+
+/* user@address[:port] for host.ssh and guest.probe_ssh, IPv6 in brackets. */
+static void
+test_ssh_address(void **state)
+{
+    static const struct { const char *in; const char *user, *addr; guint port; } ok[] = {
+        { "root@10.0.0.5", "root", "10.0.0.5", 22 },
+        { "qa@host.example:2222", "qa", "host.example", 2222 },
+        { "root@[fd00::5]:2200", "root", "fd00::5", 2200 },
+        { "root@[fd00::5]", "root", "fd00::5", 22 },
+    };
+    static const char *const bad[] = { "10.0.0.5", "@h", "root@", "root@fd00::5", "root@h:0", "root@h:x",
+                                       "root@[fd00::5", "root@h/x", "root:pw@h" };
+
+    (void)state;
+    for (gsize i = 0; i < G_N_ELEMENTS(ok); i++) {
+        MmSshAddress a = { 0 };
+        g_autoptr(GError) err = NULL;
+
+        assert_true(mm_ssh_address_parse(ok[i].in, &a, &err));
+        assert_string_equal(a.user, ok[i].user);
+        assert_string_equal(a.address, ok[i].addr);
+        assert_int_equal(a.port, ok[i].port);
+        mm_ssh_address_clear(&a);
+    }
+    for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+        MmSshAddress a = { 0 };
+        g_autoptr(GError) err = NULL;
+
+        if (mm_ssh_address_parse(bad[i], &a, &err))
+            fail_msg("'%s' parsed as %s@%s:%u", bad[i], a.user, a.address, a.port);
+        assert_null(strstr(err->message, "pw@"));   /* a password is never echoed */
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mode_roundtrip), cmocka_unit_test(test_outcomes),
         cmocka_unit_test(test_suggest),        cmocka_unit_test(test_json_escape),
-        cmocka_unit_test(test_problem_format),
+        cmocka_unit_test(test_problem_format), cmocka_unit_test(test_ssh_counter),
+        cmocka_unit_test(test_ssh_address),
     };
     return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }

@@ -8,13 +8,14 @@
 #include <string.h>
 
 #include "migmatrix/xmldiff.h"
+#include "testutil.h"
 
 #define DIR MM_TEST_DATA "/xmldiff/"
 
 static char *
 diff_files(const char *a, const char *b, const char *golden, bool *cpu)
 {
-    g_autofree char *ta = NULL, *tb = NULL, *expected = NULL;
+    g_autofree char *ta = NULL, *tb = NULL;
     g_autofree char *pa = g_strconcat(DIR, a, NULL), *pb = g_strconcat(DIR, b, NULL);
     g_autofree char *pg = g_strconcat(DIR, golden, NULL);
     g_autoptr(GError) err = NULL;
@@ -28,13 +29,7 @@ diff_files(const char *a, const char *b, const char *golden, bool *cpu)
         fail_msg("%s", err->message);
     text = mm_xmldiff_format(changes);
     *cpu = mm_xmldiff_touches_cpu(changes);
-    if (g_getenv("MM_REGENERATE")) {
-        assert_true(g_file_set_contents(pg, text, -1, NULL));
-    } else {
-        assert_true(g_file_get_contents(pg, &expected, NULL, NULL));
-        if (strcmp(expected, text) != 0)
-            fail_msg("%s vs %s differs from %s:\n%s", a, b, golden, text);
-    }
+    assert_true(mm_test_compare_to_file(text, pg));
     return text;
 }
 

@@ -52,3 +52,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MmRebootWatch, mm_reboot_watch_free)
 MmWaitResult mm_liveness_cpuid(MmLiveness *l, guint timeout_s, char **text, char **detail);
 /* The last lines of console output (or probe answers), for the case's artifacts. */
 char *mm_liveness_tail(MmLiveness *l);
+
+/* The counter an ssh probe's output shows: its first number, in thousandths (the default
+ * probe_command prints the guest's /proc/uptime); -1 when the output has none. */
+gint64 mm_liveness_ssh_counter(const char *out);

@@ -26,6 +26,7 @@ typedef struct {
     bool compare_cpu;
     bool ping_pong;
     bool hard_reboot;
+    guint hotplug_vcpus;     /* 0: no vCPU hot-plug; else plug up to this many (guest or matrix) */
 } MmCase;
 
 void mm_case_free(MmCase *c);

@@ -27,6 +27,7 @@ typedef enum {
     MM_MIGRATE_AUTO_CONVERGE = 1 << 4,
     MM_MIGRATE_POSTCOPY = 1 << 5,
     MM_MIGRATE_COMPRESSED = 1 << 6,
+    MM_MIGRATE_COPY_STORAGE_ALL = 1 << 7,  /* disks are copied: no shared storage needed */
 } MmMigrateFlags;
 
 typedef struct {
@@ -45,7 +46,22 @@ typedef struct {
     char *default_cpu_mode_text;
     MmCpuMode default_cpu_mode;
     bool has_default_cpu_mode;
+    /* The mode the platform forces on NUMA guests here (numa_cpu_mode); unset: any mode. */
+    char *numa_cpu_mode_text;
+    MmCpuMode numa_cpu_mode;
+    bool has_numa_cpu_mode;
 } MmHost;
+
+/* user@address[:port], IPv6 as [addr]:port: host.ssh and guest.probe_ssh. */
+typedef struct {
+    char *user;
+    char *address;
+    guint port;
+} MmSshAddress;
+
+/* Parses TEXT; on failure sets ERROR to the reason, without echoing a password. */
+bool mm_ssh_address_parse(const char *text, MmSshAddress *out, GError **error);
+void mm_ssh_address_clear(MmSshAddress *a);
 
 typedef struct {
     char *name;
@@ -62,13 +78,33 @@ typedef struct {
     char *probe_text;
     MmProbeKind probe;
     char *probe_pattern;     /* console: regex whose group 1 is the heartbeat counter */
-    char *probe_ssh;         /* ssh: user@address[:port] of the guest */
+    char *probe_ssh;         /* ssh: user@address[:port] of the guest, as written */
+    MmSshAddress probe_ssh_address;  /* parsed at load */
+    char *ssh_key;           /* ssh probes: the key to log in with (NULL: libssh's default) */
+    char *known_hosts;       /* ssh probes: the guest's host key (NULL: ~/.ssh/known_hosts) */
     char *probe_command;     /* ssh: command proving the guest works */
     /* The guest's own CPUID, read before and after each move (cpu_probe = METHOD:ARG). */
     char *cpu_probe_text;
     MmProbeKind cpu_probe;   /* MM_PROBE_NONE: not measured */
     char *cpu_probe_arg;     /* agent, ssh: the command; console: regex, group 1 the records */
     guint boot_timeout;      /* 0: take [run] boot_timeout */
+    /* The platform's own definition (domain_xml = FILE): read and checked at load. */
+    char *domain_xml;        /* the path, resolved */
+    char *domain_xml_text;   /* its content */
+    bool keep_cpu_features;  /* cpu_features = template: keep the template's <feature> policies */
+    char *cpu_features;
+    /* The built-in builder's devices and shape (also applied over nothing a template has). */
+    char *network;           /* a libvirt network: <interface type='network'> */
+    char *bridge;            /* a host bridge: <interface type='bridge'> */
+    char *nic_model;         /* NULL: virtio (e1000e for os = windows) */
+    char *topology;          /* SOCKETS,CORES,THREADS as written */
+    guint sockets, cores, threads;  /* 0: no <topology> */
+    guint numa;              /* cells; 0: none */
+    guint max_vcpus;         /* 0: = vcpus (no hot-plug room) */
+    guint hotplug_vcpus;     /* 0: no hot-plug; else plug live up to this count */
+    guint numa_cells;        /* NUMA cells the guest has (numa, or the template's): 0 = not NUMA */
+    guint template_vcpus;    /* a template's <vcpu> maximum, 0 without template */
+    bool template_cache_passthrough;  /* <cache mode='passthrough'>: host CPU modes only */
 } MmGuest;
 
 typedef struct {
@@ -85,6 +121,7 @@ typedef struct {
     int enable_compare_cpu;
     int ping_pong;
     int hard_reboot;
+    int hotplug_vcpus;       /* -1 unset; else overrides the guest's */
 } MmMatrixSpec;
 
 typedef struct {

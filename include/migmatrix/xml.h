@@ -25,3 +25,5 @@ char *mm_xml_string(xmlXPathContext *ctx, xmlNode *node, const char *xpath);
 GPtrArray *mm_xml_strings(xmlXPathContext *ctx, xmlNode *node, const char *xpath);
 /* The matching nodes (borrowed from the document). */
 GPtrArray *mm_xml_nodes(xmlXPathContext *ctx, xmlNode *node, const char *xpath);
+/* How many nodes XPATH selects from the document's root. */
+guint mm_xml_nodes_count(xmlXPathContext *ctx, const char *xpath);
