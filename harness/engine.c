@@ -640,6 +640,7 @@ migrate_flags(const MmScenario *sc)
         { MM_MIGRATE_POSTCOPY, VIR_MIGRATE_POSTCOPY },
         { MM_MIGRATE_COMPRESSED, VIR_MIGRATE_COMPRESSED },
         { MM_MIGRATE_COPY_STORAGE_ALL, VIR_MIGRATE_NON_SHARED_DISK },
+        { MM_MIGRATE_UNSAFE, VIR_MIGRATE_UNSAFE },
     };
     unsigned int flags = 0;
 

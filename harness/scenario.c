@@ -53,7 +53,7 @@ static const char *const os_choices[] = {
 static const char *const probe_choices[] = { "agent", "console", "ssh", "none", NULL };
 static const char *const flag_choices[] = {
     "live", "p2p", "persistent", "undefinesource", "auto-converge", "postcopy", "compressed",
-    "copy-storage-all", NULL,
+    "copy-storage-all", "unsafe", NULL,
 };
 static const char *const nic_choices[] = { "virtio", "e1000e", "e1000", "rtl8139", NULL };
 static const char *const cpu_features_choices[] = { "mode", "template", NULL };
@@ -1229,9 +1229,8 @@ check_guest(Loader *ld, MmGuest *g)
     bool no_os = strcmp(g->os, "none") == 0;
 
 #define GPROBLEM(key, ...) mm_problems_add(ld->problems, MM_PROBLEM_ERROR, g->file, line_in(ld, g->file, group, key), group, key, __VA_ARGS__)
-    if (g->disk && g->kernel)
-        GPROBLEM("disk", "set either disk (boot an image) or kernel (direct boot), not both");
-    else if (!g->disk && !g->kernel && !no_os && !g->domain_xml)
+    /* disk and kernel together: a direct kernel boot with the disk as its root filesystem. */
+    if (!g->disk && !g->kernel && !no_os && !g->domain_xml)
         GPROBLEM("disk", "the guest has nothing to boot; set disk = IMAGE, or kernel = VMLINUZ, or os = none");
     if (!g->kernel && g->initrd)
         GPROBLEM("initrd", "needs kernel; initrd is only used for a direct kernel boot");

@@ -14,6 +14,8 @@ PKGS=(
   # the HTML report is tested in a real browser
   chromium
   openssh-server openssh-client busybox-static linux-image-amd64
+  # the distro guest: a Debian root filesystem from packages, written into ext4 without mounting
+  mmdebstrap e2fsprogs
 )
 
 missing=()

@@ -13,6 +13,7 @@ if [[ ! -e $LAB_STATE ]]; then
     lab_log "no state file, but lab namespaces exist: removing $(echo $left)"
     for ns in $left; do ip netns del "$ns" 2>/dev/null || true; ip link del "$ns" 2>/dev/null || true; done
     ip link del "$LAB_BRIDGE" 2>/dev/null || true
+    ip link del "$LAB_GUEST_BRIDGE" 2>/dev/null || true
   else
     lab_log "no lab is up"
   fi

@@ -25,6 +25,10 @@ t0=$(date +%s.%N)
 
 "$REPO_DIR/scripts/lab-guest.sh"
 guest=$LAB_CACHE/guest
+# The real distro guest (Debian 12 from packages, systemd, qemu-ga, sshd): built once, cached.
+"$REPO_DIR/scripts/lab-guest-debian.sh"
+kver=$(ls /lib/modules | grep -E '^[0-9].*-amd64$' | sort -V | tail -1)
+[[ -r /boot/initrd.img-$kver ]] || lab_die "no /boot/initrd.img-$kver for the Debian guest: reinstall linux-image-$kver"
 # The aarch64 guest needs Debian's arm64 packages once; without a mirror it is defined with
 # no OS (alive = running), and lab-up says so.
 arm_guest=$LAB_CACHE/guest-arm64
@@ -98,6 +102,12 @@ ip link set "$LAB_BRIDGE" up
 : > "$LAB_STATE.tmp"
 mv "$LAB_STATE.tmp" "$LAB_STATE"        # from here on, lab-down can clean up a half-built lab
 echo "bridge $LAB_BRIDGE" >> "$LAB_STATE"
+# The guests' network: one L2 segment across the hosts, so a guest keeps its address when it
+# moves. Each host has a bridge mmbr0 (guests use bridge = mmbr0) with a veth onto mmguest0.
+ip link add "$LAB_GUEST_BRIDGE" type bridge
+echo "bridge $LAB_GUEST_BRIDGE" >> "$LAB_STATE"
+ip addr add "$LAB_GUEST_NET.254/24" dev "$LAB_GUEST_BRIDGE"
+ip link set "$LAB_GUEST_BRIDGE" up
 
 start_host() {
   local i=$1 name ip ns h uuid kind wrapper=""
@@ -115,6 +125,11 @@ start_host() {
   ip -n "$ns" addr add "$ip/24" dev eth0
   ip -n "$ns" link set eth0 up
   ip -n "$ns" link set lo up
+  ip link add "$ns-g" type veth peer name gport netns "$ns"
+  ip link set "$ns-g" master "$LAB_GUEST_BRIDGE" up
+  ip -n "$ns" link add mmbr0 type bridge
+  ip -n "$ns" link set gport master mmbr0 up
+  ip -n "$ns" link set mmbr0 up
 
   # Private libvirt configuration: a copy of the system's, without networks (no dnsmasq here).
   rm -rf "$h/etc-libvirt"
@@ -342,6 +357,38 @@ EOF
     'agent:/bin/mm-cpuid'
   linux_guest linux-hang console " hb_stop_after=2" \
     'Stops heartbeating after 2 beats, still running: for tests of the liveness checks themselves.'
+  # The Debian guest: a fresh copy of the cached image per lab (guests write to it), on the
+  # path every host sees; shared storage, so migrations move memory only.
+  cp --sparse=always "$LAB_CACHE/debian/disk.raw" "$LAB_DIR/shared/debian.raw"
+  for g in 10 11; do echo "$LAB_GUEST_NET.$g $(cut -d' ' -f1,2 "$LAB_CACHE/debian/host_ed25519.pub")"; done \
+    > "$LAB_DIR/ssh/guest_known_hosts"
+  debian_guest() {   # NAME ADDRESS-SUFFIX PROBE CPU-PROBE COMMENT
+    cat <<EOF
+
+# $5
+[guest:$1]
+os = linux
+kernel = /boot/vmlinuz-$kver
+initrd = /boot/initrd.img-$kver
+cmdline = root=/dev/vda rw console=ttyS0 net.ifnames=0 ip=$LAB_GUEST_NET.$2::$LAB_GUEST_NET.254:255.255.255.0::eth0:off
+disk = $LAB_DIR/shared/debian.raw
+memory_mib = 512
+bridge = mmbr0
+probe = $3
+cpu_probe = $4
+EOF
+    [[ $3 == ssh ]] || return 0
+    cat <<EOF
+probe_ssh = root@$LAB_GUEST_NET.$2
+ssh_key = $LAB_CACHE/debian/id_ed25519
+known_hosts = $LAB_DIR/ssh/guest_known_hosts
+EOF
+  }
+  debian_guest debian-agent 10 agent "agent:/usr/bin/cpuid -1 -r" \
+    'Debian 12 (systemd, udev, qemu-guest-agent, sshd) on the Debian kernel, probed through its agent.'
+  debian_guest debian-ssh 11 ssh "ssh:cpuid -1 -r" \
+    'The same image probed over ssh on the guest network: its uptime must advance.'
+
   # The platform's own definition. Its paths are the default cache's; another cache gets a copy.
   template=templates/lab-numa.xml
   if [[ $LAB_CACHE != /var/cache/migmatrix-lab ]]; then

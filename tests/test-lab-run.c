@@ -230,11 +230,11 @@ test_local_matrix(void **state)
     rc = RUN(&out, &err, "run", "scenarios/local.ini", "--db", db);
     if (rc != 0)
         fail_msg("run exited %d\n%s\n%s", rc, out, err);
-    assert_non_null(strstr(out, "done: 40 of 40 cases"));
+    assert_non_null(strstr(out, "done: 42 of 42 cases"));
     db_open(&d, db);
     assert_string_equal(d.run->status, "done");
     assert_string_equal(d.run->kind, "run");
-    assert_int_equal(d.cases->len, 40);
+    assert_int_equal(d.cases->len, 42);
     assert_int_equal(d.run->n_unexpected, 0);
 
     /* Same CPU: the full cycle, XML unchanged. */
@@ -421,6 +421,26 @@ test_local_matrix(void **state)
         assert_string_equal(migrated, "3");
         assert_non_null(strstr(c->error_text, "unplug after migrate: setting 3 vCPUs live on lab-a failed"));
         assert_non_null(strstr(c->error_text, "the guest then saw 3 vCPUs"));
+    }
+
+    /* The Debian guest, through its agent and over ssh on the guest network, there and back;
+     * its own CPUID read by Debian's cpuid inside it. */
+    {
+        static const char *const ids[] = { "lab-a>lab-b/debian-agent/host-model", "lab-a>lab-b/debian-ssh/host-model" };
+        static const char *const probes[] = { "agent probe answered", "ssh probe answered" };
+
+        for (gsize i = 0; i < G_N_ELEMENTS(ids); i++) {
+            const MmCaseRecord *c = find(&d, ids[i]);
+            g_autoptr(GPtrArray) steps = NULL;
+
+            expect_case(&d, ids[i], "pass", NULL,
+                        "prepare:ok define:ok start:ok wait-alive:ok snapshot:ok migrate:ok verify:ok "
+                        "migrate-back:ok verify-back:ok cleanup:ok");
+            steps = mm_store_steps_list(d.store, c->id, NULL);
+            assert_non_null(strstr(((MmStepRecord *)steps->pdata[3])->message, probes[i]));
+            assert_non_null(strstr(((MmStepRecord *)steps->pdata[6])->message, probes[i]));
+            assert_non_null(strstr(((MmStepRecord *)steps->pdata[6])->message, "guest CPU after migrate: unchanged"));
+        }
     }
 
     /* The aarch64 guest under TCG: a real arm64 kernel that keeps heartbeating on the destination. */

@@ -28,6 +28,7 @@ typedef enum {
     MM_MIGRATE_POSTCOPY = 1 << 5,
     MM_MIGRATE_COMPRESSED = 1 << 6,
     MM_MIGRATE_COPY_STORAGE_ALL = 1 << 7,  /* disks are copied: no shared storage needed */
+    MM_MIGRATE_UNSAFE = 1 << 8,            /* skip libvirt's shared-storage safety check */
 } MmMigrateFlags;
 
 typedef struct {
