@@ -1311,9 +1311,8 @@ phase_reboot(Cycle *cy)
     int persistent;
     MmWaitResult r;
     /* A NUMA guest restarts in the mode the platform forces on NUMA guests there. */
-    bool numa = cy->c->guest->numa_cells && dst->has_numa_cpu_mode;
-    const MmCpuMode *reboot_mode = numa ? &dst->numa_cpu_mode : &dst->default_cpu_mode;
-    const char *reboot_text = numa ? dst->numa_cpu_mode_text : dst->default_cpu_mode_text;
+    const char *reboot_text = NULL, *reboot_key = NULL;
+    const MmCpuMode *reboot_mode = mm_case_reboot_mode(cy->c, &reboot_text, &reboot_key);
 
     /* The same instance, so the same UUID; only the definition is the platform's new one. */
     if (virDomainGetUUIDString(cy->dom, uuid) < 0)
@@ -1342,8 +1341,8 @@ phase_reboot(Cycle *cy)
     if (!(now = migratable_xml(cy->dom)))
         return fail_libvirt(cy, MM_OUTCOME_REBOOT_FAILED, "dump the migratable XML");
     after = mm_domxml_cpu_summary(now);
-    say(cy, "rebooted on %s with %s %s: %s; migratable CPU %s -> %s", dst->name,
-        numa ? "numa_cpu_mode" : "default_cpu_mode", reboot_text, detail, before, after);
+    say(cy, "rebooted on %s with %s %s: %s; migratable CPU %s -> %s", dst->name, reboot_key, reboot_text, detail,
+        before, after);
     artifact(cy, "mode-after-reboot", dst->name, reboot_text);
     if (*diff) {
         g_autofree char *summary = mm_xmldiff_summary(diff);

@@ -108,6 +108,21 @@ any_match(GPtrArray *specs, const char *id, gsize len)
     return false;
 }
 
+const MmCpuMode *
+mm_case_reboot_mode(const MmCase *c, const char **text, const char **key)
+{
+    const MmHost *dst = c->dst;
+
+    if (c->guest->numa_cells && dst->has_numa_cpu_mode) {
+        *text = dst->numa_cpu_mode_text;
+        *key = "numa_cpu_mode";
+        return &dst->numa_cpu_mode;
+    }
+    *text = dst->default_cpu_mode_text;
+    *key = "default_cpu_mode";
+    return dst->has_default_cpu_mode ? &dst->default_cpu_mode : NULL;
+}
+
 static bool
 same_mode(const MmCpuMode *a, const MmCpuMode *b)
 {

@@ -257,13 +257,15 @@ mm_preflight(const MmScenario *sc, const MmMatrix *m, MmHostPool *pool, GPtrArra
         want_file(src, c->guest, c->guest->disk);
         if (spec)
             check_mode(&pf, src, c->guest, c->mode, c->mode_text, spec->file, group, "modes", cannot_start);
-        /* The hard reboot starts the guest in the destination's default mode, there. */
-        if (c->hard_reboot && c->dst->has_default_cpu_mode) {
+        /* The hard reboot starts the guest in the destination's default (or NUMA) mode, there. */
+        if (c->hard_reboot) {
+            const char *text = NULL, *key = NULL;
+            const MmCpuMode *mode = mm_case_reboot_mode(c, &text, &key);
             g_autofree char *hgroup = g_strdup_printf("host:%s", c->dst->name);
             bool reboot_expected_fail = c->expected_flaky || c->expected == MM_OUTCOME_REBOOT_FAILED;
 
-            check_mode(&pf, dst, c->guest, &c->dst->default_cpu_mode, c->dst->default_cpu_mode_text, c->dst->file,
-                       hgroup, "default_cpu_mode", reboot_expected_fail);
+            if (mode)
+                check_mode(&pf, dst, c->guest, mode, text, c->dst->file, hgroup, key, reboot_expected_fail);
         }
     }
     g_hash_table_iter_init(&it, pf.hosts);

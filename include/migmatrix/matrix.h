@@ -30,6 +30,11 @@ typedef struct {
 } MmCase;
 
 void mm_case_free(MmCase *c);
+
+/* The mode a hard reboot restarts the case's guest in, on its destination: numa_cpu_mode for a
+ * NUMA guest where the host sets one, else default_cpu_mode (NULL when the host has neither).
+ * *TEXT gets its spelling and *KEY the [host:…] key it comes from. */
+const MmCpuMode *mm_case_reboot_mode(const MmCase *c, const char **text, const char **key);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MmCase, mm_case_free)
 
 typedef struct {
