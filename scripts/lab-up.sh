@@ -357,6 +357,27 @@ EOF
     'agent:/bin/mm-cpuid'
   linux_guest linux-hang console " hb_stop_after=2" \
     'Stops heartbeating after 2 beats, still running: for tests of the liveness checks themselves.'
+  # The built-in builder's shape on q35: topology, 2 NUMA cells, room to hot-plug, an e1000e NIC.
+  cat <<EOF
+
+# The builder's own NUMA guest on q35: 2 sockets of 2 cores in 2 cells, 2 of 4 vCPUs booted,
+# an e1000e NIC on the guest network (the initramfs has no driver for it: the device is what counts).
+[guest:linux-q35]
+os = linux
+kernel = $guest/vmlinuz
+initrd = $guest/initrd.gz
+cmdline = console=ttyS0 quiet panic=-1 hb_libc=baseline
+machine = q35
+memory_mib = 256
+vcpus = 2
+max_vcpus = 4
+topology = 2,2,1
+numa = 2
+bridge = mmbr0
+nic_model = e1000e
+probe = agent
+cpu_probe = agent:/bin/mm-cpuid
+EOF
   # The Debian guest: a fresh copy of the cached image per lab (guests write to it), on the
   # path every host sees; shared storage, so migrations move memory only.
   cp --sparse=always "$LAB_CACHE/debian/disk.raw" "$LAB_DIR/shared/debian.raw"

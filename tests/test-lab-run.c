@@ -230,11 +230,11 @@ test_local_matrix(void **state)
     rc = RUN(&out, &err, "run", "scenarios/local.ini", "--db", db);
     if (rc != 0)
         fail_msg("run exited %d\n%s\n%s", rc, out, err);
-    assert_non_null(strstr(out, "done: 42 of 42 cases"));
+    assert_non_null(strstr(out, "done: 43 of 43 cases"));
     db_open(&d, db);
     assert_string_equal(d.run->status, "done");
     assert_string_equal(d.run->kind, "run");
-    assert_int_equal(d.cases->len, 42);
+    assert_int_equal(d.cases->len, 43);
     assert_int_equal(d.run->n_unexpected, 0);
 
     /* Same CPU: the full cycle, XML unchanged. */
@@ -408,6 +408,22 @@ test_local_matrix(void **state)
     }
     expect_case(&d, "lab-a>lab-b/platform-numa/custom:Westmere", "na",
                 "NUMA guest: lab-a runs NUMA guests in host-model only ([host:lab-a] numa_cpu_mode)", "");
+
+    /* The builder's own NUMA guest on q35: its cells, topology, hot-plug room and NIC survive. */
+    expect_case(&d, "lab-a>lab-b/linux-q35/host-model", "pass", NULL,
+                "prepare:ok define:ok start:ok wait-alive:ok snapshot:ok migrate:ok verify:ok "
+                "migrate-back:ok verify-back:ok cleanup:ok");
+    {
+        const MmCaseRecord *c = find(&d, "lab-a>lab-b/linux-q35/host-model");
+        g_autofree char *cells = artifact_of(&d, c, "numa-cells");
+        g_autofree char *after = artifact_of(&d, c, "xml-after");
+
+        assert_string_equal(cells, "2");
+        assert_non_null(strstr(after, "machine='pc-q35-"));
+        assert_non_null(strstr(after, "<topology sockets='2' dies='1' cores='2' threads='1'/>"));
+        assert_non_null(strstr(after, "<vcpu placement='static' current='2'>4</vcpu>"));
+        assert_non_null(strstr(after, "<model type='e1000e'/>"));
+    }
 
     /* vCPU hot-plug, counted by the guest itself on both sides; the unplug is libvirt 9.0's limit. */
     expect_case(&d, "lab-b>lab-a/platform-numa/host-model", "migrate-failed", "vcpu hot-plug",
