@@ -130,14 +130,11 @@ add_hyperv(xmlNode *features)
     xmlNode *spin;
 
     prop(hv, "mode", "custom");
-    for (int i = 0; on[i]; i++) {
-        if (strcmp(on[i], "frequencies") == 0) {
-            spin = child(hv, "spinlocks", NULL);
-            prop(spin, "state", "on");
-            prop(spin, "retries", "8191");
-        }
+    for (int i = 0; on[i]; i++)
         prop(child(hv, on[i], NULL), "state", "on");
-    }
+    spin = child(hv, "spinlocks", NULL);
+    prop(spin, "state", "on");
+    prop(spin, "retries", "8191");
 }
 
 static void
@@ -272,7 +269,7 @@ first_child(xmlNode *parent, const char *name)
     return NULL;
 }
 
-/* Sets the text of PARENT's first NAME child, creating it (after AFTER, or first) when missing. */
+/* Sets the text of PARENT's first NAME child, creating it as the first child when missing. */
 static void
 set_child_text(xmlNode *parent, const char *name, const char *text)
 {

@@ -889,7 +889,7 @@ verify_moved(Cycle *cy, virConnectPtr from_conn, MmOutcome outcome, const char *
  * was never compared is not "unchanged". */
 static bool
 diff_against_before(Cycle *cy, MmOutcome outcome, const char *kind, const char *diff_kind, char **text,
-                    bool *cpu_changed)
+                    char **now_out)
 {
     g_autofree char *now = migratable_xml(cy->dom);
     g_autoptr(GError) err = NULL;
@@ -902,9 +902,9 @@ diff_against_before(Cycle *cy, MmOutcome outcome, const char *kind, const char *
         return fail_text(cy, MM_OUTCOME_INFRA_ERROR, "domain XML unreadable", "cannot diff the domain XML: %s",
                          err->message);
     *text = mm_xmldiff_format(changes);
-    if (cpu_changed)
-        *cpu_changed = mm_xmldiff_touches_cpu(changes);
     artifact(cy, diff_kind, cy->here->name, **text ? *text : "(no changes)\n");
+    if (now_out)
+        *now_out = g_steal_pointer(&now);
     return true;
 }
 
@@ -1020,15 +1020,39 @@ guest_vcpus(Cycle *cy, char **why)
     return n;
 }
 
+/* Asks the guest its vCPU count until it is WANT (any answer when WANT is 0) or alive_timeout
+ * passes: the agent reconnects after a move, and a plugged vCPU comes online (ONLINE: asked of
+ * the agent, since Linux on x86 leaves a hot-added CPU offline) some time after libvirt returns.
+ * Returns the last count, or -1 with *WHY. */
+static int
+await_guest_vcpus(Cycle *cy, guint want, bool online, char **why)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)cy->o->sc->alive_timeout * G_USEC_PER_SEC;
+    int now;
+
+    for (;;) {
+        g_clear_pointer(why, g_free);
+        now = guest_vcpus(cy, why);
+        if (now >= 0 && (!want || now == (int)want))
+            return now;
+        if (online && now >= 0 && now < (int)want && virDomainSetVcpusFlags(cy->dom, want, VIR_DOMAIN_VCPU_GUEST) < 0) {
+            *why = g_strdup_printf("onlining through the agent: %s", virGetLastErrorMessage());
+            virResetLastError();
+        }
+        if (g_get_monotonic_time() >= deadline || mm_interrupted())
+            return now;
+        g_usleep(500 * 1000);
+    }
+}
+
 /* Sets the guest to N vCPUs as a platform does: libvirt plugs (or unplugs) them live, then the
- * agent onlines them, since Linux on x86 leaves a hot-added CPU offline. Passes only when the
- * guest itself counts N online. OUTCOME is the phase's; the reason is always "vcpu hot-plug". */
+ * agent onlines them. Passes only when the guest itself counts N online. OUTCOME is the phase's;
+ * the reason is always "vcpu hot-plug". */
 static bool
 vcpus_set(Cycle *cy, guint n, MmOutcome outcome, const char *where, guint *seen)
 {
-    gint64 deadline = g_get_monotonic_time() + (gint64)cy->o->sc->alive_timeout * G_USEC_PER_SEC;
     g_autofree char *why = NULL;
-    int now = -1;
+    int now;
 
     if (virDomainSetVcpusFlags(cy->dom, n, VIR_DOMAIN_AFFECT_LIVE) < 0) {
         g_autofree char *msg = g_strdup(virGetLastErrorMessage());
@@ -1039,12 +1063,7 @@ vcpus_set(Cycle *cy, guint n, MmOutcome outcome, const char *where, guint *seen)
         /* libvirt waits 5 s for the guest to eject a vCPU, then fails and asks for the result
          * to be "manually inspected": do so, so the record says what the guest did. */
         if (timeout) {
-            while (g_get_monotonic_time() < deadline && !mm_interrupted()) {
-                g_clear_pointer(&why, g_free);
-                if ((now = guest_vcpus(cy, &why)) == (int)n)
-                    break;
-                g_usleep(500 * 1000);
-            }
+            now = await_guest_vcpus(cy, n, false, &why);
             seen_text = now >= 0 ? g_strdup_printf("; the guest then saw %d vCPUs, and libvirt still counts %d", now,
                                                    virDomainGetVcpusFlags(cy->dom, VIR_DOMAIN_AFFECT_LIVE))
                                  : g_strdup_printf("; the guest's count cannot be read: %s", why);
@@ -1053,28 +1072,13 @@ vcpus_set(Cycle *cy, guint n, MmOutcome outcome, const char *where, guint *seen)
         return fail_text(cy, outcome, "vcpu hot-plug", "%s: setting %u vCPUs live on %s failed: %s%s", where, n,
                          cy->here->name, msg, seen_text ? seen_text : "");
     }
-    /* The agent may be reconnecting right after a move: ask until alive_timeout. */
-    while (!mm_interrupted()) {
-        g_clear_pointer(&why, g_free);
-        now = guest_vcpus(cy, &why);
-        if (now == (int)n)
-            break;
-        if (now >= 0 && now < (int)n && virDomainSetVcpusFlags(cy->dom, n, VIR_DOMAIN_VCPU_GUEST) < 0) {
-            g_free(why);
-            why = g_strdup_printf("onlining through the agent: %s", virGetLastErrorMessage());
-            virResetLastError();
-        }
-        if (g_get_monotonic_time() >= deadline)
-            break;
-        g_usleep(500 * 1000);
-    }
-    if (now != (int)n) {
-        if (now >= 0)
-            return fail_text(cy, outcome, "vcpu hot-plug", "%s: libvirt set %u vCPUs on %s, and the guest sees %d%s%s",
-                             where, n, cy->here->name, now, why ? ": " : "", why ? why : "");
+    now = await_guest_vcpus(cy, n, true, &why);
+    if (now < 0)
         return fail_text(cy, outcome, "vcpu hot-plug", "%s: the guest's vCPU count on %s cannot be read: %s", where,
                          cy->here->name, why ? why : "interrupted");
-    }
+    if (now != (int)n)
+        return fail_text(cy, outcome, "vcpu hot-plug", "%s: libvirt set %u vCPUs on %s, and the guest sees %d%s%s",
+                         where, n, cy->here->name, now, why ? ": " : "", why ? why : "");
     *seen = (guint)now;
     return true;
 }
@@ -1084,13 +1088,13 @@ static bool
 hotplug_before(Cycle *cy)
 {
     g_autofree char *why = NULL;
-    int boot = guest_vcpus(cy, &why);
-    guint seen = 0;
     g_autofree char *text = NULL;
+    guint seen = 0;
+    int boot;
 
     if (!cy->c->hotplug_vcpus)
         return true;
-    if (boot < 0)
+    if ((boot = guest_vcpus(cy, &why)) < 0)
         return fail_text(cy, MM_OUTCOME_START_FAILED, "vcpu hot-plug",
                          "before migrate: the guest's vCPU count cannot be read: %s", why);
     if (!vcpus_set(cy, cy->c->hotplug_vcpus, MM_OUTCOME_START_FAILED, "before migrate", &seen))
@@ -1106,19 +1110,14 @@ static bool
 hotplug_after(Cycle *cy)
 {
     g_autofree char *why = NULL;
+    g_autofree char *text = NULL;
     guint n = cy->c->hotplug_vcpus, seen = 0, more = 0;
     int now;
-    gint64 deadline = g_get_monotonic_time() + (gint64)cy->o->sc->alive_timeout * G_USEC_PER_SEC;
-    g_autofree char *text = NULL;
 
     if (!n)
         return true;
-    /* The agent reconnects on the destination: wait for its answer, not for a count. */
-    while ((now = guest_vcpus(cy, &why)) < 0 && g_get_monotonic_time() < deadline && !mm_interrupted()) {
-        g_clear_pointer(&why, g_free);
-        g_usleep(500 * 1000);
-    }
-    if (now < 0)
+    /* Whatever the count: a different one is the finding, not a reason to wait. */
+    if ((now = await_guest_vcpus(cy, 0, false, &why)) < 0)
         return fail_text(cy, MM_OUTCOME_MIGRATE_FAILED, "vcpu hot-plug",
                          "after migrate: the guest's vCPU count on %s cannot be read: %s", cy->here->name, why);
     if (now != (int)n)
@@ -1264,14 +1263,14 @@ static bool
 phase_verify(Cycle *cy)
 {
     g_autofree char *diff = NULL;
+    g_autofree char *after = NULL;
 
     if (!verify_moved(cy, cy->sconn, MM_OUTCOME_MIGRATE_FAILED, "after migrate"))
         return false;
-    if (!diff_against_before(cy, MM_OUTCOME_MIGRATE_FAILED, "xml-after", "xml-diff", &diff, NULL))
+    if (!diff_against_before(cy, MM_OUTCOME_MIGRATE_FAILED, "xml-after", "xml-diff", &diff, &after))
         return false;
     if (cy->c->guest->numa_cells) {
-        g_autofree char *after = migratable_xml(cy->dom);
-        guint before_n = numa_cells(cy->xml_before), after_n = after ? numa_cells(after) : 0;
+        guint before_n = numa_cells(cy->xml_before), after_n = numa_cells(after);
         g_autofree char *text = g_strdup_printf("%u", after_n);
 
         /* The diff below shows the lines; this says what they mean. */
@@ -1336,10 +1335,8 @@ phase_reboot(Cycle *cy)
     if (r != MM_WAIT_OK)
         return fail_text(cy, MM_OUTCOME_REBOOT_FAILED, "not alive after reboot", "after hard reboot on %s: %s",
                          dst->name, detail);
-    if (!diff_against_before(cy, MM_OUTCOME_REBOOT_FAILED, "xml-after-reboot", "xml-diff-reboot", &diff, NULL))
+    if (!diff_against_before(cy, MM_OUTCOME_REBOOT_FAILED, "xml-after-reboot", "xml-diff-reboot", &diff, &now))
         return false;
-    if (!(now = migratable_xml(cy->dom)))
-        return fail_libvirt(cy, MM_OUTCOME_REBOOT_FAILED, "dump the migratable XML");
     after = mm_domxml_cpu_summary(now);
     say(cy, "rebooted on %s with %s %s: %s; migratable CPU %s -> %s", dst->name, reboot_key, reboot_text, detail,
         before, after);
