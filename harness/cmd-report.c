@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "migmatrix/cli.h"
 #include "migmatrix/report.h"
@@ -108,6 +109,14 @@ mm_cmd_report(int argc, char **argv)
             return MM_EXIT_INFRA;
         }
         mm_report_flush(r, out, true);
+        if (!mm_report_check(r, &err)) {
+            fprintf(stderr, "migmatrix report: %s\n", err->message);
+            if (outpath) {
+                fclose(f);
+                unlink(tmp);
+            }
+            return MM_EXIT_INFRA;
+        }
         /* Written in full, then renamed: a reader (Jenkins, a browser) never sees half a file. */
         if (outpath) {
             if (fclose(f) != 0 || rename(tmp, outpath) != 0) {

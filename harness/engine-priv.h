@@ -30,6 +30,7 @@ typedef struct {
     bool hard_reboot;
     bool ping_pong;
     bool interrupted;        /* Ctrl-C / SIGTERM */
+    bool store_failed;       /* a write to the results DB failed: what follows could not be kept */
     MmOutcome outcome;       /* the outcome decided so far (with failed) */
     bool attempted;          /* the last migration job was started: false when the guest was found
                               * not progressing right before it, so there is nothing to roll back */

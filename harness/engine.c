@@ -51,6 +51,7 @@ typedef struct {
     char *xml_before;            /* migratable XML on the source, after start */
     MmGuestCpu *cpu_before;      /* the CPU the guest saw before the move; NULL: not measured */
     GString *msg;                /* the current phase's message */
+    GError *store_error;         /* the first write to the results DB that failed */
 
     bool failed;                 /* a hard failure decided the outcome */
     bool back_leg;               /* the failed migration was the way back */
@@ -65,13 +66,31 @@ typedef struct {
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
+/* Every write of the case goes through here: the first that fails is kept, the case goes to
+ * cleanup, and ends as infra-error with SQLite's message (a verdict whose evidence was not
+ * stored is not a verdict). */
+static void
+stored(Cycle *cy, bool ok, GError *err)
+{
+    if (!ok && !cy->store_error)
+        cy->store_error = g_error_copy(err);
+}
+
 static void
 artifact(Cycle *cy, const char *kind, const char *name, const char *content)
 {
     g_autoptr(GError) err = NULL;
 
-    if (content && !mm_store_artifact_add(cy->o->store, cy->row, kind, name, content, &err))
-        g_warning("%s: %s", cy->c->id, err->message);
+    if (content)
+        stored(cy, mm_store_artifact_add(cy->o->store, cy->row, kind, name, content, &err), err);
+}
+
+static void
+feature(Cycle *cy, const char *name, const char *kind)
+{
+    g_autoptr(GError) err = NULL;
+
+    stored(cy, mm_store_feature_add(cy->o->store, cy->row, name, kind, &err), err);
 }
 
 static void
@@ -254,7 +273,7 @@ fail_at(Cycle *cy, MmOutcome phase_outcome, const MmFailure *f, const MmHost *lo
     cy->reason = g_strdup(v.reason);
     cy->error_text = g_strdup(f->message);
     for (int i = 0; v.features && v.features[i]; i++)
-        mm_store_feature_add(cy->o->store, cy->row, v.features[i], v.feature_kind, NULL);
+        feature(cy, v.features[i], v.feature_kind);
     mm_verdict_clear(&v);
     return false;
 }
@@ -441,9 +460,9 @@ compare_cpu(Cycle *cy, const char *point, bool record)
             lost->len && gained->len ? "; " : "", gained->len ? "gained " : "", gained_text);
     if (record) {
         for (guint i = 0; i < lost->len; i++)
-            mm_store_feature_add(cy->o->store, cy->row, lost->pdata[i], "lost", NULL);
+            feature(cy, lost->pdata[i], "lost");
         for (guint i = 0; i < gained->len; i++)
-            mm_store_feature_add(cy->o->store, cy->row, gained->pdata[i], "gained", NULL);
+            feature(cy, gained->pdata[i], "gained");
         if (lost->len) {
             cy->cpu_lost = true;
             if (!cy->cpu_lost_text)
@@ -611,8 +630,7 @@ record_job_stats(Cycle *cy, const char *leg, bool ok, virDomainPtr holder, Watch
         text = params_text(params, nparams);
     }
     virTypedParamsFree(params, nparams);
-    if (!mm_store_migration_add(cy->o->store, cy->row, &m, &err))
-        g_warning("%s: %s", cy->c->id, err->message);
+    stored(cy, mm_store_migration_add(cy->o->store, cy->row, &m, &err), err);
     {
         g_autofree char *content = g_strdup_printf("stats=%s\n%s", m.stats, text ? text : "");
         artifact(cy, "job-stats", leg, content);
@@ -1522,7 +1540,7 @@ mm_engine_next_phase(const MmPhaseState *s, MmPhase p, bool ok)
 {
     if (p == MM_PH_CLEANUP || p == MM_PH_DONE)
         return MM_PH_DONE;
-    if (s->interrupted)
+    if (s->interrupted || s->store_failed)
         return MM_PH_CLEANUP;
     switch (p) {
     case MM_PH_PREPARE: return ok ? MM_PH_DEFINE : MM_PH_CLEANUP;
@@ -1550,7 +1568,7 @@ phase_state(const Cycle *cy)
     return (MmPhaseState){
         .compare_cpu = cy->c->compare_cpu, .hard_reboot = cy->c->hard_reboot, .ping_pong = cy->c->ping_pong,
         .interrupted = mm_interrupted(), .outcome = cy->failed ? cy->outcome : MM_OUTCOME_PASS,
-        .attempted = cy->attempted,
+        .attempted = cy->attempted, .store_failed = cy->store_error != NULL,
     };
 }
 
@@ -1609,8 +1627,13 @@ mm_engine_run_case(const MmEngineOptions *o, const MmCase *c, gint64 case_row, g
         ok = phase_funcs[p](&cy);
         if (mm_interrupted() && p != MM_PH_CLEANUP && !cy.msg->len)
             say(&cy, "interrupted");
-        mm_store_step_add(o->store, case_row, phase_names[p], started, (g_get_monotonic_time() - t0) / 1000, ok,
-                          cy.msg->str, NULL);
+        {
+            g_autoptr(GError) err = NULL;
+
+            stored(&cy, mm_store_step_add(o->store, case_row, phase_names[p], started,
+                                          (g_get_monotonic_time() - t0) / 1000, ok, cy.msg->str, &err) != 0,
+                   err);
+        }
         if (o->on_phase_end)
             o->on_phase_end(c, phase_names[p], ok, (g_get_monotonic_time() - t0) / 1000, o->data);
         {
@@ -1628,7 +1651,13 @@ mm_engine_run_case(const MmEngineOptions *o, const MmCase *c, gint64 case_row, g
     /* A hard failure decides; of the soft findings, a guest whose CPU lost features is worse
      * than a changed definition. A hung guest whose CPU lost features stays guest-hung: dead is
      * worse than changed, and the lost features are stored beside it as its likely cause. */
-    if (cy.failed) {
+    if (cy.store_error) {
+        result->outcome = MM_OUTCOME_INFRA_ERROR;
+        result->reason = g_strdup("results DB write failed");
+        result->error_text = g_strdup_printf("%s (the case had reached %s)", cy.store_error->message,
+                                             mm_outcome_name(cy.failed ? cy.outcome : MM_OUTCOME_PASS));
+        result->db_failed = true;
+    } else if (cy.failed) {
         result->outcome = cy.outcome;
         result->reason = g_steal_pointer(&cy.reason);
         result->error_text = g_steal_pointer(&cy.error_text);
@@ -1651,6 +1680,7 @@ mm_engine_run_case(const MmEngineOptions *o, const MmCase *c, gint64 case_row, g
         g_string_free(cy.cpu_lost_text, TRUE);
     g_free(cy.reason);
     g_free(cy.error_text);
+    g_clear_error(&cy.store_error);
     g_free(cy.name);
     g_string_free(cy.msg, TRUE);
 }

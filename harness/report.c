@@ -37,11 +37,13 @@ mm_report_free(MmReport *r)
         return;
     mm_run_record_free(r->run);
     mm_step_cursor_free(r->steps_cursor);
+    g_clear_error(&r->steps_error);
     g_ptr_array_unref(r->hosts);
     if (r->host_rows) {
         for (guint i = 0; i < r->host_rows->len; i++) {
             MmHostRow *h = r->host_rows->pdata[i];
-            g_hash_table_unref(h->facts);
+            if (h->facts)
+                g_hash_table_unref(h->facts);
             g_free(h);
         }
         g_ptr_array_unref(r->host_rows);
@@ -70,13 +72,29 @@ mm_report_flush(const MmReport *r, GString *out, bool all)
 GPtrArray *
 mm_report_steps(MmReport *r, const MmReportCase *c)
 {
+    GPtrArray *steps;
+
     /* A second format over the same report starts over from the first case. */
     if (r->steps_cursor && c->rec->id <= r->steps_last_row)
         g_clear_pointer(&r->steps_cursor, mm_step_cursor_free);
-    if (!r->steps_cursor)
-        r->steps_cursor = mm_store_step_cursor(r->store, r->run->id, NULL);
+    if (!r->steps_cursor && !r->steps_error)
+        r->steps_cursor = mm_store_step_cursor(r->store, r->run->id, &r->steps_error);
     r->steps_last_row = c->rec->id;
-    return r->steps_cursor ? mm_step_cursor_get(r->steps_cursor, c->rec->id) : NULL;
+    if (!r->steps_cursor)
+        return NULL;
+    steps = mm_step_cursor_get(r->steps_cursor, c->rec->id);
+    if (!r->steps_error && !mm_step_cursor_check(r->steps_cursor, &r->steps_error))
+        return NULL;
+    return steps;
+}
+
+bool
+mm_report_check(const MmReport *r, GError **error)
+{
+    if (!r->steps_error)
+        return true;
+    g_set_error_literal(error, r->steps_error->domain, r->steps_error->code, r->steps_error->message);
+    return false;
 }
 
 MmReport *
@@ -85,7 +103,6 @@ mm_report_load(MmStore *store, gint64 run_id, GError **error)
     g_autoptr(MmReport) r = g_new0(MmReport, 1);
     g_autoptr(GPtrArray) runs = mm_store_runs_list(store, error);
     g_autoptr(GPtrArray) recs = NULL;
-    g_autoptr(GPtrArray) fact_hosts = NULL;
     GHashTable *grid_by_key;
     int footnote = 0;
 
@@ -201,18 +218,16 @@ mm_report_load(MmStore *store, gint64 run_id, GError **error)
 
     /* The run's host snapshot, in the matrix's host order. */
     r->host_rows = g_ptr_array_new();
-    fact_hosts = mm_store_hosts_list(store, run_id, NULL);
     for (guint i = 0; i < r->hosts->len; i++) {
         MmHostRow *h = g_new0(MmHostRow, 1);
 
         h->name = r->hosts->pdata[i];
-        h->facts = mm_store_host_facts(store, run_id, h->name, NULL);
-        if (!h->facts)
-            h->facts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+        g_ptr_array_add(r->host_rows, h);
+        if (!(h->facts = mm_store_host_facts(store, run_id, h->name, error)))
+            return NULL;
         h->virt_type = g_hash_table_lookup(h->facts, "virt_type");
         h->cpu_label = g_hash_table_lookup(h->facts, "cpu_label");
         h->error = g_hash_table_lookup(h->facts, "error");
-        g_ptr_array_add(r->host_rows, h);
     }
     return g_steal_pointer(&r);
 }

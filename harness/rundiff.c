@@ -137,13 +137,20 @@ mm_run_diff(MmStore *store, gint64 a, gint64 b, GError **error)
 
     d->incomplete = d->not_run_a || d->counts[MM_DIFF_NOT_RUN] || strcmp(d->a->status, "done") != 0 ||
                     strcmp(d->b->status, "done") != 0;
-    hosts_a = mm_store_hosts_list(store, a, NULL);
-    for (guint h = 0; hosts_a && h < hosts_a->len; h++) {
+    if (!(hosts_a = mm_store_hosts_list(store, a, error))) {
+        mm_run_diff_free(d);
+        return NULL;
+    }
+    for (guint h = 0; h < hosts_a->len; h++) {
         const char *host = hosts_a->pdata[h];
-        g_autoptr(GHashTable) fa = mm_store_host_facts(store, a, host, NULL);
-        g_autoptr(GHashTable) fb = mm_store_host_facts(store, b, host, NULL);
+        g_autoptr(GHashTable) fa = mm_store_host_facts(store, a, host, error);
+        g_autoptr(GHashTable) fb = fa ? mm_store_host_facts(store, b, host, error) : NULL;
 
-        if (!fa || !fb || g_hash_table_size(fb) == 0)
+        if (!fb) {
+            mm_run_diff_free(d);
+            return NULL;
+        }
+        if (g_hash_table_size(fb) == 0)
             continue;
         for (int k = 0; drift_facts[k]; k++) {
             const char *va = g_hash_table_lookup(fa, drift_facts[k]);

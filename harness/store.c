@@ -15,6 +15,7 @@ struct _MmStore {
     sqlite3 *db;
     char *path;
     GHashTable *stmts;       /* SQL text → prepared statement, reused */
+    int bind_rc;             /* the first failed bind since the last prepare, or SQLITE_OK */
 };
 
 static const char *const migrations[] = {
@@ -89,14 +90,32 @@ static const char *const migrations[] = {
 
     /* 3 → 4: a run limited to part of its matrix (run --filter) says so, with what. */
     "ALTER TABLE runs ADD COLUMN filter TEXT;",
+
+    /* 4 → 5: runs at lab scale. A rerun names the run it repeats and what it took from it; a
+     * shard says which (K/N); a merged run, the shard DBs it came from; a resumed run, how many
+     * times it was resumed. A case keeps its place in the plan (shards hold part of it, merge
+     * puts them back in order), a host its place in the scenario. */
+    "ALTER TABLE runs ADD COLUMN parent_id INTEGER;"
+    "ALTER TABLE runs ADD COLUMN rerun TEXT;"
+    "ALTER TABLE runs ADD COLUMN shard TEXT;"
+    "ALTER TABLE runs ADD COLUMN merged_from TEXT;"
+    "ALTER TABLE runs ADD COLUMN resumed INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE cases ADD COLUMN plan_index INTEGER;"
+    "ALTER TABLE hosts ADD COLUMN position INTEGER;"
+    "UPDATE cases SET plan_index = (SELECT count(*) FROM cases o WHERE o.run_id = cases.run_id AND o.id < cases.id);",
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == MM_STORE_SCHEMA_VERSION);
 
+/* The path, what was being done, SQLite's message, and the system's reason where there is one
+ * ("disk I/O error (No space left on device)"): enough to fix it without a debugger. */
 static bool
 fail(MmStore *store, GError **error, const char *what)
 {
-    g_set_error(error, MM_ERROR, MM_ERROR_INFRA, "%s: %s: %s", store->path, what, sqlite3_errmsg(store->db));
+    int sys = sqlite3_system_errno(store->db);
+
+    g_set_error(error, MM_ERROR, MM_ERROR_INFRA, "%s: %s: %s%s%s%s", store->path, what, sqlite3_errmsg(store->db),
+                sys ? " (" : "", sys ? g_strerror(sys) : "", sys ? ")" : "");
     return false;
 }
 
@@ -119,6 +138,7 @@ prepare(MmStore *store, const char *sql, GError **error)
 {
     sqlite3_stmt *st = g_hash_table_lookup(store->stmts, sql);
 
+    store->bind_rc = SQLITE_OK;
     if (st) {
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
@@ -132,23 +152,85 @@ prepare(MmStore *store, const char *sql, GError **error)
     return st;
 }
 
+/* Binds remember their first failure (out of memory, a bad index), and the statement's step
+ * reports it: a value that was not bound is never silently written as NULL. */
 static void
-bind_text(sqlite3_stmt *st, int i, const char *s)
+bound(MmStore *store, int rc)
 {
-    if (s)
-        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_null(st, i);
+    if (rc != SQLITE_OK && store->bind_rc == SQLITE_OK)
+        store->bind_rc = rc;
+}
+
+static void
+bind_text(MmStore *store, sqlite3_stmt *st, int i, const char *s)
+{
+    bound(store, s ? sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i));
+}
+
+static void
+bind_int64(MmStore *store, sqlite3_stmt *st, int i, gint64 v)
+{
+    bound(store, sqlite3_bind_int64(st, i, v));
+}
+
+static bool
+bind_failed(MmStore *store, GError **error)
+{
+    if (store->bind_rc == SQLITE_OK)
+        return false;
+    g_set_error(error, MM_ERROR, MM_ERROR_INFRA, "%s: bind: %s", store->path, sqlite3_errstr(store->bind_rc));
+    return true;
 }
 
 static bool
 step_done(MmStore *store, sqlite3_stmt *st, GError **error)
 {
-    int rc = sqlite3_step(st);
+    int rc;
 
+    if (bind_failed(store, error))
+        return false;
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        fail(store, error, "write");
+        sqlite3_reset(st);
+        return false;
+    }
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        return fail(store, error, "write");
+    return true;
+}
+
+/* A row loop ends at SQLITE_DONE; anything else (busy, I/O error, corruption) is an error,
+ * never a short result. Resets ST either way. */
+static bool
+rows_done(MmStore *store, sqlite3_stmt *st, int rc, const char *what, GError **error)
+{
+    bool ok = rc == SQLITE_DONE;
+
+    if (!ok)
+        fail(store, error, what);
+    sqlite3_reset(st);
+    return ok;
+}
+
+/* The first row of a query (its first column as an integer), for single-value reads. */
+static bool
+step_row(MmStore *store, sqlite3_stmt *st, const char *what, gint64 *value, GError **error)
+{
+    int rc;
+
+    if (bind_failed(store, error))
+        return false;
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        if (rc == SQLITE_DONE)
+            g_set_error(error, MM_ERROR, MM_ERROR_INFRA, "%s: %s: no row", store->path, what);
+        else
+            fail(store, error, what);
+        sqlite3_reset(st);
+        return false;
+    }
+    *value = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
     return true;
 }
 
@@ -163,16 +245,15 @@ static bool
 migrate(MmStore *store, GError **error)
 {
     int version;
+    gint64 v;
     sqlite3_stmt *st;
 
     /* IMMEDIATE: two processes opening a new DB at once must not both migrate it. */
     if (!exec(store, "BEGIN IMMEDIATE", error))
         return false;
-    if (!(st = prepare(store, "PRAGMA user_version", error)))
+    if (!(st = prepare(store, "PRAGMA user_version", error)) || !step_row(store, st, "schema version", &v, error))
         goto rollback;
-    sqlite3_step(st);
-    version = sqlite3_column_int(st, 0);
-    sqlite3_reset(st);
+    version = (int)v;
     if (version > MM_STORE_SCHEMA_VERSION) {
         g_set_error(error, MM_ERROR, MM_ERROR_INFRA,
                     "%s: schema version %d is newer than this migmatrix knows (%d); use a newer migmatrix "
@@ -216,7 +297,12 @@ mm_store_open(const char *path, GError **error)
         fail(store, error, "open");
         return NULL;
     }
-    sqlite3_busy_timeout(store->db, 15000);
+    /* Another writer (a second shard on this runner, a report) holds the lock for
+     * milliseconds at a time: wait for it rather than fail. */
+    if (sqlite3_busy_timeout(store->db, 15000) != SQLITE_OK) {
+        fail(store, error, "busy timeout");
+        return NULL;
+    }
     if (!exec(store, "PRAGMA journal_mode = WAL", error) || !exec(store, "PRAGMA foreign_keys = ON", error) ||
         !exec(store, "PRAGMA synchronous = NORMAL", error) || !migrate(store, error))
         return NULL;
@@ -241,14 +327,11 @@ int
 mm_store_schema_version(MmStore *store)
 {
     sqlite3_stmt *st = prepare(store, "PRAGMA user_version", NULL);
-    int v;
+    gint64 v;
 
-    if (!st)
+    if (!st || !step_row(store, st, "schema version", &v, NULL))
         return -1;
-    sqlite3_step(st);
-    v = sqlite3_column_int(st, 0);
-    sqlite3_reset(st);
-    return v;
+    return (int)v;
 }
 
 const char *
@@ -286,6 +369,9 @@ mm_run_record_free(MmRunRecord *r)
     g_free(r->harness_version);
     g_free(r->kind);
     g_free(r->filter);
+    g_free(r->rerun);
+    g_free(r->shard);
+    g_free(r->merged_from);
     g_free(r);
 }
 
@@ -301,12 +387,12 @@ mm_store_run_begin(MmStore *store, const char *kind, const char *name, const cha
 
     if (!st)
         return 0;
-    bind_text(st, 1, name);
-    bind_text(st, 2, scenario_path);
-    bind_text(st, 3, scenario_hash);
-    bind_text(st, 4, now);
-    bind_text(st, 5, MM_VERSION);
-    bind_text(st, 6, kind);
+    bind_text(store, st, 1, name);
+    bind_text(store, st, 2, scenario_path);
+    bind_text(store, st, 3, scenario_hash);
+    bind_text(store, st, 4, now);
+    bind_text(store, st, 5, MM_VERSION);
+    bind_text(store, st, 6, kind);
     if (!step_done(store, st, error))
         return 0;
     return sqlite3_last_insert_rowid(store->db);
@@ -320,9 +406,9 @@ mm_store_run_end(MmStore *store, gint64 run_id, const char *status, GError **err
 
     if (!st)
         return false;
-    bind_text(st, 1, status);
-    bind_text(st, 2, now);
-    sqlite3_bind_int64(st, 3, run_id);
+    bind_text(store, st, 1, status);
+    bind_text(store, st, 2, now);
+    bind_int64(store, st, 3, run_id);
     return step_done(store, st, error);
 }
 
@@ -335,7 +421,7 @@ mm_store_runs_list(MmStore *store, GError **error)
                                " (SELECT count(*) FROM cases c WHERE c.run_id = r.id),"
                                " (SELECT count(*) FROM cases c WHERE c.run_id = r.id AND c.unexpected),"
                                " (SELECT count(*) FROM cases c WHERE c.run_id = r.id AND c.outcome IS NULL),"
-                               " r.filter"
+                               " r.filter, r.parent_id, r.rerun, r.shard, r.merged_from, r.resumed"
                                " FROM runs r ORDER BY r.id DESC",
                                error);
     g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)mm_run_record_free);
@@ -359,13 +445,15 @@ mm_store_runs_list(MmStore *store, GError **error)
         r->n_unexpected = sqlite3_column_int64(st, 10);
         r->n_not_run = sqlite3_column_int64(st, 11);
         r->filter = col_text(st, 12);
+        r->parent_id = sqlite3_column_int64(st, 13);
+        r->rerun = col_text(st, 14);
+        r->shard = col_text(st, 15);
+        r->merged_from = col_text(st, 16);
+        r->resumed = sqlite3_column_int64(st, 17);
         g_ptr_array_add(out, r);
     }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        fail(store, error, "read runs");
+    if (!rows_done(store, st, rc, "read runs", error))
         return NULL;
-    }
     return g_steal_pointer(&out);
 }
 
@@ -391,8 +479,8 @@ update_text(MmStore *store, const char *sql, const char *value, gint64 id, GErro
 
     if (!st)
         return false;
-    bind_text(st, 1, value);
-    sqlite3_bind_int64(st, 2, id);
+    bind_text(store, st, 1, value);
+    bind_int64(store, st, 2, id);
     return step_done(store, st, error);
 }
 
@@ -400,6 +488,39 @@ bool
 mm_store_run_set_filter(MmStore *store, gint64 run_id, const char *filter, GError **error)
 {
     return update_text(store, "UPDATE runs SET filter = ? WHERE id = ?", filter, run_id, error);
+}
+
+bool
+mm_store_run_set_shard(MmStore *store, gint64 run_id, const char *shard, GError **error)
+{
+    return update_text(store, "UPDATE runs SET shard = ? WHERE id = ?", shard, run_id, error);
+}
+
+bool
+mm_store_run_set_rerun(MmStore *store, gint64 run_id, gint64 parent_id, const char *what, GError **error)
+{
+    sqlite3_stmt *st = prepare(store, "UPDATE runs SET parent_id = ?, rerun = ? WHERE id = ?", error);
+
+    if (!st)
+        return false;
+    bind_int64(store, st, 1, parent_id);
+    bind_text(store, st, 2, what);
+    bind_int64(store, st, 3, run_id);
+    return step_done(store, st, error);
+}
+
+bool
+mm_store_run_resume(MmStore *store, gint64 run_id, GError **error)
+{
+    sqlite3_stmt *st = prepare(store,
+                               "UPDATE runs SET status = 'running', ended_at = NULL, resumed = resumed + 1"
+                               " WHERE id = ?",
+                               error);
+
+    if (!st)
+        return false;
+    bind_int64(store, st, 1, run_id);
+    return step_done(store, st, error);
 }
 
 /* ---- cases ---------------------------------------------------------------------------------- */
@@ -432,30 +553,31 @@ mm_store_case_add(MmStore *store, const MmCaseRecord *rec, GError **error)
     sqlite3_stmt *st = prepare(store,
                                "INSERT INTO cases (run_id, case_id, src, dst, guest, mode, repeat, matrix, state,"
                                " expected, expected_reason, outcome, reason, error_text, unexpected, started_at,"
-                               " ended_at, duration_ms)"
-                               " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               " ended_at, duration_ms, plan_index)"
+                               " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                error);
     if (!st)
         return 0;
-    sqlite3_bind_int64(st, 1, rec->run_id);
-    bind_text(st, 2, rec->case_id);
-    bind_text(st, 3, rec->src);
-    bind_text(st, 4, rec->dst);
-    bind_text(st, 5, rec->guest);
-    bind_text(st, 6, rec->mode);
-    sqlite3_bind_int(st, 7, rec->repeat ? rec->repeat : 1);
-    bind_text(st, 8, rec->matrix);
-    bind_text(st, 9, rec->state ? rec->state : "planned");
-    bind_text(st, 10, rec->expected);
-    bind_text(st, 11, rec->expected_reason);
-    bind_text(st, 12, rec->outcome);
-    bind_text(st, 13, rec->reason);
-    bind_text(st, 14, rec->error_text);
-    sqlite3_bind_int(st, 15, rec->unexpected);
-    bind_text(st, 16, rec->started_at);
-    bind_text(st, 17, rec->ended_at);
+    bind_int64(store, st, 1, rec->run_id);
+    bind_text(store, st, 2, rec->case_id);
+    bind_text(store, st, 3, rec->src);
+    bind_text(store, st, 4, rec->dst);
+    bind_text(store, st, 5, rec->guest);
+    bind_text(store, st, 6, rec->mode);
+    bind_int64(store, st, 7, rec->repeat ? rec->repeat : 1);
+    bind_text(store, st, 8, rec->matrix);
+    bind_text(store, st, 9, rec->state ? rec->state : "planned");
+    bind_text(store, st, 10, rec->expected);
+    bind_text(store, st, 11, rec->expected_reason);
+    bind_text(store, st, 12, rec->outcome);
+    bind_text(store, st, 13, rec->reason);
+    bind_text(store, st, 14, rec->error_text);
+    bind_int64(store, st, 15, rec->unexpected);
+    bind_text(store, st, 16, rec->started_at);
+    bind_text(store, st, 17, rec->ended_at);
     if (rec->duration_ms >= 0 && rec->ended_at)
-        sqlite3_bind_int64(st, 18, rec->duration_ms);
+        bind_int64(store, st, 18, rec->duration_ms);
+    bind_int64(store, st, 19, rec->plan_index);
     if (!step_done(store, st, error))
         return 0;
     return sqlite3_last_insert_rowid(store->db);
@@ -469,8 +591,8 @@ mm_store_case_set_running(MmStore *store, gint64 case_row, GError **error)
 
     if (!st)
         return false;
-    bind_text(st, 1, now);
-    sqlite3_bind_int64(st, 2, case_row);
+    bind_text(store, st, 1, now);
+    bind_int64(store, st, 2, case_row);
     return step_done(store, st, error);
 }
 
@@ -486,14 +608,46 @@ mm_store_case_finish(MmStore *store, gint64 case_row, const char *outcome, const
 
     if (!st)
         return false;
-    bind_text(st, 1, outcome);
-    bind_text(st, 2, reason);
-    bind_text(st, 3, error_text);
-    sqlite3_bind_int(st, 4, unexpected);
-    bind_text(st, 5, now);
-    sqlite3_bind_int64(st, 6, duration_ms);
-    sqlite3_bind_int64(st, 7, case_row);
+    bind_text(store, st, 1, outcome);
+    bind_text(store, st, 2, reason);
+    bind_text(store, st, 3, error_text);
+    bind_int64(store, st, 4, unexpected);
+    bind_text(store, st, 5, now);
+    bind_int64(store, st, 6, duration_ms);
+    bind_int64(store, st, 7, case_row);
     return step_done(store, st, error);
+}
+
+bool
+mm_store_case_reset(MmStore *store, gint64 case_row, GError **error)
+{
+    /* What a case left when its runner died goes with it: resumed, it is run as if for the
+     * first time, and its rows are only the new attempt's. */
+    static const char *const sql[] = {
+        "DELETE FROM steps WHERE case_row = ?",
+        "DELETE FROM artifacts WHERE case_row = ?",
+        "DELETE FROM case_features WHERE case_row = ?",
+        "DELETE FROM migrations WHERE case_row = ?",
+        "UPDATE cases SET state = 'planned', outcome = NULL, reason = NULL, error_text = NULL, unexpected = 0,"
+        " started_at = NULL, ended_at = NULL, duration_ms = NULL WHERE id = ?",
+    };
+
+    if (!mm_store_begin(store, error))
+        return false;
+    for (guint i = 0; i < G_N_ELEMENTS(sql); i++) {
+        sqlite3_stmt *st = prepare(store, sql[i], error);
+
+        if (!st)
+            goto rollback;
+        bind_int64(store, st, 1, case_row);
+        if (!step_done(store, st, error))
+            goto rollback;
+    }
+    return mm_store_commit(store, error);
+
+rollback:
+    mm_store_rollback(store);
+    return false;
 }
 
 bool
@@ -508,14 +662,14 @@ mm_store_cases_list(MmStore *store, gint64 run_id, GError **error)
     sqlite3_stmt *st = prepare(store,
                                "SELECT id, run_id, case_id, src, dst, guest, mode, repeat, matrix, state, expected,"
                                " expected_reason, outcome, reason, error_text, unexpected, started_at, ended_at,"
-                               " duration_ms FROM cases WHERE run_id = ? ORDER BY id",
+                               " duration_ms, plan_index FROM cases WHERE run_id = ? ORDER BY id",
                                error);
     g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)mm_case_record_free);
     int rc;
 
     if (!st)
         return NULL;
-    sqlite3_bind_int64(st, 1, run_id);
+    bind_int64(store, st, 1, run_id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         MmCaseRecord *r = g_new0(MmCaseRecord, 1);
 
@@ -538,13 +692,11 @@ mm_store_cases_list(MmStore *store, gint64 run_id, GError **error)
         r->started_at = col_text(st, 16);
         r->ended_at = col_text(st, 17);
         r->duration_ms = sqlite3_column_type(st, 18) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 18);
+        r->plan_index = sqlite3_column_int64(st, 19);
         g_ptr_array_add(out, r);
     }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        fail(store, error, "read cases");
+    if (!rows_done(store, st, rc, "read cases", error))
         return NULL;
-    }
     return g_steal_pointer(&out);
 }
 
@@ -560,12 +712,12 @@ mm_store_step_add(MmStore *store, gint64 case_row, const char *phase, const char
                                error);
     if (!st)
         return 0;
-    sqlite3_bind_int64(st, 1, case_row);
-    bind_text(st, 2, phase);
-    bind_text(st, 3, started_at);
-    sqlite3_bind_int64(st, 4, duration_ms);
-    sqlite3_bind_int(st, 5, ok);
-    bind_text(st, 6, message);
+    bind_int64(store, st, 1, case_row);
+    bind_text(store, st, 2, phase);
+    bind_text(store, st, 3, started_at);
+    bind_int64(store, st, 4, duration_ms);
+    bind_int64(store, st, 5, ok);
+    bind_text(store, st, 6, message);
     if (!step_done(store, st, error))
         return 0;
     return sqlite3_last_insert_rowid(store->db);
@@ -579,10 +731,10 @@ mm_store_artifact_add(MmStore *store, gint64 case_row, const char *kind, const c
                                error);
     if (!st)
         return false;
-    sqlite3_bind_int64(st, 1, case_row);
-    bind_text(st, 2, kind);
-    bind_text(st, 3, name);
-    bind_text(st, 4, content);
+    bind_int64(store, st, 1, case_row);
+    bind_text(store, st, 2, kind);
+    bind_text(store, st, 3, name);
+    bind_text(store, st, 4, content);
     return step_done(store, st, error);
 }
 
@@ -593,21 +745,18 @@ mm_store_feature_add(MmStore *store, gint64 case_row, const char *feature, const
                                error);
     if (!st)
         return false;
-    sqlite3_bind_int64(st, 1, case_row);
-    bind_text(st, 2, feature);
-    bind_text(st, 3, kind);
+    bind_int64(store, st, 1, case_row);
+    bind_text(store, st, 2, feature);
+    bind_text(store, st, 3, kind);
     return step_done(store, st, error);
 }
 
 /* ---- migration job statistics ------------------------------------------------------------------ */
 
 static void
-bind_known(sqlite3_stmt *st, int i, gint64 v)
+bind_known(MmStore *store, sqlite3_stmt *st, int i, gint64 v)
 {
-    if (v >= 0)
-        sqlite3_bind_int64(st, i, v);
-    else
-        sqlite3_bind_null(st, i);
+    bound(store, v >= 0 ? sqlite3_bind_int64(st, i, v) : sqlite3_bind_null(st, i));
 }
 
 static gint64
@@ -636,19 +785,19 @@ mm_store_migration_add(MmStore *store, gint64 case_row, const MmMigrationRecord 
                                error);
     if (!st)
         return false;
-    sqlite3_bind_int64(st, 1, case_row);
-    bind_text(st, 2, m->leg);
-    sqlite3_bind_int(st, 3, m->ok);
-    bind_text(st, 4, m->stats ? m->stats : "none");
-    bind_known(st, 5, m->total_ms);
-    bind_known(st, 6, m->downtime_ms);
-    bind_known(st, 7, m->data_total);
-    bind_known(st, 8, m->data_processed);
-    bind_known(st, 9, m->data_remaining);
-    bind_known(st, 10, m->memory_iterations);
-    bind_known(st, 11, m->dirty_rate);
-    sqlite3_bind_int(st, 12, m->postcopy);
-    bind_known(st, 13, m->postcopy_after_ms);
+    bind_int64(store, st, 1, case_row);
+    bind_text(store, st, 2, m->leg);
+    bind_int64(store, st, 3, m->ok);
+    bind_text(store, st, 4, m->stats ? m->stats : "none");
+    bind_known(store, st, 5, m->total_ms);
+    bind_known(store, st, 6, m->downtime_ms);
+    bind_known(store, st, 7, m->data_total);
+    bind_known(store, st, 8, m->data_processed);
+    bind_known(store, st, 9, m->data_remaining);
+    bind_known(store, st, 10, m->memory_iterations);
+    bind_known(store, st, 11, m->dirty_rate);
+    bind_int64(store, st, 12, m->postcopy);
+    bind_known(store, st, 13, m->postcopy_after_ms);
     return step_done(store, st, error);
 }
 
@@ -687,14 +836,11 @@ mm_store_migrations_list(MmStore *store, gint64 case_row, GError **error)
     if (!st)
         return NULL;
     out = g_ptr_array_new_with_free_func((GDestroyNotify)mm_migration_record_free);
-    sqlite3_bind_int64(st, 1, case_row);
+    bind_int64(store, st, 1, case_row);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         g_ptr_array_add(out, read_migration(st, 0));
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        fail(store, error, "read migrations");
+    if (!rows_done(store, st, rc, "read migrations", error))
         return NULL;
-    }
     return g_steal_pointer(&out);
 }
 
@@ -708,17 +854,16 @@ host_row(MmStore *store, gint64 run_id, const char *host, GError **error)
 
     if (!st)
         return 0;
-    sqlite3_bind_int64(st, 1, run_id);
-    bind_text(st, 2, host);
+    bind_int64(store, st, 1, run_id);
+    bind_text(store, st, 2, host);
     if (!step_done(store, st, error))
         return 0;
     if (!(st = prepare(store, "SELECT id FROM hosts WHERE run_id = ? AND name = ?", error)))
         return 0;
-    sqlite3_bind_int64(st, 1, run_id);
-    bind_text(st, 2, host);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        id = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
+    bind_int64(store, st, 1, run_id);
+    bind_text(store, st, 2, host);
+    if (!step_row(store, st, "read host", &id, error))
+        return 0;
     return id;
 }
 
@@ -733,9 +878,22 @@ mm_store_host_fact_set(MmStore *store, gint64 run_id, const char *host, const ch
         return false;
     if (!(st = prepare(store, "INSERT OR REPLACE INTO host_facts (host_id, name, value) VALUES (?, ?, ?)", error)))
         return false;
-    sqlite3_bind_int64(st, 1, id);
-    bind_text(st, 2, fact);
-    bind_text(st, 3, value);
+    bind_int64(store, st, 1, id);
+    bind_text(store, st, 2, fact);
+    bind_text(store, st, 3, value);
+    return step_done(store, st, error);
+}
+
+bool
+mm_store_host_set_position(MmStore *store, gint64 run_id, const char *host, gint64 position, GError **error)
+{
+    gint64 id = host_row(store, run_id, host, error);
+    sqlite3_stmt *st;
+
+    if (!id || !(st = prepare(store, "UPDATE hosts SET position = ? WHERE id = ?", error)))
+        return false;
+    bind_int64(store, st, 1, position);
+    bind_int64(store, st, 2, id);
     return step_done(store, st, error);
 }
 
@@ -747,33 +905,39 @@ mm_store_host_facts(MmStore *store, gint64 run_id, const char *host, GError **er
                                " WHERE h.run_id = ? AND h.name = ?",
                                error);
     g_autoptr(GHashTable) out = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    int rc;
 
     if (!st)
         return NULL;
-    sqlite3_bind_int64(st, 1, run_id);
-    bind_text(st, 2, host);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    bind_int64(store, st, 1, run_id);
+    bind_text(store, st, 2, host);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         char *v = col_text(st, 1);
         g_hash_table_insert(out, col_text(st, 0), v ? v : g_strdup(""));
     }
-    sqlite3_reset(st);
+    if (!rows_done(store, st, rc, "read host facts", error))
+        return NULL;
     return g_steal_pointer(&out);
 }
 
 GPtrArray *
 mm_store_hosts_list(MmStore *store, gint64 run_id, GError **error)
 {
-    sqlite3_stmt *st = prepare(store, "SELECT name FROM hosts WHERE run_id = ? ORDER BY id", error);
-    GPtrArray *out;
+    /* Scenario order (position); hosts recorded before positions were kept, in first-seen order. */
+    sqlite3_stmt *st = prepare(store, "SELECT name FROM hosts WHERE run_id = ? ORDER BY coalesce(position, id), id",
+                               error);
+    g_autoptr(GPtrArray) out = NULL;
+    int rc;
 
     if (!st)
         return NULL;
     out = g_ptr_array_new_with_free_func(g_free);
-    sqlite3_bind_int64(st, 1, run_id);
-    while (sqlite3_step(st) == SQLITE_ROW)
+    bind_int64(store, st, 1, run_id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         g_ptr_array_add(out, col_text(st, 0));
-    sqlite3_reset(st);
-    return out;
+    if (!rows_done(store, st, rc, "read hosts", error))
+        return NULL;
+    return g_steal_pointer(&out);
 }
 
 /* ---- reading a case's details ---------------------------------------------------------------- */
@@ -834,32 +998,36 @@ mm_store_steps_list(MmStore *store, gint64 case_row, GError **error)
                                "SELECT phase, started_at, duration_ms, ok, message FROM steps WHERE case_row = ?"
                                " ORDER BY id",
                                error);
-    GPtrArray *out;
+    g_autoptr(GPtrArray) out = NULL;
+    int rc;
 
     if (!st)
         return NULL;
     out = g_ptr_array_new_with_free_func((GDestroyNotify)mm_step_record_free);
-    sqlite3_bind_int64(st, 1, case_row);
-    while (sqlite3_step(st) == SQLITE_ROW)
+    bind_int64(store, st, 1, case_row);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         g_ptr_array_add(out, read_step(st, 0, false));
-    sqlite3_reset(st);
-    return out;
+    if (!rows_done(store, st, rc, "read steps", error))
+        return NULL;
+    return g_steal_pointer(&out);
 }
 
 GPtrArray *
 mm_store_artifacts_list(MmStore *store, gint64 case_row, GError **error)
 {
     sqlite3_stmt *st = prepare(store, "SELECT kind, name, content FROM artifacts WHERE case_row = ? ORDER BY id", error);
-    GPtrArray *out;
+    g_autoptr(GPtrArray) out = NULL;
+    int rc;
 
     if (!st)
         return NULL;
     out = g_ptr_array_new_with_free_func((GDestroyNotify)mm_artifact_record_free);
-    sqlite3_bind_int64(st, 1, case_row);
-    while (sqlite3_step(st) == SQLITE_ROW)
+    bind_int64(store, st, 1, case_row);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         g_ptr_array_add(out, read_artifact(st, 0));
-    sqlite3_reset(st);
-    return out;
+    if (!rows_done(store, st, rc, "read artifacts", error))
+        return NULL;
+    return g_steal_pointer(&out);
 }
 
 GPtrArray *
@@ -869,16 +1037,18 @@ mm_store_features_list(MmStore *store, gint64 case_row, GError **error)
                                "SELECT kind || ':' || feature FROM case_features WHERE case_row = ?"
                                " ORDER BY kind, feature",
                                error);
-    GPtrArray *out;
+    g_autoptr(GPtrArray) out = NULL;
+    int rc;
 
     if (!st)
         return NULL;
     out = g_ptr_array_new_with_free_func(g_free);
-    sqlite3_bind_int64(st, 1, case_row);
-    while (sqlite3_step(st) == SQLITE_ROW)
+    bind_int64(store, st, 1, case_row);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         g_ptr_array_add(out, col_text(st, 0));
-    sqlite3_reset(st);
-    return out;
+    if (!rows_done(store, st, rc, "read features", error))
+        return NULL;
+    return g_steal_pointer(&out);
 }
 
 GHashTable *
@@ -890,15 +1060,16 @@ mm_store_history(MmStore *store, const char *scenario_path, gint64 upto, guint n
                                "                    AND id <= ? ORDER BY id DESC LIMIT ?)"
                                " ORDER BY c.run_id, c.id",
                                error);
-    GHashTable *out;
+    g_autoptr(GHashTable) out = NULL;
+    int rc;
 
     if (!st)
         return NULL;
     out = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
-    bind_text(st, 1, scenario_path);
-    sqlite3_bind_int64(st, 2, upto);
-    sqlite3_bind_int(st, 3, n);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    bind_text(store, st, 1, scenario_path);
+    bind_int64(store, st, 2, upto);
+    bind_int64(store, st, 3, n);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *id = (const char *)sqlite3_column_text(st, 0);
         GPtrArray *list = g_hash_table_lookup(out, id);
 
@@ -908,8 +1079,9 @@ mm_store_history(MmStore *store, const char *scenario_path, gint64 upto, guint n
         }
         g_ptr_array_add(list, col_text(st, 1));
     }
-    sqlite3_reset(st);
-    return out;
+    if (!rows_done(store, st, rc, "read history", error))
+        return NULL;
+    return g_steal_pointer(&out);
 }
 
 /* Steps read by the cursor have an interned phase name. */
@@ -949,21 +1121,23 @@ mm_store_run_artifacts(MmStore *store, gint64 run_id, const char *const *kinds, 
                                "SELECT a.case_row, a.kind, a.name, a.content FROM artifacts a"
                                " JOIN cases c ON c.id = a.case_row WHERE c.run_id = ? ORDER BY a.id",
                                error);
-    GHashTable *out;
+    g_autoptr(GHashTable) out = NULL;
+    int rc;
 
     if (!st)
         return NULL;
     out = row_table();
-    sqlite3_bind_int64(st, 1, run_id);
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    bind_int64(store, st, 1, run_id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         /* Skip big XML dumps without copying them. */
         if (kinds && !g_strv_contains(kinds, (const char *)sqlite3_column_text(st, 1)))
             continue;
         g_ptr_array_add(bucket(out, sqlite3_column_int64(st, 0), (GDestroyNotify)mm_artifact_record_free),
                         read_artifact(st, 1));
     }
-    sqlite3_reset(st);
-    return out;
+    if (!rows_done(store, st, rc, "read artifacts", error))
+        return NULL;
+    return g_steal_pointer(&out);
 }
 
 GHashTable *
@@ -973,16 +1147,18 @@ mm_store_run_features(MmStore *store, gint64 run_id, GError **error)
                                "SELECT f.case_row, f.kind || ':' || f.feature FROM case_features f"
                                " JOIN cases c ON c.id = f.case_row WHERE c.run_id = ? ORDER BY f.case_row, f.kind, f.feature",
                                error);
-    GHashTable *out;
+    g_autoptr(GHashTable) out = NULL;
+    int rc;
 
     if (!st)
         return NULL;
     out = row_table();
-    sqlite3_bind_int64(st, 1, run_id);
-    while (sqlite3_step(st) == SQLITE_ROW)
+    bind_int64(store, st, 1, run_id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         g_ptr_array_add(bucket(out, sqlite3_column_int64(st, 0), g_free), col_text(st, 1));
-    sqlite3_reset(st);
-    return out;
+    if (!rows_done(store, st, rc, "read features", error))
+        return NULL;
+    return g_steal_pointer(&out);
 }
 
 GHashTable *
@@ -998,23 +1174,23 @@ mm_store_run_migrations(MmStore *store, gint64 run_id, GError **error)
     if (!st)
         return NULL;
     out = row_table();
-    sqlite3_bind_int64(st, 1, run_id);
+    bind_int64(store, st, 1, run_id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         g_ptr_array_add(bucket(out, sqlite3_column_int64(st, 0), (GDestroyNotify)mm_migration_record_free),
                         read_migration(st, 1));
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        fail(store, error, "read migrations");
+    if (!rows_done(store, st, rc, "read migrations", error))
         return NULL;
-    }
     return g_steal_pointer(&out);
 }
 
 struct _MmStepCursor {
+    MmStore *store;
     sqlite3_stmt *st;        /* its own statement: the shared cache would reset it */
     GPtrArray *current;
     bool pending;            /* st holds a row not yet consumed */
     bool done;
+    int rc;                  /* why it is done: SQLITE_DONE, or the error that ended it */
+    char *errmsg;
 };
 
 MmStepCursor *
@@ -1031,7 +1207,14 @@ mm_store_step_cursor(MmStore *store, gint64 run_id, GError **error)
         g_free(cur);
         return NULL;
     }
-    sqlite3_bind_int64(cur->st, 1, run_id);
+    if (sqlite3_bind_int64(cur->st, 1, run_id) != SQLITE_OK) {
+        fail(store, error, "bind");
+        sqlite3_finalize(cur->st);
+        g_free(cur);
+        return NULL;
+    }
+    cur->store = store;
+    cur->rc = SQLITE_OK;
     cur->current = g_ptr_array_new_with_free_func((GDestroyNotify)bulk_step_free);
     return cur;
 }
@@ -1043,8 +1226,10 @@ mm_step_cursor_get(MmStepCursor *cur, gint64 case_row)
     while (!cur->done) {
         gint64 row;
 
-        if (!cur->pending && sqlite3_step(cur->st) != SQLITE_ROW) {
+        if (!cur->pending && (cur->rc = sqlite3_step(cur->st)) != SQLITE_ROW) {
             cur->done = true;
+            if (cur->rc != SQLITE_DONE)
+                cur->errmsg = g_strdup(sqlite3_errmsg(cur->store->db));
             break;
         }
         cur->pending = true;
@@ -1059,12 +1244,311 @@ mm_step_cursor_get(MmStepCursor *cur, gint64 case_row)
     return cur->current;
 }
 
+bool
+mm_step_cursor_check(MmStepCursor *cur, GError **error)
+{
+    if (!cur->errmsg)
+        return true;
+    g_set_error(error, MM_ERROR, MM_ERROR_INFRA, "%s: read steps: %s", cur->store->path, cur->errmsg);
+    return false;
+}
+
 void
 mm_step_cursor_free(MmStepCursor *cur)
 {
     if (!cur)
         return;
+    g_free(cur->errmsg);
     sqlite3_finalize(cur->st);
     g_ptr_array_unref(cur->current);
     g_free(cur);
+}
+
+/* ---- merge: shard DBs into one run ----------------------------------------------------------- */
+
+typedef struct {
+    const char *path;
+    gint64 run_id;           /* the shard's run in its DB */
+    guint k, n;
+} MergeInput;
+
+/* Columns a case keeps across a merge (all but id and run_id). */
+#define CASE_COLUMNS                                                                                         \
+    "case_id, src, dst, guest, mode, repeat, matrix, state, expected, expected_reason, outcome, reason,"     \
+    " error_text, unexpected, started_at, ended_at, duration_ms, plan_index"
+
+static bool
+attach(MmStore *store, const char *path, GError **error)
+{
+    sqlite3_stmt *st = prepare(store, "ATTACH DATABASE ? AS shard", error);
+
+    if (!st)
+        return false;
+    bind_text(store, st, 1, path);
+    return step_done(store, st, error);
+}
+
+static void
+detach(MmStore *store)
+{
+    exec(store, "DETACH DATABASE shard", NULL);
+}
+
+/* Reads the attached shard's newest matrix run into IN and its record fields, checking that it
+ * is a shard and fits FIRST (NULL for the first input). */
+static bool
+merge_read_shard(MmStore *store, MergeInput *in, MmRunRecord *rec, const MmRunRecord *first, GError **error)
+{
+    sqlite3_stmt *st;
+    gint64 version;
+    int rc;
+
+    if (!(st = prepare(store, "PRAGMA shard.user_version", error)) ||
+        !step_row(store, st, "read schema version", &version, error))
+        return false;
+    if (version != MM_STORE_SCHEMA_VERSION) {
+        g_set_error(error, MM_ERROR, MM_ERROR_INPUT,
+                    "%s: schema version %" G_GINT64_FORMAT " (this migmatrix writes %d): merge shards written by "
+                    "one migmatrix version",
+                    in->path, version, MM_STORE_SCHEMA_VERSION);
+        return false;
+    }
+    if (!(st = prepare(store,
+                       "SELECT id, name, scenario_path, scenario_hash, started_at, ended_at, status,"
+                       " harness_version, filter, shard FROM shard.runs WHERE kind = 'run' ORDER BY id DESC LIMIT 1",
+                       error)))
+        return false;
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        in->run_id = sqlite3_column_int64(st, 0);
+        rec->name = col_text(st, 1);
+        rec->scenario_path = col_text(st, 2);
+        rec->scenario_hash = col_text(st, 3);
+        rec->started_at = col_text(st, 4);
+        rec->ended_at = col_text(st, 5);
+        rec->status = col_text(st, 6);
+        rec->harness_version = col_text(st, 7);
+        rec->filter = col_text(st, 8);
+        rec->shard = col_text(st, 9);
+        rc = sqlite3_step(st);
+    }
+    if (!rows_done(store, st, rc, "read runs", error))
+        return false;
+    if (!in->run_id) {
+        g_set_error(error, MM_ERROR, MM_ERROR_INPUT, "%s: no matrix run to merge", in->path);
+        return false;
+    }
+    if (!rec->shard || !mm_shard_parse(rec->shard, &in->k, &in->n, NULL)) {
+        g_set_error(error, MM_ERROR, MM_ERROR_INPUT,
+                    "%s: run %" G_GINT64_FORMAT " is not a shard (it was not run with --shard K/N)", in->path,
+                    in->run_id);
+        return false;
+    }
+    if (first && (g_strcmp0(rec->scenario_hash, first->scenario_hash) != 0 ||
+                  g_strcmp0(rec->scenario_path, first->scenario_path) != 0)) {
+        g_set_error(error, MM_ERROR, MM_ERROR_INPUT,
+                    "%s: shard %s is of %s (sha256 %.12s), the first of %s (sha256 %.12s): merge shards of one "
+                    "scenario, run from the same file",
+                    in->path, rec->shard, rec->scenario_path, rec->scenario_hash ? rec->scenario_hash : "-",
+                    first->scenario_path, first->scenario_hash ? first->scenario_hash : "-");
+        return false;
+    }
+    if (first && g_strcmp0(rec->filter, first->filter) != 0) {
+        g_set_error(error, MM_ERROR, MM_ERROR_INPUT, "%s: shard %s ran with --filter %s, the first with %s",
+                    in->path, rec->shard, rec->filter ? rec->filter : "(none)", first->filter ? first->filter : "(none)");
+        return false;
+    }
+    return true;
+}
+
+static bool
+merge_exec_bound(MmStore *store, const char *sql, gint64 a, gint64 b, gint64 c, GError **error)
+{
+    sqlite3_stmt *st = prepare(store, sql, error);
+
+    if (!st)
+        return false;
+    /* Every statement here binds its parameters in this order; extra values are unused. */
+    for (int i = 1; i <= sqlite3_bind_parameter_count(st); i++)
+        bind_int64(store, st, i, i == 1 ? a : i == 2 ? b : c);
+    return step_done(store, st, error);
+}
+
+gint64
+mm_store_merge(MmStore *store, const char *const *inputs, GError **error)
+{
+    guint n_in = g_strv_length((char **)inputs);
+    g_autofree MergeInput *in = g_new0(MergeInput, n_in);
+    g_autoptr(GPtrArray) recs = g_ptr_array_new_with_free_func((GDestroyNotify)mm_run_record_free);
+    g_autoptr(GString) from = g_string_new(NULL);
+    g_autofree char *started = NULL, *ended = NULL;
+    const char *status = "done";
+    bool open_end = false;
+    gint64 run = 0;
+    guint n = 0;
+
+    if (!n_in) {
+        g_set_error(error, MM_ERROR, MM_ERROR_INPUT, "no shard DB to merge");
+        return 0;
+    }
+    if (!exec(store, "CREATE TEMP TABLE IF NOT EXISTS merge_cases (k INTEGER, old_id INTEGER, new_id INTEGER, "
+                     CASE_COLUMNS ");"
+                     "DELETE FROM temp.merge_cases;",
+              error))
+        return 0;
+
+    /* 1. Each shard checked, its cases staged: nothing is written to the DB yet. */
+    for (guint i = 0; i < n_in; i++) {
+        MmRunRecord *rec = g_new0(MmRunRecord, 1);
+        bool ok;
+
+        g_ptr_array_add(recs, rec);
+        in[i].path = inputs[i];
+        if (!g_file_test(inputs[i], G_FILE_TEST_IS_REGULAR)) {
+            g_set_error(error, MM_ERROR, MM_ERROR_INPUT, "%s: no such file", inputs[i]);
+            return 0;
+        }
+        if (!attach(store, inputs[i], error))
+            return 0;
+        ok = merge_read_shard(store, &in[i], rec, i ? recs->pdata[0] : NULL, error) &&
+             merge_exec_bound(store,
+                              "INSERT INTO temp.merge_cases (k, old_id, " CASE_COLUMNS ") SELECT ?, id, " CASE_COLUMNS
+                              " FROM shard.cases WHERE run_id = ?",
+                              in[i].k, in[i].run_id, 0, error);
+        detach(store);
+        if (!ok)
+            return 0;
+        if (in[i].n != in[0].n) {
+            g_set_error(error, MM_ERROR, MM_ERROR_INPUT, "%s is shard %u/%u, %s shard %u/%u: merge shards of one split",
+                        inputs[i], in[i].k, in[i].n, inputs[0], in[0].k, in[0].n);
+            return 0;
+        }
+        for (guint j = 0; j < i; j++)
+            if (in[j].k == in[i].k) {
+                g_set_error(error, MM_ERROR, MM_ERROR_INPUT, "%s and %s are both shard %u/%u", inputs[j], inputs[i],
+                            in[i].k, in[i].n);
+                return 0;
+            }
+        /* The merged run spans its shards: the first start, the last end (none while one is open). */
+        if (!started || g_strcmp0(rec->started_at, started) < 0) {
+            g_free(started);
+            started = g_strdup(rec->started_at);
+        }
+        open_end |= !rec->ended_at;
+        if (!open_end && g_strcmp0(rec->ended_at, ended) > 0) {
+            g_free(ended);
+            ended = g_strdup(rec->ended_at);
+        }
+        /* One shard not done leaves the whole run not done. */
+        if (strcmp(rec->status, "done") != 0)
+            status = "interrupted";
+        g_string_append_printf(from, "%s%s (shard %s, run %" G_GINT64_FORMAT ")", i ? "\n" : "", inputs[i],
+                               rec->shard, in[i].run_id);
+    }
+    n = in[0].n;
+    if (n_in != n) {
+        g_autoptr(GString) missing = g_string_new(NULL);
+
+        for (guint k = 1; k <= n; k++) {
+            bool have = false;
+            for (guint i = 0; i < n_in; i++)
+                have |= in[i].k == k;
+            if (!have)
+                g_string_append_printf(missing, "%s%u/%u", missing->len ? ", " : "", k, n);
+        }
+        g_set_error(error, MM_ERROR, MM_ERROR_INPUT, "shard%s %s missing: give every shard's DB",
+                    strchr(missing->str, ',') ? "s" : "", missing->str);
+        return 0;
+    }
+
+    /* 2. The run and its cases in plan order, in one transaction: case rows then increase in
+     * the order reports read them, as in a run of the whole matrix. */
+    {
+        const MmRunRecord *r0 = recs->pdata[0];
+        sqlite3_stmt *st;
+
+        if (!mm_store_begin(store, error))
+            return 0;
+        if (!(st = prepare(store,
+                           "INSERT INTO runs (name, scenario_path, scenario_hash, started_at, ended_at, status,"
+                           " harness_version, kind, filter, merged_from) VALUES (?, ?, ?, ?, ?, 'merging', ?, 'run', ?, ?)",
+                           error)))
+            goto rollback;
+        bind_text(store, st, 1, r0->name);
+        bind_text(store, st, 2, r0->scenario_path);
+        bind_text(store, st, 3, r0->scenario_hash);
+        bind_text(store, st, 4, started);
+        bind_text(store, st, 5, open_end ? NULL : ended);
+        bind_text(store, st, 6, r0->harness_version);
+        bind_text(store, st, 7, r0->filter);
+        bind_text(store, st, 8, from->str);
+        if (!step_done(store, st, error))
+            goto rollback;
+        run = sqlite3_last_insert_rowid(store->db);
+        if (!merge_exec_bound(store,
+                              "INSERT INTO cases (run_id, " CASE_COLUMNS ") SELECT ?, " CASE_COLUMNS
+                              " FROM temp.merge_cases ORDER BY plan_index, k, old_id",
+                              run, 0, 0, error) ||
+            !merge_exec_bound(store,
+                              "UPDATE temp.merge_cases SET new_id = (SELECT c.id FROM cases c WHERE c.run_id = ?"
+                              " AND c.case_id = merge_cases.case_id)",
+                              run, 0, 0, error) ||
+            !mm_store_commit(store, error))
+            goto rollback;
+    }
+
+    /* 3. Each shard's details, one transaction per shard (ATTACH cannot be inside one). A failure
+     * removes the half-merged run; the shard DBs are only read. */
+    for (guint i = 0; i < n_in; i++) {
+        static const char *const copy[] = {
+            "INSERT INTO steps (case_row, phase, started_at, duration_ms, ok, message)"
+            " SELECT m.new_id, s.phase, s.started_at, s.duration_ms, s.ok, s.message FROM shard.steps s"
+            " JOIN temp.merge_cases m ON m.k = ? AND m.old_id = s.case_row ORDER BY s.case_row, s.id",
+            "INSERT INTO artifacts (case_row, kind, name, content)"
+            " SELECT m.new_id, a.kind, a.name, a.content FROM shard.artifacts a"
+            " JOIN temp.merge_cases m ON m.k = ? AND m.old_id = a.case_row ORDER BY a.case_row, a.id",
+            "INSERT OR IGNORE INTO case_features (case_row, feature, kind)"
+            " SELECT m.new_id, f.feature, f.kind FROM shard.case_features f"
+            " JOIN temp.merge_cases m ON m.k = ? AND m.old_id = f.case_row",
+            "INSERT INTO migrations (case_row, leg, ok, stats, total_ms, downtime_ms, data_total, data_processed,"
+            " data_remaining, memory_iterations, dirty_rate, postcopy, postcopy_after_ms)"
+            " SELECT m.new_id, g.leg, g.ok, g.stats, g.total_ms, g.downtime_ms, g.data_total, g.data_processed,"
+            " g.data_remaining, g.memory_iterations, g.dirty_rate, g.postcopy, g.postcopy_after_ms"
+            " FROM shard.migrations g JOIN temp.merge_cases m ON m.k = ? AND m.old_id = g.case_row ORDER BY g.id",
+        };
+        bool ok;
+
+        if (!attach(store, inputs[i], error))
+            goto remove;
+        ok = mm_store_begin(store, error);
+        for (guint q = 0; ok && q < G_N_ELEMENTS(copy); q++)
+            ok = merge_exec_bound(store, copy[q], in[i].k, 0, 0, error);
+        ok = ok &&
+             merge_exec_bound(store,
+                              "INSERT OR IGNORE INTO hosts (run_id, name, position) SELECT ?, name, position"
+                              " FROM shard.hosts WHERE run_id = ? ORDER BY coalesce(position, id), id",
+                              run, in[i].run_id, 0, error) &&
+             merge_exec_bound(store,
+                              "INSERT OR IGNORE INTO host_facts (host_id, name, value)"
+                              " SELECT nh.id, f.name, f.value FROM shard.host_facts f"
+                              " JOIN shard.hosts h ON h.id = f.host_id"
+                              " JOIN hosts nh ON nh.run_id = ? AND nh.name = h.name WHERE h.run_id = ?",
+                              run, in[i].run_id, 0, error) &&
+             mm_store_commit(store, error);
+        if (!ok)
+            mm_store_rollback(store);
+        detach(store);
+        if (!ok)
+            goto remove;
+    }
+    if (!update_text(store, "UPDATE runs SET status = ? WHERE id = ?", status, run, error))
+        goto remove;
+    exec(store, "DELETE FROM temp.merge_cases", NULL);
+    return run;
+
+rollback:
+    mm_store_rollback(store);
+    return 0;
+remove:
+    merge_exec_bound(store, "DELETE FROM runs WHERE id = ?", run, 0, 0, NULL);
+    return 0;
 }

@@ -145,3 +145,20 @@ mm_count(guint n, const char *singular, const char *plural)
 {
     return g_strdup_printf("%u %s", n, n == 1 ? singular : plural);
 }
+
+bool
+mm_shard_parse(const char *text, guint *k, guint *n, GError **error)
+{
+    g_auto(GStrv) parts = g_strsplit(text, "/", -1);
+    guint64 kk, nn;
+
+    if (g_strv_length(parts) != 2 || !g_ascii_string_to_unsigned(parts[0], 10, 1, 1000, &kk, NULL) ||
+        !g_ascii_string_to_unsigned(parts[1], 10, 1, 1000, &nn, NULL) || kk > nn) {
+        g_set_error(error, MM_ERROR, MM_ERROR_INPUT,
+                    "'%s' is not a shard: give K/N with 1 <= K <= N <= 1000, as in --shard 2/4", text);
+        return false;
+    }
+    *k = kk;
+    *n = nn;
+    return true;
+}

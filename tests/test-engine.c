@@ -54,6 +54,11 @@ static const struct {
     { MM_PH_MIGRATE, true, { .interrupted = true, .attempted = true }, MM_PH_CLEANUP, "Ctrl-C ends the case" },
     { MM_PH_CLEANUP, false, { .outcome = MM_OUTCOME_INFRA_ERROR }, MM_PH_DONE, "cleanup is always last" },
     { MM_PH_CLEANUP, true, { .interrupted = true }, MM_PH_DONE, "even when interrupted" },
+    { MM_PH_VERIFY, true, { .ping_pong = true, .store_failed = true }, MM_PH_CLEANUP,
+      "a failed DB write stops the case" },
+    { MM_PH_MIGRATE, false, { .attempted = true, .store_failed = true, .outcome = MM_OUTCOME_MIGRATE_FAILED },
+      MM_PH_CLEANUP, "no rollback check whose result could not be stored" },
+    { MM_PH_CLEANUP, true, { .store_failed = true }, MM_PH_DONE, "cleanup still runs, and ends the case" },
 };
 
 static void
@@ -74,7 +79,7 @@ test_transitions(void **state)
  * the cycle: it starts with prepare and ends with cleanup, once; a phase runs only when its
  * option asks for it; verify only after a migration that worked; rollback-check only right
  * after a migration job that started and failed on hosts that answer; an interrupt goes
- * straight to cleanup. */
+ * straight to cleanup, as does a failed write to the results DB. */
 static void
 test_every_path_keeps_the_rules(void **state)
 {
@@ -82,11 +87,12 @@ test_every_path_keeps_the_rules(void **state)
     guint paths = 0;
 
     (void)state;
-    for (guint opts = 0; opts < 32; opts++) {
+    for (guint opts = 0; opts < 64; opts++) {
         for (gsize o = 0; o < G_N_ELEMENTS(outcomes); o++) {
             for (guint results = 0; results < (1u << MM_PH_DONE); results++) {
                 MmPhaseState st = { .compare_cpu = opts & 1, .hard_reboot = opts & 2, .ping_pong = opts & 4,
-                                    .attempted = opts & 8, .interrupted = opts & 16, .outcome = outcomes[o] };
+                                    .attempted = opts & 8, .interrupted = opts & 16, .store_failed = opts & 32,
+                                    .outcome = outcomes[o] };
                 MmPhase p = MM_PH_PREPARE, prev = MM_PH_DONE;
                 bool prev_ok = true;
                 guint steps = 0;
@@ -104,7 +110,7 @@ test_every_path_keeps_the_rules(void **state)
                         assert_true((prev == MM_PH_MIGRATE || prev == MM_PH_MIGRATE_BACK) && !prev_ok);
                         assert_true(st.attempted && st.outcome != MM_OUTCOME_INFRA_ERROR);
                     }
-                    if (st.interrupted && p != MM_PH_CLEANUP)
+                    if ((st.interrupted || st.store_failed) && p != MM_PH_CLEANUP)
                         assert_int_equal(next, MM_PH_CLEANUP);
                     assert_true(next != MM_PH_PREPARE);
                     if (next == MM_PH_DONE)
@@ -117,7 +123,7 @@ test_every_path_keeps_the_rules(void **state)
             }
         }
     }
-    assert_int_equal(paths, 32 * 3 * (1u << MM_PH_DONE));
+    assert_int_equal(paths, 64 * 3 * (1u << MM_PH_DONE));
 }
 
 static void

@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -315,6 +318,283 @@ test_two_writers(void **state)
     assert_int_equal(scalar(f->db, "SELECT count(*) FROM cases WHERE state = 'done'"), 2 * PER_CHILD);
 }
 
+/* Rows of a run, for the checks below. */
+static gint64
+count_where(const char *db, const char *table, gint64 run)
+{
+    g_autofree char *sql = g_strdup_printf("SELECT count(*) FROM %s WHERE run_id = %" G_GINT64_FORMAT, table, run);
+    return scalar(db, sql);
+}
+
+/* A full disk: the writer's file size limit (RLIMIT_FSIZE) stands for the filesystem filling up.
+ * The write that does not fit fails with SQLite's message and the path; every row written before
+ * it is still there, and the DB opens again without the limit. */
+static void
+test_full_disk(void **state)
+{
+    Fixture *f = *state;
+    gint64 run;
+    int pipefd[2];
+    pid_t pid;
+    int status;
+    gint64 written = -1;
+    char msg[512] = "";
+
+    {
+        g_autoptr(GError) err = NULL;
+        g_autoptr(MmStore) s = mm_store_open(f->db, &err);
+        assert_non_null(s);
+        run = mm_store_run_begin(s, "run", "full", "x.ini", NULL, &err);
+        assert_true(run > 0);
+    }
+    assert_int_equal(pipe(pipefd), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        g_autoptr(GError) err = NULL;
+        g_autofree char *blob = g_strnfill(16384, 'x');
+        MmStore *s = mm_store_open(f->db, &err);
+        struct rlimit lim = { 256 * 1024, 256 * 1024 };
+        gint64 n = 0;
+        FILE *out = fdopen(pipefd[1], "w");
+
+        signal(SIGXFSZ, SIG_IGN);   /* a write past the limit then fails with EFBIG */
+        if (!s || setrlimit(RLIMIT_FSIZE, &lim) != 0)
+            _exit(10);
+        for (;;) {
+            g_autofree char *id = g_strdup_printf("a>b/g/none#%" G_GINT64_FORMAT, n);
+            MmCaseRecord rec = { .run_id = run, .case_id = id, .src = (char *)"a", .dst = (char *)"b",
+                                 .guest = (char *)"g", .mode = (char *)"none", .duration_ms = -1 };
+            gint64 row = mm_store_case_add(s, &rec, &err);
+
+            if (!row || !mm_store_artifact_add(s, row, "console-tail", "a", blob, &err))
+                break;
+            n++;
+        }
+        fprintf(out, "%" G_GINT64_FORMAT "\n%s\n", n, err ? err->message : "no error");
+        fclose(out);
+        _exit(0);
+    }
+    close(pipefd[1]);
+    {
+        FILE *in = fdopen(pipefd[0], "r");
+        assert_int_equal(fscanf(in, "%" G_GINT64_FORMAT "\n", &written), 1);
+        assert_non_null(fgets(msg, sizeof(msg), in));
+        fclose(in);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_true(written > 0);
+    assert_non_null(strstr(msg, f->db));
+    if (!strstr(msg, ": write: disk I/O error") && !strstr(msg, ": write: database or disk is full"))
+        fail_msg("%s", msg);
+    /* Each case written before the failure kept its artifact; at most the failing case's row
+     * came without one. */
+    {
+        g_autoptr(GError) err = NULL;
+        g_autoptr(MmStore) s = mm_store_open(f->db, &err);
+        g_autoptr(GPtrArray) cases = NULL;
+        g_autoptr(GHashTable) arts = NULL;
+
+        assert_non_null(s);
+        cases = mm_store_cases_list(s, run, &err);
+        arts = mm_store_run_artifacts(s, run, NULL, &err);
+        assert_non_null(cases);
+        assert_true(cases->len == written || cases->len == written + 1);
+        assert_int_equal(g_hash_table_size(arts), written);
+    }
+}
+
+/* A DB the runner may not write (a read-only share, another user's file): opening it to write
+ * fails with the path and SQLite's reason, and the rows in it stay. Run as an unprivileged user
+ * (root writes any file). */
+static void
+test_read_only(void **state)
+{
+    Fixture *f = *state;
+    g_autofree char *dir = g_path_get_dirname(f->db);
+    gint64 run;
+    pid_t pid;
+    int status;
+
+    {
+        g_autoptr(GError) err = NULL;
+        g_autoptr(MmStore) s = mm_store_open(f->db, &err);
+        MmCaseRecord rec = { .case_id = (char *)"a>b/g/none", .src = (char *)"a", .dst = (char *)"b",
+                             .guest = (char *)"g", .mode = (char *)"none", .duration_ms = -1 };
+        assert_non_null(s);
+        run = mm_store_run_begin(s, "run", "ro", "x.ini", NULL, &err);
+        rec.run_id = run;
+        assert_true(mm_store_case_add(s, &rec, &err) > 0);
+    }
+    assert_int_equal(chmod(f->db, 0444), 0);
+    assert_int_equal(chmod(dir, 0555), 0);
+    assert_int_equal(chmod(f->dir, 0755), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        g_autoptr(GError) err = NULL;
+        MmStore *s;
+
+        if (getuid() == 0 && setuid(65534) != 0)
+            _exit(10);
+        if ((s = mm_store_open(f->db, &err)))
+            _exit(11);
+        if (!strstr(err->message, f->db) || !strstr(err->message, "readonly"))
+            _exit(12);
+        if (mm_exit_for_error(err) != MM_EXIT_INFRA)
+            _exit(13);
+        _exit(0);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(chmod(dir, 0755), 0);
+    assert_int_equal(chmod(f->db, 0644), 0);
+    assert_int_equal(count_where(f->db, "cases", run), 1);
+}
+
+static gint64
+shard_db(const char *path, const char *shard, const char *hash, const char *const *ids, const guint *plan)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(MmStore) s = mm_store_open(path, &err);
+    gint64 run;
+
+    assert_non_null(s);
+    run = mm_store_run_begin(s, "run", "n", "x.ini", hash, &err);
+    assert_true(run > 0);
+    assert_true(mm_store_run_set_shard(s, run, shard, &err));
+    assert_true(mm_store_host_set_position(s, run, ids[0][0] == 'a' ? "a" : "c", ids[0][0] == 'a' ? 0 : 2, &err));
+    assert_true(mm_store_host_fact_set(s, run, ids[0][0] == 'a' ? "a" : "c", "arch", "x86_64", &err));
+    for (guint i = 0; ids[i]; i++) {
+        g_auto(GStrv) p = g_strsplit_set(ids[i], ">/", -1);
+        MmCaseRecord rec = { .run_id = run, .case_id = (char *)ids[i], .src = p[0], .dst = p[1], .guest = p[2],
+                             .mode = p[3], .duration_ms = -1, .plan_index = plan[i] };
+        gint64 row = mm_store_case_add(s, &rec, &err);
+
+        assert_true(row > 0);
+        assert_true(mm_store_step_add(s, row, "define", "2026-01-01T00:00:00.000Z", 1, true, ids[i], &err) > 0);
+        assert_true(mm_store_feature_add(s, row, "aes", "lost", &err));
+        assert_true(mm_store_case_finish(s, row, "pass", NULL, NULL, false, 5, &err));
+    }
+    assert_true(mm_store_run_end(s, run, "done", &err));
+    return run;
+}
+
+/* Shards come back as one run, in plan order, with their steps, features and hosts; shards that
+ * do not belong together are refused. */
+static void
+test_merge(void **state)
+{
+    Fixture *f = *state;
+    g_autofree char *s1 = g_build_filename(f->dir, "s1.db", NULL);
+    g_autofree char *s2 = g_build_filename(f->dir, "s2.db", NULL);
+    g_autofree char *s3 = g_build_filename(f->dir, "s3.db", NULL);
+    const char *ids1[] = { "a>b/g/none", "b>a/g/none", NULL };
+    const guint plan1[] = { 0, 2 };
+    const char *ids2[] = { "c>d/g/none", "d>c/g/none", NULL };
+    const guint plan2[] = { 1, 3 };
+    g_autoptr(GError) err = NULL;
+    g_autoptr(MmStore) out = NULL;
+    g_autoptr(GPtrArray) cases = NULL;
+    g_autoptr(GPtrArray) hosts = NULL;
+    g_autoptr(MmRunRecord) rec = NULL;
+    MmStepCursor *cur;
+    gint64 run;
+
+    shard_db(s1, "1/2", "h1", ids1, plan1);
+    shard_db(s2, "2/2", "h1", ids2, plan2);
+    shard_db(s3, "2/2", "h2", ids2, plan2);
+    out = mm_store_open(f->db, &err);
+    assert_non_null(out);
+
+    {
+        const char *const wrong_hash[] = { s1, s3, NULL };
+        const char *const twice[] = { s2, s2, NULL };
+        const char *const missing[] = { s1, NULL };
+        struct { const char *const *in; const char *msg; } bad[] = {
+            { wrong_hash, "merge shards of one scenario" },
+            { twice, "are both shard 2/2" },
+            { missing, "shard 2/2 missing" },
+        };
+        for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+            g_clear_error(&err);
+            assert_int_equal(mm_store_merge(out, bad[i].in, &err), 0);
+            if (!strstr(err->message, bad[i].msg))
+                fail_msg("%s: want '%s'", err->message, bad[i].msg);
+            assert_int_equal(mm_exit_for_error(err), MM_EXIT_USAGE);
+        }
+        assert_int_equal(scalar(f->db, "SELECT count(*) FROM runs"), 0);
+    }
+    {
+        const char *const good[] = { s2, s1, NULL };
+        g_clear_error(&err);
+        run = mm_store_merge(out, good, &err);
+        assert_true(run > 0);
+    }
+    cases = mm_store_cases_list(out, run, &err);
+    assert_int_equal(cases->len, 4);
+    for (guint i = 0; i < 4; i++)
+        assert_int_equal(((MmCaseRecord *)cases->pdata[i])->plan_index, i);
+    assert_string_equal(((MmCaseRecord *)cases->pdata[1])->case_id, "c>d/g/none");
+    cur = mm_store_step_cursor(out, run, &err);
+    for (guint i = 0; i < 4; i++) {
+        const MmCaseRecord *c = cases->pdata[i];
+        GPtrArray *steps = mm_step_cursor_get(cur, c->id);
+        g_autoptr(GPtrArray) feats = mm_store_features_list(out, c->id, &err);
+
+        assert_int_equal(steps->len, 1);
+        assert_string_equal(((MmStepRecord *)steps->pdata[0])->message, c->case_id);
+        assert_int_equal(feats->len, 1);
+    }
+    assert_true(mm_step_cursor_check(cur, &err));
+    mm_step_cursor_free(cur);
+    hosts = mm_store_hosts_list(out, run, &err);
+    assert_int_equal(hosts->len, 2);
+    assert_string_equal(hosts->pdata[0], "a");
+    rec = mm_store_run_get(out, run, &err);
+    assert_string_equal(rec->status, "done");
+    assert_null(rec->shard);
+    assert_non_null(strstr(rec->merged_from, "shard 1/2"));
+}
+
+/* What an unfinished attempt left goes when the case is reset for a resumed run. */
+static void
+test_case_reset(void **state)
+{
+    Fixture *f = *state;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(MmStore) s = mm_store_open(f->db, &err);
+    MmCaseRecord rec = { .case_id = (char *)"a>b/g/none", .src = (char *)"a", .dst = (char *)"b",
+                         .guest = (char *)"g", .mode = (char *)"none", .duration_ms = -1 };
+    MmMigrationRecord m = { .leg = (char *)"migrate", .stats = (char *)"none", .total_ms = -1, .downtime_ms = -1,
+                            .data_total = -1, .data_processed = -1, .data_remaining = -1,
+                            .memory_iterations = -1, .dirty_rate = -1, .postcopy_after_ms = -1 };
+    g_autoptr(MmRunRecord) r = NULL;
+    gint64 row;
+
+    rec.run_id = mm_store_run_begin(s, "run", "t", "x.ini", NULL, &err);
+    row = mm_store_case_add(s, &rec, &err);
+    assert_true(mm_store_case_set_running(s, row, &err));
+    assert_true(mm_store_step_add(s, row, "define", "2026-01-01T00:00:00.000Z", 1, true, "", &err) > 0);
+    assert_true(mm_store_artifact_add(s, row, "xml-before", "a", "<domain/>", &err));
+    assert_true(mm_store_feature_add(s, row, "aes", "lost", &err));
+    assert_true(mm_store_migration_add(s, row, &m, &err));
+    assert_true(mm_store_case_reset(s, row, &err));
+    assert_int_equal(scalar(f->db, "SELECT count(*) FROM steps") + scalar(f->db, "SELECT count(*) FROM artifacts") +
+                         scalar(f->db, "SELECT count(*) FROM case_features") +
+                         scalar(f->db, "SELECT count(*) FROM migrations"),
+                     0);
+    assert_int_equal(scalar(f->db, "SELECT count(*) FROM cases WHERE state = 'planned' AND started_at IS NULL"), 1);
+    assert_true(mm_store_run_end(s, rec.run_id, "interrupted", &err));
+    assert_true(mm_store_run_resume(s, rec.run_id, &err));
+    r = mm_store_run_get(s, rec.run_id, &err);
+    assert_string_equal(r->status, "running");
+    assert_null(r->ended_at);
+    assert_int_equal(r->resumed, 1);
+}
+
 int
 main(void)
 {
@@ -325,6 +605,10 @@ main(void)
         cmocka_unit_test_setup_teardown(test_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_writers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_full_disk, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_merge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_case_reset, setup, teardown),
     };
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }

@@ -37,6 +37,7 @@ typedef struct {
     char *reason;
     char *error_text;
     bool interrupted;        /* stopped by Ctrl-C / SIGTERM: no outcome */
+    bool db_failed;          /* a write to the results DB failed (infra-error, SQLite's message) */
     gint64 duration_ms;
 } MmCaseResult;
 

@@ -48,12 +48,16 @@ typedef struct {
     MmStore *store;          /* borrowed, for steps read while writing */
     struct _MmStepCursor *steps_cursor;
     gint64 steps_last_row;
+    GError *steps_error;     /* the first read of steps that failed: the report is incomplete */
 } MmReport;
 
 /* STORE must outlive the report: JSON and HTML read each case's steps from it as they write. */
 MmReport *mm_report_load(MmStore *store, gint64 run_id, GError **error);
 /* C's steps. Cases must be asked for in report order (a cursor walks the steps once). */
 GPtrArray *mm_report_steps(MmReport *r, const MmReportCase *c);
+/* False, with the error, when a read of steps failed while the report was written: the
+ * output then lacks steps and must not be taken as complete. */
+bool mm_report_check(const MmReport *r, GError **error);
 /* Moves OUT's text to r->sink once it holds a chunk's worth (no-op without a sink). */
 void mm_report_flush(const MmReport *r, GString *out, bool all);
 void mm_report_free(MmReport *r);

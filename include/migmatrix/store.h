@@ -8,7 +8,7 @@
 #include <glib.h>
 #include <stdbool.h>
 
-#define MM_STORE_SCHEMA_VERSION 4
+#define MM_STORE_SCHEMA_VERSION 5
 #define MM_DEFAULT_DB "results/migmatrix.db"
 
 typedef struct _MmStore MmStore;
@@ -35,6 +35,11 @@ typedef struct {
     char *harness_version;
     char *kind;              /* run, probe, import */
     char *filter;            /* run --filter GLOB, or NULL: the whole matrix */
+    gint64 parent_id;        /* a rerun: the run it repeats cases of; 0 otherwise */
+    char *rerun;             /* a rerun: which cases it took ("failed", "unexpected") */
+    char *shard;             /* run --shard K/N: "K/N"; NULL for a whole run */
+    char *merged_from;       /* merge: the shard DBs, one per line; NULL otherwise */
+    gint64 resumed;          /* times run --resume continued it */
     gint64 n_cases;
     gint64 n_unexpected;
     gint64 n_not_run;        /* cases without an outcome (planned, running, interrupted) */
@@ -53,6 +58,18 @@ GPtrArray *mm_store_runs_list(MmStore *store, GError **error);
 MmRunRecord *mm_store_run_get(MmStore *store, gint64 run_id, GError **error);
 /* Records that the run covers only the cases matching FILTER. */
 bool mm_store_run_set_filter(MmStore *store, gint64 run_id, const char *filter, GError **error);
+/* Records that the run is shard "K/N" of its matrix. */
+bool mm_store_run_set_shard(MmStore *store, gint64 run_id, const char *shard, GError **error);
+/* Records that the run repeats the WHAT ("failed", "unexpected") cases of run PARENT_ID. */
+bool mm_store_run_set_rerun(MmStore *store, gint64 run_id, gint64 parent_id, const char *what, GError **error);
+/* Marks an interrupted run as running again (run --resume), counting the resumption. */
+bool mm_store_run_resume(MmStore *store, gint64 run_id, GError **error);
+
+/* Combines shard runs into one run of OUT (merge): the newest matrix run of each of the
+ * INPUTS DBs must be a shard ("K/N") of one scenario (same hash, same N), each K once. Cases
+ * go in plan order with their steps, artifacts, features and migrations; the hosts' facts
+ * come along. MM_ERROR_INPUT names what does not fit. Returns the new run's ID. */
+gint64 mm_store_merge(MmStore *out, const char *const *inputs, GError **error);
 
 typedef struct {
     gint64 id;               /* row id, 0 before insert */
@@ -74,6 +91,7 @@ typedef struct {
     char *started_at;
     char *ended_at;
     gint64 duration_ms;
+    gint64 plan_index;       /* its place in the whole plan (0-based), also in a shard */
 } MmCaseRecord;
 
 void mm_case_record_free(MmCaseRecord *r);
@@ -85,6 +103,9 @@ bool mm_store_case_set_running(MmStore *store, gint64 case_row, GError **error);
 bool mm_store_case_finish(MmStore *store, gint64 case_row, const char *outcome,
                           const char *reason, const char *error_text, bool unexpected,
                           gint64 duration_ms, GError **error);
+/* Back to "planned", without what an unfinished attempt left (steps, artifacts, features,
+ * migrations): run --resume runs it again. One transaction. */
+bool mm_store_case_reset(MmStore *store, gint64 case_row, GError **error);
 /* planned, running, done, interrupted. */
 bool mm_store_case_set_state(MmStore *store, gint64 case_row, const char *state, GError **error);
 /* MmCaseRecord*, in plan order. */
@@ -132,6 +153,9 @@ MmStepCursor *mm_store_step_cursor(MmStore *store, gint64 run_id, GError **error
 /* The steps (MmStepRecord*) of CASE_ROW; rows must be asked for in increasing order. The
  * array is the cursor's, valid until the next call. */
 GPtrArray *mm_step_cursor_get(MmStepCursor *cur, gint64 case_row);
+/* False, with the SQLite error, when a read stopped the cursor early: the steps it returned
+ * then are not all the run's. */
+bool mm_step_cursor_check(MmStepCursor *cur, GError **error);
 void mm_step_cursor_free(MmStepCursor *cur);
 
 /* Outcomes per case ID over the last N matrix runs of SCENARIO_PATH up to and including
@@ -165,6 +189,9 @@ GHashTable *mm_store_run_migrations(MmStore *store, gint64 run_id, GError **erro
 /* Host facts: a flat set of name → value per host and run (probe fills it). */
 bool mm_store_host_fact_set(MmStore *store, gint64 run_id, const char *host, const char *fact,
                             const char *value, GError **error);
+/* HOST's place in the scenario's host list, for the order reports list hosts in. */
+bool mm_store_host_set_position(MmStore *store, gint64 run_id, const char *host, gint64 position,
+                                GError **error);
 /* name → value (both char*), NULL-free table; empty when the host has no facts. */
 GHashTable *mm_store_host_facts(MmStore *store, gint64 run_id, const char *host, GError **error);
 /* Host names with facts in that run, in the order they were first recorded. */

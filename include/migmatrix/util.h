@@ -52,6 +52,9 @@ void mm_problems_format(GPtrArray *problems, GString *out);
 /* "1 case", "2 cases": N and the noun in the right number. */
 char *mm_count(guint n, const char *singular, const char *plural);
 
+/* "K/N" (run --shard, a shard run's record): 1 <= K <= N <= 1000. */
+bool mm_shard_parse(const char *text, guint *k, guint *n, GError **error);
+
 /* The closest candidate within a small edit distance, or NULL: for "did you mean". */
 const char *mm_suggest(const char *word, const char *const *candidates, gssize n_candidates);
 
