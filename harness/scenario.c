@@ -76,6 +76,7 @@ static const KeySpec key_specs[] = {
     RUN("alive_timeout", KT_UINT, alive_timeout, 1, 86400, NULL),
     RUN("ping_pong", KT_BOOL, ping_pong, 0, 0, NULL),
     RUN("hard_reboot", KT_BOOL, hard_reboot, 0, 0, NULL),
+    RUN("jobs", KT_UINT, jobs, 1, 256, NULL),
 
     HOST("uri", KT_STR, uri, 0, 0, NULL),
     HOST("ssh", KT_STR, ssh, 0, 0, NULL),
@@ -86,6 +87,7 @@ static const KeySpec key_specs[] = {
     HOST("virt_type", KT_ENUM, virt_type, 0, 0, virt_choices),
     HOST("default_cpu_mode", KT_STR, default_cpu_mode_text, 0, 0, NULL),
     HOST("numa_cpu_mode", KT_STR, numa_cpu_mode_text, 0, 0, NULL),
+    HOST("max_cases", KT_UINT, max_cases, 1, 64, NULL),
 
     GUEST("os", KT_ENUM, os, 0, 0, os_choices),
     GUEST("arch", KT_ENUM, arch, 0, 0, arch_choices),
@@ -1442,6 +1444,7 @@ mm_scenario_load(const char *path, GPtrArray *problems)
     sc->boot_timeout = 300;
     sc->migrate_timeout = 600;
     sc->alive_timeout = 60;
+    sc->jobs = 1;
     sc->migrate_flags_text = g_strsplit("live,persistent,undefinesource", ",", -1);
     sc->hosts = g_ptr_array_new_with_free_func((GDestroyNotify)host_free);
     sc->guests = g_ptr_array_new_with_free_func((GDestroyNotify)guest_free);

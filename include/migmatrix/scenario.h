@@ -51,6 +51,7 @@ typedef struct {
     char *numa_cpu_mode_text;
     MmCpuMode numa_cpu_mode;
     bool has_numa_cpu_mode;
+    guint max_cases;         /* cases this host may take part in at once; 0: 1 */
 } MmHost;
 
 /* user@address[:port], IPv6 as [addr]:port: host.ssh and guest.probe_ssh. */
@@ -152,6 +153,7 @@ typedef struct {
     guint alive_timeout;
     bool ping_pong;
     bool hard_reboot;
+    guint jobs;              /* cases run at once (run --jobs overrides); default 1 */
 
     GPtrArray *hosts;        /* MmHost*, in definition order */
     GPtrArray *guests;       /* MmGuest* */
