@@ -22,6 +22,9 @@ static const MmCommand commands[] = {
       "interrupted, or cases without an outcome): the comparison is incomplete." },
     { "probe", mm_cmd_probe, "record and print what each host's CPU and libvirt offer",
       "0 every host probed, 2 usage or input error, 3 a host could not be probed (the others are stored)." },
+    { "merge", mm_cmd_merge, "combine the DBs of run --shard K/N into one run (reports and diff see one run)",
+      "0 merged, 2 usage error, or shards that do not belong together (another scenario, hash or split, a shard "
+      "twice or missing), 3 a DB cannot be read or written." },
     { "runs", mm_cmd_runs, "list the runs stored in a results DB",
       "0 listed, 2 usage error or no such DB, 3 the DB cannot be read." },
     { "explain", mm_cmd_explain, "classify an error message or QEMU log as a run would (triage)",

@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "migmatrix/cli.h"
+#include "migmatrix/report.h"
 #include "migmatrix/store.h"
 
 int
@@ -42,12 +43,14 @@ mm_cmd_runs(int argc, char **argv)
            "NOT-RUN", "UNEXPECTED", "SCENARIO");
     for (guint i = 0; i < runs->len; i++) {
         const MmRunRecord *r = runs->pdata[i];
+        g_autofree char *origin = mm_run_origin_text(r);
 
         printf("%-5" G_GINT64_FORMAT " %-6s %-12s %-24s %-24s %6" G_GINT64_FORMAT " %7" G_GINT64_FORMAT
-               " %10" G_GINT64_FORMAT "  %s%s%s%s%s%s%s\n",
+               " %10" G_GINT64_FORMAT "  %s%s%s%s%s%s%s%s%s%s\n",
                r->id, r->kind, r->status, r->started_at, r->ended_at ? r->ended_at : "-", r->n_cases, r->n_not_run,
                r->n_unexpected, r->scenario_path, r->name ? " (" : "", r->name ? r->name : "", r->name ? ")" : "",
-               r->filter ? " [filtered: --filter " : "", r->filter ? r->filter : "", r->filter ? "]" : "");
+               r->filter ? " [filtered: --filter " : "", r->filter ? r->filter : "", r->filter ? "]" : "",
+               origin ? " [" : "", origin ? origin : "", origin ? "]" : "");
     }
     return MM_EXIT_OK;
 }

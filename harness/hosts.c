@@ -134,10 +134,18 @@ mm_version_string(unsigned long v)
 }
 
 typedef struct {
+    GMutex lock;             /* one host's (re)connect does not hold up the others */
     virConnectPtr conn;
     char *down;              /* why the host is down, or NULL */
+    gint64 down_since;       /* monotonic µs */
     bool stale;
 } PoolEntry;
+
+/* A host that drops is reconnected with backoff (1, 2, 4 s) before it is called down. A down
+ * host is tried once more before a later case, at most every DOWN_RETRY: a host that comes back
+ * (libvirtd or sshd restarted) gets its remaining cases back. */
+#define RECONNECT_TRIES 4
+#define DOWN_RETRY (30 * G_TIME_SPAN_SECOND)
 
 struct _MmHostPool {
     GMutex lock;
@@ -150,6 +158,7 @@ pool_entry_free(PoolEntry *e)
 {
     if (e->conn)
         virConnectClose(e->conn);
+    g_mutex_clear(&e->lock);
     g_free(e->down);
     g_free(e);
 }
@@ -192,29 +201,49 @@ mm_host_pool_get(MmHostPool *p, const MmHost *host, GError **error)
     e = g_hash_table_lookup(p->entries, host->name);
     if (!e) {
         e = g_new0(PoolEntry, 1);
+        g_mutex_init(&e->lock);
         g_hash_table_insert(p->entries, g_strdup(host->name), e);
     }
-    if (e->down) {
+    g_mutex_unlock(&p->lock);
+
+    g_mutex_lock(&e->lock);
+    if (e->down && g_get_monotonic_time() - e->down_since < DOWN_RETRY) {
         g_set_error(error, MM_ERROR, MM_ERROR_INFRA, "%s", e->down);
         goto out;
     }
     if (e->conn && (e->stale || virConnectIsAlive(e->conn) != 1)) {
+        /* Borrowed handles may still point at it: closed with the pool. */
+        g_mutex_lock(&p->lock);
         g_ptr_array_add(p->retired, e->conn);
+        g_mutex_unlock(&p->lock);
         e->conn = NULL;
     }
     if (!e->conn) {
         g_autoptr(GError) err = NULL;
+        /* Down already: one more try. Otherwise the full backoff. */
+        guint tries = e->down ? 1 : RECONNECT_TRIES, t;
 
-        if (!(e->conn = mm_host_open(host, &err))) {
-            e->down = g_strdup_printf("host down: %s", err->message);
+        for (t = 0; t < tries && !mm_interrupted(); t++) {
+            g_clear_error(&err);
+            if (t)
+                g_usleep((1u << (t - 1)) * G_USEC_PER_SEC);
+            if ((e->conn = mm_host_open(host, &err)))
+                break;
+        }
+        if (!e->conn) {
+            g_free(e->down);
+            e->down = g_strdup_printf("host down: %s (%u attempt%s%s)", err ? err->message : "interrupted", t,
+                                      t == 1 ? "" : "s", tries > 1 ? " over 7 s" : "");
+            e->down_since = g_get_monotonic_time();
             g_set_error(error, MM_ERROR, MM_ERROR_INFRA, "%s", e->down);
             goto out;
         }
+        g_clear_pointer(&e->down, g_free);
         e->stale = false;
     }
     conn = e->conn;
 out:
-    g_mutex_unlock(&p->lock);
+    g_mutex_unlock(&e->lock);
     return conn;
 }
 
@@ -224,7 +253,11 @@ mm_host_pool_invalidate(MmHostPool *p, const MmHost *host)
     PoolEntry *e;
 
     g_mutex_lock(&p->lock);
-    if ((e = g_hash_table_lookup(p->entries, host->name)))
-        e->stale = true;
+    e = g_hash_table_lookup(p->entries, host->name);
     g_mutex_unlock(&p->lock);
+    if (e) {
+        g_mutex_lock(&e->lock);
+        e->stale = true;
+        g_mutex_unlock(&e->lock);
+    }
 }

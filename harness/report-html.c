@@ -181,6 +181,14 @@ mm_report_html(MmReport *r, GString *out)
     g_string_append(out, ", status ");
     esc(out, r->run->status);
     g_string_append_printf(out, ". %u as expected, <b>%u unexpected</b>.</p>\n", r->expected, r->unexpected);
+    {
+        g_autofree char *origin = mm_run_origin_text(r->run);
+        if (origin) {
+            g_string_append(out, "<p class=\"origin\"><b>Origin</b>: ");
+            esc(out, origin);
+            g_string_append(out, ".</p>\n");
+        }
+    }
     if (r->run->filter) {
         g_string_append(out, "<p class=\"filtered\"><b>Filtered</b>: only the cases matching <code>--filter ");
         esc(out, r->run->filter);

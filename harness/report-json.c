@@ -23,6 +23,12 @@ mm_report_json(MmReport *r, GString *out)
     mm_json_kv_string(&j, "ended_at", r->run->ended_at);
     mm_json_kv_string(&j, "status", r->run->status);
     mm_json_kv_string(&j, "filter", r->run->filter);
+    if (r->run->parent_id)
+        mm_json_kv_int(&j, "rerun_of", r->run->parent_id);
+    mm_json_kv_string(&j, "rerun", r->run->rerun);
+    mm_json_kv_string(&j, "shard", r->run->shard);
+    mm_json_kv_string(&j, "merged_from", r->run->merged_from);
+    mm_json_kv_int(&j, "resumed", r->run->resumed);
     mm_json_kv_string(&j, "harness_version", r->run->harness_version);
     mm_json_end_object(&j);
 

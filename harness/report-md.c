@@ -204,6 +204,14 @@ mm_report_markdown(const MmReport *r, GString *out)
     mm_markdown_cell(out, r->run->scenario_path);
     g_string_append_printf(out, ", started %s, ended %s, status %s, migmatrix %s.\n\n", r->run->started_at,
                            r->run->ended_at ? r->run->ended_at : "-", r->run->status, r->run->harness_version);
+    {
+        g_autofree char *origin = mm_run_origin_text(r->run);
+        if (origin) {
+            g_string_append(out, "**Origin**: ");
+            mm_markdown_cell(out, origin);
+            g_string_append(out, ".\n\n");
+        }
+    }
     if (r->run->filter) {
         g_string_append(out, "**Filtered**: only the cases matching --filter ");
         mm_markdown_cell(out, r->run->filter);

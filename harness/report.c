@@ -382,3 +382,25 @@ mm_report_case_known_flaky(const MmReportCase *c)
 {
     return g_strcmp0(c->rec->expected, "flaky") == 0;
 }
+
+char *
+mm_run_origin_text(const MmRunRecord *run)
+{
+    g_autoptr(GString) s = g_string_new(NULL);
+
+    if (run->parent_id)
+        g_string_append_printf(s, "rerun of run %" G_GINT64_FORMAT " (its %s cases)", run->parent_id,
+                               run->rerun ? run->rerun : "failed");
+    if (run->shard)
+        g_string_append_printf(s, "%sshard %s of the matrix", s->len ? "; " : "", run->shard);
+    if (run->merged_from) {
+        guint n = 1;
+        for (const char *p = run->merged_from; *p; p++)
+            n += *p == '\n';
+        g_string_append_printf(s, "%smerged from %u shard DBs", s->len ? "; " : "", n);
+    }
+    if (run->resumed)
+        g_string_append_printf(s, "%sresumed %" G_GINT64_FORMAT " time%s after its runner stopped",
+                               s->len ? "; " : "", run->resumed, run->resumed == 1 ? "" : "s");
+    return s->len ? g_string_free(g_steal_pointer(&s), FALSE) : NULL;
+}

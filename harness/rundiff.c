@@ -5,6 +5,7 @@
 
 #include "migmatrix/hosttable.h"
 #include "migmatrix/json.h"
+#include "migmatrix/report.h"
 
 static const char *const label_names[] = {
     [MM_DIFF_SAME_PASS] = "pass", [MM_DIFF_NEW_FAIL] = "new-fail", [MM_DIFF_FIXED] = "fixed",
@@ -204,6 +205,13 @@ mm_run_diff_text(const MmRunDiff *d, bool md, GString *out)
                            d->counts[MM_DIFF_STILL_SAME] + d->counts[MM_DIFF_STILL_CHANGED],
                            d->counts[MM_DIFF_STILL_CHANGED], d->counts[MM_DIFF_NEW_CASE], d->counts[MM_DIFF_GONE],
                            d->unexpected_b, d->run_b);
+    for (int i = 0; i < 2; i++) {
+        const MmRunRecord *run = i ? d->b : d->a;
+        g_autofree char *origin = mm_run_origin_text(run);
+
+        if (origin)
+            g_string_append_printf(out, "run %" G_GINT64_FORMAT ": %s\n\n", run->id, origin);
+    }
     if (incomplete)
         g_string_append_printf(out, "%sINCOMPLETE: %s%s\n\n", md ? "**" : "", incomplete, md ? "**" : "");
     if (md && d->cases->len)

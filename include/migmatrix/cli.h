@@ -26,6 +26,7 @@ int mm_cmd_run(int argc, char **argv);
 int mm_cmd_report(int argc, char **argv);
 int mm_cmd_diff(int argc, char **argv);
 int mm_cmd_explain(int argc, char **argv);
+int mm_cmd_merge(int argc, char **argv);
 
 /* NULL-terminated table, in the order `migmatrix --help` lists them. */
 const MmCommand *mm_commands(void);

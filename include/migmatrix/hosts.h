@@ -30,14 +30,17 @@ char *mm_version_string(unsigned long v);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(virConnect, virConnectClose)
 
 /* Connections to every host of a run, opened on first use and reused by all cases.
- * Thread-safe. A host whose connection cannot be (re)opened is remembered as down, so its
- * remaining cases fail at once as infra-error instead of each waiting for a timeout. */
+ * Thread-safe (libvirt connections are; each host has its own lock, so one host's reconnect
+ * does not hold up cases on others). A connection that dropped is reopened with backoff
+ * (4 attempts over 7 s); a host that still does not answer is remembered as down, so its
+ * next cases fail at once as infra-error instead of each waiting for a timeout, and it is
+ * tried once more before a case at most every 30 s, so a host that comes back is used again. */
 typedef struct _MmHostPool MmHostPool;
 
 MmHostPool *mm_host_pool_new(void);
 void mm_host_pool_free(MmHostPool *pool);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MmHostPool, mm_host_pool_free)
-/* A borrowed connection (valid until the pool is freed). Reopens a dead one once. */
+/* A borrowed connection (valid until the pool is freed). Reopens a dead one, as above. */
 virConnectPtr mm_host_pool_get(MmHostPool *pool, const MmHost *host, GError **error);
 /* Marks HOST's connection for a reopen at the next get (after a "connection lost"). */
 void mm_host_pool_invalidate(MmHostPool *pool, const MmHost *host);

@@ -58,6 +58,11 @@ GPtrArray *mm_report_steps(MmReport *r, const MmReportCase *c);
 /* False, with the error, when a read of steps failed while the report was written: the
  * output then lacks steps and must not be taken as complete. */
 bool mm_report_check(const MmReport *r, GError **error);
+
+/* Where a run came from, for every output that names it: "rerun of run 12 (its failed
+ * cases)", "shard 2/4 of the matrix", "merged from 4 shard DBs", "resumed 1 time after its
+ * runner stopped"; NULL for a plain run. */
+char *mm_run_origin_text(const MmRunRecord *run);
 /* Moves OUT's text to r->sink once it holds a chunk's worth (no-op without a sink). */
 void mm_report_flush(const MmReport *r, GString *out, bool all);
 void mm_report_free(MmReport *r);
