@@ -540,6 +540,141 @@ test_sigint(void **state)
     assert_no_leftovers();
 }
 
+/* SIGKILL of migmatrix in the middle of a (slow) migration, then run --resume: the finished
+ * case is kept, the unfinished one runs again from scratch (the dead runner's guest removed by
+ * the new prepare), there is one row per case and one attempt's steps, and no domain is left.
+ * A changed scenario is refused first (exit 2). */
+static bool
+sigkill_when_migrating(const char *line, GPid pid, gpointer data)
+{
+    (void)data;
+    if (!strstr(line, "linux/custom:qemu64: migrate started"))
+        return false;
+    g_usleep(2 * G_USEC_PER_SEC);
+    kill(pid, SIGKILL);
+    return true;
+}
+
+static void
+test_sigkill_resume(void **state)
+{
+    g_autofree char *db = NULL;
+    g_autofree char *body = g_strdup(
+        "bandwidth_mib = 1\nmigrate_timeout = 8\nboot_timeout = 90\n" IDLE_GUEST
+        "[matrix]\npairs = lab-a>lab-b\nguests = idle, linux\nmodes = custom:cortex-a57, custom:qemu64\n"
+        "[expect]\n*/idle/custom:qemu64 = na: x86 model\n*/linux/custom:cortex-a57 = na: arm model\n"
+        "*/linux/custom:qemu64 = migrate-failed: timeout\n");
+    g_autofree char *ini = lab_scenario("killed", body, &db);
+    g_autofree char *id = NULL, *out = NULL, *err = NULL, *changed = NULL, *orig = NULL;
+    Db d = { 0 };
+    int status, rc;
+
+    (void)state;
+    status = run_watching(ini, db, sigkill_when_migrating, NULL);
+    assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    db_open(&d, db);
+    assert_string_equal(d.run->status, "running");   /* nobody could say otherwise */
+    assert_string_equal(find(&d, "lab-a>lab-b/idle/custom:cortex-a57")->outcome, "pass");
+    assert_string_equal(find(&d, "lab-a>lab-b/linux/custom:qemu64")->state, "running");
+    id = g_strdup_printf("%" G_GINT64_FORMAT, d.run->id);
+    db_close(&d);
+
+    /* The scenario changed since: refused, and nothing touched. */
+    assert_true(g_file_get_contents(ini, &orig, NULL, NULL));
+    {
+        /* A real change (comments are not part of the hash): another timeout. */
+        g_auto(GStrv) p = g_strsplit(orig, "migrate_timeout = 8", 2);
+        changed = g_strjoinv("migrate_timeout = 9", p);
+    }
+    assert_true(g_file_set_contents(ini, changed, -1, NULL));
+    rc = RUN(&out, &err, "run", "--resume", id, "--db", db);
+    assert_int_equal(rc, MM_EXIT_USAGE);
+    assert_non_null(strstr(err, "changed since run"));
+    assert_true(g_file_set_contents(ini, orig, -1, NULL));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+
+    rc = RUN(&out, &err, "run", "--resume", id, "--db", db);
+    if (rc != 0)
+        fail_msg("resume exited %d:\n%s\n%s", rc, out, err);
+    assert_non_null(strstr(out, "done: 4 of 4 cases"));
+    db_open(&d, db);
+    assert_int_equal(d.cases->len, 4);
+    assert_string_equal(d.run->status, "done");
+    assert_int_equal(d.run->resumed, 1);
+    expect_case(&d, "lab-a>lab-b/idle/custom:cortex-a57", "pass", NULL, NULL);
+    expect_case(&d, "lab-a>lab-b/linux/custom:qemu64", "migrate-failed", "timeout",
+                "prepare:ok define:ok start:ok wait-alive:ok snapshot:ok migrate:fail rollback-check:ok cleanup:ok");
+    {
+        g_autoptr(GError) e = NULL;
+        g_autoptr(GPtrArray) steps = mm_store_steps_list(d.store, find(&d, "lab-a>lab-b/linux/custom:qemu64")->id, &e);
+        const MmStepRecord *prepare = steps->pdata[0];
+
+        /* The killed runner's guest was still on lab-a: its owner is dead, so it went. */
+        if (!strstr(prepare->message, "removed 1 leftover domain"))
+            fail_msg("prepare: %s", prepare->message);
+    }
+    db_close(&d);
+    assert_no_leftovers();
+}
+
+/* --jobs 2: two cases at once where a host allows it (lab-a takes max_cases = 2, here through a
+ * copy of the lab's include), the same outcomes and DB order as one at a time, and the cases
+ * really overlapped in time. */
+static void
+test_jobs(void **state)
+{
+    g_autofree char *inc = g_build_filename(MM_SOURCE_DIR, "scenarios", "lab-generated.inc", NULL);
+    g_autofree char *text = NULL, *copy = NULL, *edited = NULL, *body = NULL, *db = NULL, *ini = NULL;
+    g_autofree char *out = NULL, *err = NULL;
+    g_auto(GStrv) parts = NULL;
+    Db d = { 0 };
+    int rc;
+
+    (void)state;
+    assert_true(g_file_get_contents(inc, &text, NULL, NULL));
+    parts = g_strsplit(text, "[host:lab-a]\n", 2);
+    assert_int_equal(g_strv_length(parts), 2);
+    copy = g_build_filename(lab->scenario_dir, "lab-max2.inc", NULL);
+    edited = g_strconcat(parts[0], "[host:lab-a]\nmax_cases = 2\n", parts[1], NULL);
+    {
+        /* Its relative paths (templates) are relative to the include's own place. */
+        g_auto(GStrv) rel = g_strsplit(edited, "domain_xml = templates/", -1);
+        g_free(edited);
+        edited = g_strjoinv("domain_xml = " MM_SOURCE_DIR "/scenarios/templates/", rel);
+    }
+    assert_true(g_file_set_contents(copy, edited, -1, NULL));
+    body = g_strdup_printf("[run]\ninclude = %s\nboot_timeout = 90\njobs = 2\n"
+                           "[matrix]\npairs = lab-a>lab-b, lab-c>lab-a\nguests = linux\n"
+                           "modes = custom:qemu64, custom:Westmere\n"
+                           /* lab-c runs Westmere without pclmuldq (masked): lab-a's has it. */
+                           "[expect]\nlab-c>lab-a/linux/custom:Westmere = migrate-failed: extra features\n", copy);
+    ini = g_build_filename(lab->scenario_dir, "jobs.ini", NULL);
+    db = g_build_filename(lab->scenario_dir, "jobs.db", NULL);
+    assert_true(g_file_set_contents(ini, body, -1, NULL));
+    rc = RUN(&out, &err, "run", ini, "--db", db);
+    if (rc != 0)
+        fail_msg("exit %d:\n%s\n%s", rc, out, err);
+    assert_non_null(strstr(err, "up to 2 cases at once"));
+    db_open(&d, db);
+    {
+        const char *order[] = { "lab-a>lab-b/linux/custom:qemu64", "lab-a>lab-b/linux/custom:Westmere",
+                                "lab-c>lab-a/linux/custom:qemu64", "lab-c>lab-a/linux/custom:Westmere" };
+        for (guint i = 0; i < G_N_ELEMENTS(order); i++) {
+            const MmCaseRecord *c = d.cases->pdata[i];
+            assert_string_equal(c->case_id, order[i]);     /* plan order, as a serial run stores it */
+            expect_case(&d, order[i], i == 3 ? "migrate-failed" : "pass", NULL, NULL);
+        }
+        /* The first of each pair started together: each began before the other ended. */
+        {
+            const MmCaseRecord *a = d.cases->pdata[0], *c = d.cases->pdata[2];
+            assert_true(strcmp(a->started_at, c->ended_at) < 0 && strcmp(c->started_at, a->ended_at) < 0);
+        }
+    }
+    db_close(&d);
+    assert_no_leftovers();
+}
+
 /* A migration slower than migrate_timeout is aborted: migrate-failed with reason timeout, and
  * the guest still runs on its source. */
 static void
@@ -972,6 +1107,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_local_matrix),
         cmocka_unit_test(test_sigint),
+        cmocka_unit_test(test_sigkill_resume),
+        cmocka_unit_test(test_jobs),
         cmocka_unit_test(test_migrate_timeout),
         cmocka_unit_test(test_host_drops),
         cmocka_unit_test(test_destination_qemu_killed),
