@@ -365,6 +365,7 @@ run_cases(Runner *rn, const MmScenario *sc, MmStore *store, Work *w, GError **er
     guint done = 0, total = w->to_run->len;
     bool db_ok = true;
 
+    mm_sched_set_plan_order(sched, rn->jobs == 1);
     for (guint i = 0; i < sc->hosts->len; i++) {
         const MmHost *h = sc->hosts->pdata[i];
         mm_sched_set_capacity(sched, h->name, h->max_cases ? h->max_cases : 1);

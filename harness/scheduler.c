@@ -23,6 +23,7 @@ struct _MmSched {
     GHashTable *hosts;       /* name → HostSlot* */
     GHashTable *running;     /* item → PairQueue* */
     guint queued;
+    bool plan_order;
 };
 
 static void
@@ -71,6 +72,12 @@ slot(MmSched *s, const char *host)
         g_hash_table_insert(s->hosts, g_strdup(host), h);
     }
     return h;
+}
+
+void
+mm_sched_set_plan_order(MmSched *s, bool plan_order)
+{
+    s->plan_order = plan_order;
 }
 
 void
@@ -126,7 +133,11 @@ mm_sched_next(MmSched *s)
 
         if (g_queue_is_empty(&q->items) || !has_room(s, q))
             continue;
-        if (!best || q->left > best->left)
+        if (!best)
+            best = q;
+        else if (s->plan_order ? GPOINTER_TO_UINT(g_queue_peek_head(&q->items)) <
+                                     GPOINTER_TO_UINT(g_queue_peek_head(&best->items))
+                               : q->left > best->left)
             best = q;
     }
     if (!best)

@@ -618,20 +618,18 @@ test_sigkill_resume(void **state)
     assert_no_leftovers();
 }
 
-/* --jobs 2: two cases at once where a host allows it (lab-a takes max_cases = 2, here through a
- * copy of the lab's include), the same outcomes and DB order as one at a time, and the cases
- * really overlapped in time. */
-static void
-test_jobs(void **state)
+/* Like lab_scenario, through a copy of the lab's include in which lab-a takes max_cases = 2:
+ * with 3 hosts, two cases at once must share one. */
+static char *
+lab_scenario_max2(const char *name, const char *body, char **db)
 {
     g_autofree char *inc = g_build_filename(MM_SOURCE_DIR, "scenarios", "lab-generated.inc", NULL);
-    g_autofree char *text = NULL, *copy = NULL, *edited = NULL, *body = NULL, *db = NULL, *ini = NULL;
-    g_autofree char *out = NULL, *err = NULL;
+    g_autofree char *text = NULL, *copy = NULL, *edited = NULL, *all = NULL;
+    g_autofree char *ini_name = g_strconcat(name, ".ini", NULL);
+    g_autofree char *db_name = g_strconcat(name, ".db", NULL);
     g_auto(GStrv) parts = NULL;
-    Db d = { 0 };
-    int rc;
+    char *ini = g_build_filename(lab->scenario_dir, ini_name, NULL);
 
-    (void)state;
     assert_true(g_file_get_contents(inc, &text, NULL, NULL));
     parts = g_strsplit(text, "[host:lab-a]\n", 2);
     assert_int_equal(g_strv_length(parts), 2);
@@ -644,14 +642,30 @@ test_jobs(void **state)
         edited = g_strjoinv("domain_xml = " MM_SOURCE_DIR "/scenarios/templates/", rel);
     }
     assert_true(g_file_set_contents(copy, edited, -1, NULL));
-    body = g_strdup_printf("[run]\ninclude = %s\nboot_timeout = 90\njobs = 2\n"
-                           "[matrix]\npairs = lab-a>lab-b, lab-c>lab-a\nguests = linux\n"
-                           "modes = custom:qemu64, custom:Westmere\n"
-                           /* lab-c runs Westmere without pclmuldq (masked): lab-a's has it. */
-                           "[expect]\nlab-c>lab-a/linux/custom:Westmere = migrate-failed: extra features\n", copy);
-    ini = g_build_filename(lab->scenario_dir, "jobs.ini", NULL);
-    db = g_build_filename(lab->scenario_dir, "jobs.db", NULL);
-    assert_true(g_file_set_contents(ini, body, -1, NULL));
+    all = g_strdup_printf("[run]\ninclude = %s\n%s", copy, body);
+    assert_true(g_file_set_contents(ini, all, -1, NULL));
+    *db = g_build_filename(lab->scenario_dir, db_name, NULL);
+    return ini;
+}
+
+/* --jobs 2: two cases at once where a host allows it (lab-a takes max_cases = 2), the same
+ * outcomes and DB order as one at a time, and the cases really overlapped in time. */
+static void
+test_jobs(void **state)
+{
+    g_autofree char *db = NULL, *ini = NULL;
+    g_autofree char *out = NULL, *err = NULL;
+    Db d = { 0 };
+    int rc;
+
+    (void)state;
+    ini = lab_scenario_max2("jobs",
+                            "boot_timeout = 90\njobs = 2\n"
+                            "[matrix]\npairs = lab-a>lab-b, lab-c>lab-a\nguests = linux\n"
+                            "modes = custom:qemu64, custom:Westmere\n"
+                            /* lab-c runs Westmere without pclmuldq (masked): lab-a's has it. */
+                            "[expect]\nlab-c>lab-a/linux/custom:Westmere = migrate-failed: extra features\n",
+                            &db);
     rc = RUN(&out, &err, "run", ini, "--db", db);
     if (rc != 0)
         fail_msg("exit %d:\n%s\n%s", rc, out, err);
@@ -726,6 +740,22 @@ in_host(const char *host, const char *command)
     return system(cmd);
 }
 
+/* Waits until HOST's libvirtd answers again (after a test restarted it). */
+static void
+wait_libvirtd(const char *host)
+{
+    for (int i = 0; i < 100; i++) {
+        g_autoptr(GPtrArray) problems = mm_problems_new();
+        g_autoptr(MmScenario) sc = mm_scenario_load(MM_SOURCE_DIR "/scenarios/local.ini", problems);
+        g_autoptr(GError) e2 = NULL;
+        g_autoptr(virConnect) conn = mm_host_open(mm_scenario_find_host(sc, host), &e2);
+        if (conn)
+            return;
+        g_usleep(100000);
+    }
+    fail_msg("%s's libvirtd does not answer", host);
+}
+
 /* lab-c's libvirtd dies while the first case runs: its cases are infra-error (the later one at
  * once, the pool remembers), the others go on, and the run exits 3. */
 static bool
@@ -765,16 +795,143 @@ test_host_drops(void **state)
     assert_non_null(strstr(find(&d, "lab-c>lab-a/linux/custom:qemu64")->error_text, "host down"));
     assert_string_equal(d.run->status, "done");
     db_close(&d);
-    /* Wait for lab-c's libvirtd to answer again. */
-    for (int i = 0; i < 100; i++) {
-        g_autoptr(GPtrArray) problems = mm_problems_new();
-        g_autoptr(MmScenario) sc = mm_scenario_load(MM_SOURCE_DIR "/scenarios/local.ini", problems);
-        g_autoptr(GError) e2 = NULL;
-        g_autoptr(virConnect) conn = mm_host_open(mm_scenario_find_host(sc, "lab-c"), &e2);
-        if (conn)
-            break;
-        g_usleep(100000);
+    wait_libvirtd("lab-c");
+    assert_no_leftovers();
+}
+
+/* The destination's libvirtd dies while a migration streams to it: the case is infra-error
+ * (the lab failed, not the migration), the guest is still on its source and is removed there,
+ * and the run goes on to the next pair. */
+static bool
+kill_destination_libvirtd(const char *line, GPid pid, gpointer data)
+{
+    (void)pid;
+    if (!strstr(line, "lab-a>lab-b/linux/custom:qemu64: migrate started"))
+        return false;
+    g_usleep(G_USEC_PER_SEC);
+    ((Action *)data)->rc = in_host("lab-b", "pkill -KILL -x libvirtd");
+    return true;
+}
+
+static void
+test_destination_libvirtd_killed(void **state)
+{
+    g_autofree char *db = NULL;
+    g_autofree char *ini = lab_scenario("dest-libvirtd",
+                                        "boot_timeout = 90\nbandwidth_mib = 4\nmigrate_timeout = 60\n"
+                                        "[matrix]\npairs = lab-a>lab-b, lab-a>lab-c\n"
+                                        "guests = linux\nmodes = custom:qemu64\n",
+                                        &db);
+    Action act = { -1 };
+    Db d = { 0 };
+    int status;
+
+    (void)state;
+    status = run_watching(ini, db, kill_destination_libvirtd, &act);
+    assert_int_equal(in_host("lab-b", "/usr/sbin/libvirtd -d"), 0);
+    assert_int_equal(act.rc, 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), MM_EXIT_INFRA);
+    db_open(&d, db);
+    {
+        const MmCaseRecord *c = find(&d, "lab-a>lab-b/linux/custom:qemu64");
+        if (strcmp(c->outcome, "infra-error") != 0)
+            fail_msg("%s: %s (%s: %s), expected infra-error", c->case_id, c->outcome, c->reason, c->error_text);
     }
+    assert_string_equal(find(&d, "lab-a>lab-c/linux/custom:qemu64")->outcome, "pass");
+    assert_string_equal(d.run->status, "done");
+    db_close(&d);
+    wait_libvirtd("lab-b");
+    assert_no_leftovers();
+}
+
+/* lab-c's sshd (the transport of its qemu+libssh connection) stops between two cases: its
+ * next case is infra-error "host down" after the reconnect backoff, the other pair's case in
+ * between passes, and the run goes on. */
+static bool
+stop_sshd_of_lab_c(const char *line, GPid pid, gpointer data)
+{
+    (void)pid;
+    if (!strstr(line, "lab-a>lab-c/linux/custom:qemu64: pass"))
+        return false;
+    ((Action *)data)->rc = in_host("lab-c", "pkill -x sshd");
+    return true;
+}
+
+static void
+test_sshd_stopped(void **state)
+{
+    g_autofree char *db = NULL;
+    g_autofree char *ini = lab_scenario("sshd",
+                                        "boot_timeout = 90\n[matrix]\npairs = lab-a>lab-c, lab-a>lab-b, lab-c>lab-a\n"
+                                        "guests = linux\nmodes = custom:qemu64\n",
+                                        &db);
+    g_autofree char *restart = g_strdup_printf("/usr/sbin/sshd -f %s/hosts/lab-c/sshd_config -E %s/hosts/lab-c/sshd.log",
+                                               lab->dir, lab->dir);
+    Action act = { -1 };
+    Db d = { 0 };
+    int status;
+
+    (void)state;
+    status = run_watching(ini, db, stop_sshd_of_lab_c, &act);
+    assert_int_equal(in_host("lab-c", restart), 0);
+    assert_int_equal(act.rc, 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), MM_EXIT_INFRA);
+    db_open(&d, db);
+    assert_string_equal(find(&d, "lab-a>lab-c/linux/custom:qemu64")->outcome, "pass");
+    assert_string_equal(find(&d, "lab-a>lab-b/linux/custom:qemu64")->outcome, "pass");
+    {
+        const MmCaseRecord *c = find(&d, "lab-c>lab-a/linux/custom:qemu64");
+        assert_string_equal(c->outcome, "infra-error");
+        if (!strstr(c->error_text, "host down") || !strstr(c->error_text, "4 attempts"))
+            fail_msg("%s: %s", c->case_id, c->error_text);
+    }
+    assert_string_equal(d.run->status, "done");
+    db_close(&d);
+    assert_no_leftovers();
+}
+
+/* --jobs 2, and lab-b's libvirtd dies in the middle of the run: lab-b's cases are infra-error,
+ * the lab-c>lab-a cases running beside them pass, and nothing is left anywhere. */
+static bool
+kill_libvirtd_of_lab_b(const char *line, GPid pid, gpointer data)
+{
+    (void)pid;
+    if (!strstr(line, "lab-a>lab-b/linux/custom:qemu64: migrate started"))
+        return false;
+    ((Action *)data)->rc = in_host("lab-b", "pkill -KILL -x libvirtd");
+    return true;
+}
+
+static void
+test_jobs_host_drops(void **state)
+{
+    g_autofree char *db = NULL;
+    g_autofree char *ini = NULL;
+    Action act = { -1 };
+    Db d = { 0 };
+    int status;
+
+    (void)state;
+    ini = lab_scenario_max2("jobs-drop",
+                            "boot_timeout = 90\nbandwidth_mib = 4\njobs = 2\n"
+                            "[matrix]\npairs = lab-a>lab-b, lab-c>lab-a\nguests = linux\nmodes = custom:qemu64, none\n",
+                            &db);
+    status = run_watching(ini, db, kill_libvirtd_of_lab_b, &act);
+    assert_int_equal(in_host("lab-b", "/usr/sbin/libvirtd -d"), 0);
+    assert_int_equal(act.rc, 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), MM_EXIT_INFRA);
+    db_open(&d, db);
+    assert_string_equal(find(&d, "lab-a>lab-b/linux/custom:qemu64")->outcome, "infra-error");
+    assert_string_equal(find(&d, "lab-a>lab-b/linux/none")->outcome, "infra-error");
+    assert_non_null(strstr(find(&d, "lab-a>lab-b/linux/none")->error_text, "host down"));
+    assert_string_equal(find(&d, "lab-c>lab-a/linux/custom:qemu64")->outcome, "pass");
+    assert_string_equal(find(&d, "lab-c>lab-a/linux/none")->outcome, "pass");
+    assert_string_equal(d.run->status, "done");
+    db_close(&d);
+    wait_libvirtd("lab-b");
     assert_no_leftovers();
 }
 
@@ -1109,6 +1266,9 @@ main(void)
         cmocka_unit_test(test_sigint),
         cmocka_unit_test(test_sigkill_resume),
         cmocka_unit_test(test_jobs),
+        cmocka_unit_test(test_destination_libvirtd_killed),
+        cmocka_unit_test(test_sshd_stopped),
+        cmocka_unit_test(test_jobs_host_drops),
         cmocka_unit_test(test_migrate_timeout),
         cmocka_unit_test(test_host_drops),
         cmocka_unit_test(test_destination_qemu_killed),

@@ -13,7 +13,7 @@
 
 typedef struct {
     const char *why;
-    const char *caps;        /* "host=N,…" or "" */
+    const char *caps;        /* "host=N,…" or "", "plan" for plan order */
     const char *cases;       /* "src>dst*weight,…": item i is the i-th */
     const char *expect;      /* mm_sched_next results, "-" for -1, with "d3" = case 3 done */
 } SchedCase;
@@ -28,6 +28,7 @@ static const SchedCase sched_cases[] = {
     { "weights count, not case numbers", "", "a>b*1,a>b*1,a>c*4", "2 - d2 0" },
     { "ties go to the pair queued first", "", "c>d*2,a>b*2,a>c*2", "0 1 -" },
     { "a case from a host to itself holds it once", "a=1", "a>a*2,a>b*2", "0 - d0 1" },
+    { "one worker keeps plan order, whatever the weights", "plan", "a>c*2,a>b*1,a>c*2", "0 - d0 1 - d1 2" },
 };
 
 static void
@@ -40,6 +41,10 @@ run_sched_case(const SchedCase *t)
     g_autoptr(GString) got = g_string_new(NULL);
 
     for (guint i = 0; caps[i] && *caps[i]; i++) {
+        if (strcmp(caps[i], "plan") == 0) {
+            mm_sched_set_plan_order(s, true);
+            continue;
+        }
         g_auto(GStrv) kv = g_strsplit(caps[i], "=", 2);
         mm_sched_set_capacity(s, kv[0], atoi(kv[1]));
     }

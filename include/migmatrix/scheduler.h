@@ -17,6 +17,9 @@ MmSched *mm_sched_new(void);
 void mm_sched_free(MmSched *s);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MmSched, mm_sched_free)
 
+/* Plan order instead: the lowest queued item that can start. A run with one worker keeps the
+ * order `plan` prints, which is what a person reading its progress expects. */
+void mm_sched_set_plan_order(MmSched *s, bool plan_order);
 /* How many cases HOST may take part in at once (unset: 1). */
 void mm_sched_set_capacity(MmSched *s, const char *host, guint max_cases);
 /* Queues case ITEM between SRC and DST, with its expected WEIGHT (a relative duration).
