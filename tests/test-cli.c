@@ -5,6 +5,7 @@
 #include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 
 #include "migmatrix/store.h"
@@ -247,6 +248,169 @@ test_db_chain(void **state)
     assert_int_equal(system(rm), 0);
 }
 
+/* Runs migmatrix with ARGS (NULL-terminated) and checks its exit code, and that OUT_HAS and
+ * ERR_HAS (either may be NULL) appear in its stdout and stderr. */
+static void
+expect(int code, const char *out_has, const char *err_has, const char *const *args)
+{
+    g_autofree char *out = NULL, *err = NULL;
+    int rc = run(args, &out, &err);
+
+    if (rc != code || (out_has && !strstr(out, out_has)) || (err_has && !strstr(err, err_has))) {
+        g_autofree char *cmd = g_strjoinv(" ", (char **)args);
+        fail_msg("migmatrix %s: exit %d (want %d)\nstdout (want '%s'):\n%s\nstderr (want '%s'):\n%s", cmd, rc, code,
+                 out_has ? out_has : "", out, err_has ? err_has : "", err);
+    }
+}
+#define EXPECT(code, out_has, err_has, ...) expect(code, out_has, err_has, (const char *const[]){ __VA_ARGS__, NULL })
+
+static void
+sql(const char *db, const char *stmt)
+{
+    sqlite3 *h;
+
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    if (sqlite3_exec(h, stmt, NULL, NULL, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", stmt, sqlite3_errmsg(h));
+    assert_int_equal(sqlite3_close(h), SQLITE_OK);
+}
+
+static gint64
+sql_int(const char *db, const char *query)
+{
+    sqlite3 *h;
+    sqlite3_stmt *st;
+    gint64 v;
+
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(h, query, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return v;
+}
+
+/* A scenario on libvirt's test driver (test:///default): cases really run through the engine
+ * in this process, quickly, and all fail the same way (the test driver cannot migrate), which
+ * is what rerun, resume, shards and jobs need to be checked without a lab. */
+#define OFFLINE_HOSTS                                                                                          \
+    "[host:a]\nuri = test:///default\nvirt_type = qemu\n[host:b]\nuri = test:///default\nvirt_type = qemu\n" \
+    "[host:c]\nuri = test:///default\nvirt_type = qemu\n[host:d]\nuri = test:///default\nvirt_type = qemu\n" \
+    "[guest:g]\nos = none\nmemory_mib = 128\nprobe = none\n"
+
+static void
+test_run_lifecycle(void **state)
+{
+    g_autofree char *dir = g_dir_make_tmp("mm-cli-XXXXXX", NULL);
+    g_autofree char *ini = g_build_filename(dir, "t.ini", NULL);
+    g_autofree char *db = g_build_filename(dir, "t.db", NULL);
+    g_autofree char *s1 = g_build_filename(dir, "s1.db", NULL);
+    g_autofree char *s2 = g_build_filename(dir, "s2.db", NULL);
+    g_autofree char *merged = g_build_filename(dir, "merged.db", NULL);
+    g_autofree char *serial = g_build_filename(dir, "serial.db", NULL);
+    g_autofree char *rm = g_strdup_printf("rm -rf '%s'", dir);
+    const char *text = "[run]\nname = offline\nboot_timeout = 5\n" OFFLINE_HOSTS
+                       "[matrix]\npairs = a>b, c>d\nguests = g\nmodes = custom:qemu64, host-model\n";
+
+    (void)state;
+    assert_true(g_file_set_contents(ini, text, -1, NULL));
+
+    /* Usage rules. */
+    EXPECT(MM_EXIT_USAGE, NULL, "--rerun failed|unexpected and --from RUN_ID go together", "run", ini, "--rerun",
+           "failed");
+    EXPECT(MM_EXIT_USAGE, NULL, "--rerun maybe: use failed", "run", "--rerun", "maybe", "--from", "1");
+    EXPECT(MM_EXIT_USAGE, NULL, "is not a shard: give K/N", "run", ini, "--shard", "3/2");
+    EXPECT(MM_EXIT_USAGE, NULL, "it takes no --rerun", "run", "--resume", "1", "--shard", "1/2");
+    EXPECT(MM_EXIT_USAGE, NULL, "--force only goes with --resume", "run", ini, "--force");
+    EXPECT(MM_EXIT_USAGE, NULL, "--jobs 999: give 1 to 256", "run", ini, "--jobs", "999");
+
+    /* A whole run, one at a time, then with two workers: the same rows in the same order. */
+    EXPECT(MM_EXIT_UNEXPECTED, "done: 4 of 4 cases", NULL, "run", ini, "--db", serial, "--no-preflight");
+    EXPECT(MM_EXIT_UNEXPECTED, "done: 4 of 4 cases", "up to 2 cases at once", "run", ini, "--db", db,
+           "--no-preflight", "--jobs", "2");
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM cases WHERE run_id = 1 AND state = 'done'"), 4);
+    {
+        g_autofree char *a = NULL, *b = NULL, *e = NULL;
+        assert_int_equal(run((const char *const[]){ "report", "--db", serial, "--format", "csv", NULL }, &a, &e), 0);
+        g_clear_pointer(&e, g_free);
+        assert_int_equal(run((const char *const[]){ "report", "--db", db, "--format", "csv", NULL }, &b, &e), 0);
+        /* Outcomes and order agree; only times differ: compare the first 5 columns. */
+        g_auto(GStrv) la = g_strsplit(a, "\n", -1);
+        g_auto(GStrv) lb = g_strsplit(b, "\n", -1);
+        assert_int_equal(g_strv_length(la), g_strv_length(lb));
+        for (guint i = 0; la[i]; i++) {
+            g_auto(GStrv) fa = g_strsplit(la[i], ",", 6);
+            g_auto(GStrv) fb = g_strsplit(lb[i], ",", 6);
+            for (guint f = 0; f < 5 && fa[f] && fb[f]; f++)
+                assert_string_equal(fa[f], fb[f]);
+        }
+    }
+
+    /* Rerun of the failed cases: a new run, linked. */
+    EXPECT(MM_EXIT_UNEXPECTED, "done: 4 of 4 cases", "(a rerun)", "run", "--rerun", "failed", "--from", "1", "--db",
+           db, "--no-preflight");
+    EXPECT(MM_EXIT_OK, "[rerun of run 1 (its failed cases)]", NULL, "runs", "--db", db);
+    EXPECT(MM_EXIT_OK, "**Origin**: rerun of run 1 (its failed cases).", NULL, "report", "--db", db, "--run", "2");
+    EXPECT(MM_EXIT_USAGE, NULL, "no results DB", "run", "--rerun", "failed", "--from", "1", "--db",
+           "/nonexistent/x.db");
+
+    /* Resume: as if run 2's runner died in its third case. */
+    EXPECT(MM_EXIT_USAGE, NULL, "run 2 is done: nothing to resume", "run", "--resume", "2", "--db", db);
+    sql(db, "UPDATE runs SET status = 'running', ended_at = NULL WHERE id = 2;"
+            "UPDATE cases SET state = 'running', outcome = NULL, ended_at = NULL WHERE run_id = 2 AND"
+            " case_id = 'c>d/g/custom:qemu64';"
+            "UPDATE cases SET state = 'planned', outcome = NULL, ended_at = NULL WHERE run_id = 2 AND"
+            " case_id = 'c>d/g/host-model';");
+    {
+        /* A changed scenario is refused, unless --force. */
+        g_autofree char *changed = g_strdup_printf("[run]\nmigrate_timeout = 9\n%s", text + strlen("[run]\n"));
+        assert_true(g_file_set_contents(ini, changed, -1, NULL));
+        EXPECT(MM_EXIT_USAGE, NULL, "changed since run 2 began", "run", "--resume", "2", "--db", db);
+        assert_true(g_file_set_contents(ini, text, -1, NULL));
+    }
+    EXPECT(MM_EXIT_UNEXPECTED, "done: 4 of 4 cases", "run 2 resumed: 2 cases to run of 4 cases", "run", "--resume",
+           "2", "--db", db, "--no-preflight");
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM cases WHERE run_id = 2"), 4);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM cases WHERE run_id = 2 AND state = 'done'"), 4);
+    /* One attempt's steps per case: the reset case has one prepare, like the others. */
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM steps s JOIN cases c ON c.id = s.case_row WHERE c.run_id = 2"
+                                 " AND s.phase = 'prepare'"),
+                     4);
+    assert_int_equal(sql_int(db, "SELECT resumed FROM runs WHERE id = 2"), 1);
+    EXPECT(MM_EXIT_OK, "[rerun of run 1 (its failed cases); resumed 1 time after its runner stopped]", NULL, "runs",
+           "--db", db);
+
+    /* Shards: the two pairs share no host, so each shard gets one; merged, they read as one run. */
+    EXPECT(MM_EXIT_UNEXPECTED, "done: 2 of 2 cases", "shard 1/2: 2 of 4 cases (the matrix's hosts form 2 groups",
+           "run", ini, "--db", s1, "--shard", "1/2", "--no-preflight");
+    EXPECT(MM_EXIT_UNEXPECTED, "done: 2 of 2 cases", NULL, "run", ini, "--db", s2, "--shard", "2/2",
+           "--no-preflight");
+    EXPECT(MM_EXIT_USAGE, NULL, "shard 2/2 missing", "merge", "--db", merged, s1);
+    EXPECT(MM_EXIT_USAGE, NULL, "are both shard 1/2", "merge", "--db", merged, s1, s1);
+    EXPECT(MM_EXIT_USAGE, NULL, "is not a shard", "merge", "--db", merged, s1, serial);
+    EXPECT(MM_EXIT_USAGE, NULL, "is both an input and --db", "merge", "--db", s1, s1, s2);
+    EXPECT(MM_EXIT_OK, "4 cases of", NULL, "merge", "--db", merged, s2, s1);
+    EXPECT(MM_EXIT_OK, "[merged from 2 shard DBs]", NULL, "runs", "--db", merged);
+    {
+        g_autofree char *a = NULL, *b = NULL, *e = NULL;
+        assert_int_equal(run((const char *const[]){ "report", "--db", serial, "--format", "csv", NULL }, &a, &e), 0);
+        g_clear_pointer(&e, g_free);
+        assert_int_equal(run((const char *const[]){ "report", "--db", merged, "--format", "csv", NULL }, &b, &e), 0);
+        g_auto(GStrv) la = g_strsplit(a, "\n", -1);
+        g_auto(GStrv) lb = g_strsplit(b, "\n", -1);
+        assert_int_equal(g_strv_length(la), g_strv_length(lb));
+        for (guint i = 0; la[i]; i++) {
+            g_auto(GStrv) fa = g_strsplit(la[i], ",", 6);
+            g_auto(GStrv) fb = g_strsplit(lb[i], ",", 6);
+            for (guint f = 0; f < 5 && fa[f] && fb[f]; f++)
+                assert_string_equal(fa[f], fb[f]);
+        }
+    }
+    EXPECT(MM_EXIT_UNEXPECTED, NULL, NULL, "diff", "--db", merged, "1", "1");
+    assert_int_equal(system(rm), 0);
+}
+
 int
 main(void)
 {
@@ -255,6 +419,7 @@ main(void)
         cmocka_unit_test(test_help_everywhere),
         cmocka_unit_test(test_probe_import),
         cmocka_unit_test(test_db_chain),
+        cmocka_unit_test(test_run_lifecycle),
     };
     return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }
