@@ -4,13 +4,17 @@
 #include <string.h>
 
 #include "migmatrix/cli.h"
+#include "migmatrix/scheduler.h"
 
 int
 mm_cmd_plan(int argc, char **argv)
 {
     g_autofree char *filter = NULL;
     g_autofree char *format = NULL;
+    g_autofree char *shard = NULL;
+    guint k = 0, n = 0;
     GOptionEntry entries[] = {
+        { "shard", 0, 0, G_OPTION_ARG_STRING, &shard, "Only the cases run --shard K/N would run", "K/N" },
         { "filter", 'f', 0, G_OPTION_ARG_STRING, &filter, "Only cases whose ID matches GLOB", "GLOB" },
         { "format", 0, 0, G_OPTION_ARG_STRING, &format, "Output format: text (default) or json", "FORMAT" },
         G_OPTION_ENTRY_NULL,
@@ -30,8 +34,29 @@ mm_cmd_plan(int argc, char **argv)
         mm_cli_usage_error("plan", "--format %s: use text or json", format);
         return MM_EXIT_USAGE;
     }
+    if (shard) {
+        g_autoptr(GError) err = NULL;
+
+        if (!mm_shard_parse(shard, &k, &n, &err)) {
+            mm_cli_usage_error("plan", "--shard %s", err->message);
+            return MM_EXIT_USAGE;
+        }
+    }
     if (!mm_cli_load_matrix(argv[1], filter, &sc, &m))
         return MM_EXIT_USAGE;
+    if (shard) {
+        guint groups = 0, all = m->cases->len;
+        g_autoptr(GArray) mine = mm_shard_cases(m->cases, k, n, &groups);
+        g_autofree bool *keep = g_new0(bool, all);
+
+        for (guint i = 0; i < mine->len; i++)
+            keep[g_array_index(mine, guint, i)] = true;
+        for (guint i = all; i-- > 0;)
+            if (!keep[i])
+                g_ptr_array_remove_index(m->cases, i);
+        fprintf(stderr, "shard %u/%u: %u of %u cases (the matrix's hosts form %u group%s linked by cases)\n", k, n,
+                m->cases->len, all, groups, groups == 1 ? "" : "s");
+    }
 
     out = g_string_sized_new(64 * m->cases->len + 256);
     if (format && strcmp(format, "json") == 0)

@@ -384,6 +384,24 @@ source_file_load(const char *path, const char *included_from, int include_line, 
                             err->message);
         return NULL;
     }
+    /* Names, globs and messages are UTF-8 everywhere downstream (GLib's glob matcher asserts
+     * on anything else: found by fuzz-scenario): a file in another encoding stops here. */
+    {
+        const char *bad;
+
+        if (!g_utf8_validate(text, len, &bad)) {
+            int line = 1;
+            for (const char *p = text; p < bad; p++)
+                line += *p == '\n';
+            if (*bad)
+                mm_problems_add(problems, MM_PROBLEM_ERROR, path, line, NULL, NULL,
+                                "not valid UTF-8 (byte 0x%02x); save the file as UTF-8", (guchar)*bad);
+            else
+                mm_problems_add(problems, MM_PROBLEM_ERROR, path, line, NULL, NULL,
+                                "a NUL byte: a scenario is text; save it as UTF-8 text");
+            return NULL;
+        }
+    }
     f->kf = g_key_file_new();
     g_key_file_set_list_separator(f->kf, ',');
     if (!g_key_file_load_from_data(f->kf, text, len, G_KEY_FILE_NONE, &err)) {

@@ -628,8 +628,8 @@ mm_store_case_reset(MmStore *store, gint64 case_row, GError **error)
         "DELETE FROM artifacts WHERE case_row = ?",
         "DELETE FROM case_features WHERE case_row = ?",
         "DELETE FROM migrations WHERE case_row = ?",
-        "UPDATE cases SET state = 'planned', outcome = NULL, reason = NULL, error_text = NULL, unexpected = 0,"
-        " started_at = NULL, ended_at = NULL, duration_ms = NULL WHERE id = ?",
+        ("UPDATE cases SET state = 'planned', outcome = NULL, reason = NULL, error_text = NULL, unexpected = 0,"
+         " started_at = NULL, ended_at = NULL, duration_ms = NULL WHERE id = ?"),
     };
 
     if (!mm_store_begin(store, error))
@@ -1500,20 +1500,20 @@ mm_store_merge(MmStore *store, const char *const *inputs, GError **error)
      * removes the half-merged run; the shard DBs are only read. */
     for (guint i = 0; i < n_in; i++) {
         static const char *const copy[] = {
-            "INSERT INTO steps (case_row, phase, started_at, duration_ms, ok, message)"
-            " SELECT m.new_id, s.phase, s.started_at, s.duration_ms, s.ok, s.message FROM shard.steps s"
-            " JOIN temp.merge_cases m ON m.k = ? AND m.old_id = s.case_row ORDER BY s.case_row, s.id",
-            "INSERT INTO artifacts (case_row, kind, name, content)"
-            " SELECT m.new_id, a.kind, a.name, a.content FROM shard.artifacts a"
-            " JOIN temp.merge_cases m ON m.k = ? AND m.old_id = a.case_row ORDER BY a.case_row, a.id",
-            "INSERT OR IGNORE INTO case_features (case_row, feature, kind)"
-            " SELECT m.new_id, f.feature, f.kind FROM shard.case_features f"
-            " JOIN temp.merge_cases m ON m.k = ? AND m.old_id = f.case_row",
-            "INSERT INTO migrations (case_row, leg, ok, stats, total_ms, downtime_ms, data_total, data_processed,"
-            " data_remaining, memory_iterations, dirty_rate, postcopy, postcopy_after_ms)"
-            " SELECT m.new_id, g.leg, g.ok, g.stats, g.total_ms, g.downtime_ms, g.data_total, g.data_processed,"
-            " g.data_remaining, g.memory_iterations, g.dirty_rate, g.postcopy, g.postcopy_after_ms"
-            " FROM shard.migrations g JOIN temp.merge_cases m ON m.k = ? AND m.old_id = g.case_row ORDER BY g.id",
+            ("INSERT INTO steps (case_row, phase, started_at, duration_ms, ok, message)"
+             " SELECT m.new_id, s.phase, s.started_at, s.duration_ms, s.ok, s.message FROM shard.steps s"
+             " JOIN temp.merge_cases m ON m.k = ? AND m.old_id = s.case_row ORDER BY s.case_row, s.id"),
+            ("INSERT INTO artifacts (case_row, kind, name, content)"
+             " SELECT m.new_id, a.kind, a.name, a.content FROM shard.artifacts a"
+             " JOIN temp.merge_cases m ON m.k = ? AND m.old_id = a.case_row ORDER BY a.case_row, a.id"),
+            ("INSERT OR IGNORE INTO case_features (case_row, feature, kind)"
+             " SELECT m.new_id, f.feature, f.kind FROM shard.case_features f"
+             " JOIN temp.merge_cases m ON m.k = ? AND m.old_id = f.case_row"),
+            ("INSERT INTO migrations (case_row, leg, ok, stats, total_ms, downtime_ms, data_total, data_processed,"
+             " data_remaining, memory_iterations, dirty_rate, postcopy, postcopy_after_ms)"
+             " SELECT m.new_id, g.leg, g.ok, g.stats, g.total_ms, g.downtime_ms, g.data_total, g.data_processed,"
+             " g.data_remaining, g.memory_iterations, g.dirty_rate, g.postcopy, g.postcopy_after_ms"
+             " FROM shard.migrations g JOIN temp.merge_cases m ON m.k = ? AND m.old_id = g.case_row ORDER BY g.id"),
         };
         bool ok;
 

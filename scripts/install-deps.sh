@@ -16,6 +16,8 @@ PKGS=(
   openssh-server openssh-client busybox-static linux-image-amd64
   # the distro guest: a Debian root filesystem from packages, written into ext4 without mounting
   mmdebstrap e2fsprogs
+  # libFuzzer (scripts/fuzz.sh)
+  clang
 )
 
 missing=()
