@@ -45,17 +45,19 @@ mm_cmd_plan(int argc, char **argv)
     if (!mm_cli_load_matrix(argv[1], filter, &sc, &m))
         return MM_EXIT_USAGE;
     if (shard) {
-        guint groups = 0, all = m->cases->len;
-        g_autoptr(GArray) mine = mm_shard_cases(m->cases, k, n, &groups);
+        guint all = m->cases->len;
+        MmShardInfo info;
+        g_autoptr(GArray) mine = mm_shard_cases(m->cases, k, n, &info);
         g_autofree bool *keep = g_new0(bool, all);
+        g_autofree char *what = NULL;
 
         for (guint i = 0; i < mine->len; i++)
             keep[g_array_index(mine, guint, i)] = true;
         for (guint i = all; i-- > 0;)
             if (!keep[i])
                 g_ptr_array_remove_index(m->cases, i);
-        fprintf(stderr, "shard %u/%u: %u of %u cases (the matrix's hosts form %u group%s linked by cases)\n", k, n,
-                m->cases->len, all, groups, groups == 1 ? "" : "s");
+        what = mm_shard_describe(k, n, m->cases->len, all, &info);
+        fprintf(stderr, "%s\n", what);
     }
 
     out = g_string_sized_new(64 * m->cases->len + 256);

@@ -35,6 +35,8 @@ typedef struct _Runner {
     MmEngineOptions o;       /* shared by the workers; each puts its own store in a copy */
     bool tty, verbose;
     guint jobs;
+    bool leases;             /* shards share hosts: lease both hosts for each case */
+    gint64 lease_secs;       /* how long a lease may be held: a case's longest possible life */
     GMutex lock;             /* guards everything below, and stderr */
     GCond changed;           /* a job finished, or a phase changed */
     GQueue finished;         /* Job*, handed back by workers */
@@ -301,6 +303,63 @@ snapshot_hosts(MmScenario *sc, const Work *w, MmStore *store, gint64 run, GError
 
 /* ---- the workers ----------------------------------------------------------------------------- */
 
+static void
+set_phase(Job *j, const char *phase)
+{
+    g_mutex_lock(&j->rn->lock);
+    j->phase = phase;
+    j->t_phase = g_get_monotonic_time();
+    g_cond_signal(&j->rn->changed);
+    g_mutex_unlock(&j->rn->lock);
+}
+
+/* Both hosts' leases, in host-name order (two runners never wait on each other crosswise), or
+ * none: a runner holding one host while it waits for the other would stall that host for
+ * everyone. Waits while another runner holds one. False when interrupted or on an error (set
+ * in the job's result). */
+static bool
+take_leases(Job *j, const MmHost **hosts)
+{
+    Runner *rn = j->rn;
+    gint64 until = g_get_real_time() / G_USEC_PER_SEC + rn->lease_secs;
+
+    for (guint tries = 0;; tries++) {
+        g_autofree char *held_by = NULL;
+        g_autoptr(GError) err = NULL;
+        int got = 0;
+        guint i;
+
+        for (i = 0; i < 2; i++) {
+            if (i == 1 && hosts[1] == hosts[0])
+                break;
+            if ((got = mm_host_lease_acquire(rn->o.pool, hosts[i], rn->o.owner, j->c->id, until, &held_by, &err)) != 1)
+                break;
+        }
+        if (got == 1)
+            return true;
+        if (i == 1)
+            mm_host_lease_release(rn->o.pool, hosts[0], rn->o.owner);
+        if (got < 0) {
+            j->result.outcome = MM_OUTCOME_INFRA_ERROR;
+            j->result.reason = g_strdup("host lease");
+            j->result.error_text = g_strdup(err->message);
+            return false;
+        }
+        if (tries == 0) {
+            g_mutex_lock(&rn->lock);
+            if (rn->verbose)
+                fprintf(stderr, "%s: waiting for %s, leased by %s\n", j->c->id, hosts[i]->name, held_by);
+            g_mutex_unlock(&rn->lock);
+            set_phase(j, "lease-wait");
+        }
+        if (mm_interrupted()) {
+            j->result.interrupted = true;
+            return false;
+        }
+        g_usleep(G_USEC_PER_SEC);
+    }
+}
+
 /* One case, in a pool thread, with a DB connection of its own (SQLite connections are not
  * shared between threads here). A DB that cannot be opened or written ends the case as
  * infra-error with SQLite's message. */
@@ -310,8 +369,16 @@ worker(gpointer data, gpointer user)
     Job *j = data;
     Runner *rn = user;
     g_autoptr(GError) err = NULL;
-    g_autoptr(MmStore) store = mm_store_open(rn->dbpath, &err);
+    g_autoptr(MmStore) store = NULL;
+    const MmHost *hosts[2] = { j->c->src, j->c->dst };
 
+    if (strcmp(hosts[0]->name, hosts[1]->name) > 0) {
+        hosts[0] = j->c->dst;
+        hosts[1] = j->c->src;
+    }
+    if (rn->leases && !take_leases(j, hosts))
+        goto done;
+    store = mm_store_open(rn->dbpath, &err);
     if (!store || !mm_store_case_set_running(store, j->row, &err)) {
         j->result.outcome = MM_OUTCOME_INFRA_ERROR;
         j->result.reason = g_strdup("results DB write failed");
@@ -324,6 +391,12 @@ worker(gpointer data, gpointer user)
         o.data = j;
         mm_engine_run_case(&o, j->c, j->row, j->plan_index + 1, &j->result);
     }
+    if (rn->leases) {
+        mm_host_lease_release(rn->o.pool, hosts[0], rn->o.owner);
+        if (hosts[1] != hosts[0])
+            mm_host_lease_release(rn->o.pool, hosts[1], rn->o.owner);
+    }
+done:
     g_mutex_lock(&rn->lock);
     g_queue_push_tail(&rn->finished, j);
     g_cond_signal(&rn->changed);
@@ -477,27 +550,36 @@ summary(const Work *w, const char *db, gint64 run, bool interrupted, double secs
 /* ---- choosing the cases ---------------------------------------------------------------------- */
 
 /* A fresh run: the matrix, or shard K of N of it. */
+/* The shard's cases, when W is not NULL; whether its hosts are shared with other shards (and
+ * must be leased for each case). */
+static bool
+shard_select(MmMatrix *m, guint k, guint n, Work *w)
+{
+    MmShardInfo info;
+    g_autoptr(GArray) mine = mm_shard_cases(m->cases, k, n, &info);
+
+    if (w) {
+        g_autofree char *what = mm_shard_describe(k, n, mine->len, m->cases->len, &info);
+
+        for (guint i = 0; i < mine->len; i++) {
+            guint idx = g_array_index(mine, guint, i);
+            work_add(w, m->cases->pdata[idx], idx);
+        }
+        fprintf(stderr, "%s\n", what);
+    }
+    return info.by_pair;
+}
+
+/* A fresh run: the matrix, or shard K of N of it. Returns whether hosts must be leased. */
 static bool
 select_fresh(MmMatrix *m, guint k, guint n, Work *w)
 {
     if (!n) {
         for (guint i = 0; i < m->cases->len; i++)
             work_add(w, m->cases->pdata[i], i);
-        return true;
+        return false;
     }
-    {
-        guint groups = 0;
-        g_autoptr(GArray) mine = mm_shard_cases(m->cases, k, n, &groups);
-
-        for (guint i = 0; i < mine->len; i++) {
-            guint idx = g_array_index(mine, guint, i);
-            work_add(w, m->cases->pdata[idx], idx);
-        }
-        fprintf(stderr, "shard %u/%u: %u of %u cases (the matrix's hosts form %u group%s linked by cases; a group "
-                        "is never split)\n",
-                k, n, mine->len, m->cases->len, groups, groups == 1 ? "" : "s");
-    }
-    return true;
+    return shard_select(m, k, n, w);
 }
 
 static GHashTable *
@@ -659,7 +741,7 @@ mm_cmd_run(int argc, char **argv)
         { "jobs", 'j', 0, G_OPTION_ARG_INT, &opt.jobs,
           "Cases at once, on disjoint hosts (default: the scenario's [run] jobs, 1)", "N" },
         { "shard", 0, 0, G_OPTION_ARG_STRING, &opt.shard,
-          "Run shard K of N: the cases of some host groups, never sharing a host with another shard", "K/N" },
+          "Run shard K of N (by host group, or by host pair with hosts leased per case)", "K/N" },
         { "resume", 0, 0, G_OPTION_ARG_INT64, &opt.resume,
           "Continue run RUN_ID after its runner died: keep finished cases, run the rest", "RUN_ID" },
         { "force", 0, 0, G_OPTION_ARG_NONE, &opt.force, "With --resume: even though the scenario changed", NULL },
@@ -757,8 +839,11 @@ mm_cmd_run(int argc, char **argv)
             return MM_EXIT_OK;
         }
     } else {
-        select_fresh(m, k, n, &w);
+        rn.leases = select_fresh(m, k, n, &w);
     }
+    /* A resumed shard takes turns on shared hosts as it did. */
+    if (opt.resume && old->shard && mm_shard_parse(old->shard, &k, &n, NULL))
+        rn.leases = shard_select(m, k, n, NULL);
 
     /* What can be known on the hosts is checked before a night is spent: all of it at once,
      * and nothing is run (nor stored) while any of it is wrong. */
@@ -810,6 +895,8 @@ mm_cmd_run(int argc, char **argv)
     g_mutex_init(&rn.lock);
     g_cond_init(&rn.changed);
     rn.dbpath = dbpath;
+    /* A lease outlives no case: every wait of the cycle at its longest, twice over, and 10 min. */
+    rn.lease_secs = 2 * (2 * (gint64)sc->boot_timeout + 2 * (gint64)sc->migrate_timeout + 4 * (gint64)sc->alive_timeout) + 600;
     rn.o = (MmEngineOptions){ .sc = sc, .pool = pool, .run_id = run, .token = token, .owner = owner,
                               .on_phase = on_phase, .on_phase_end = on_phase_end };
     db_ok = run_cases(&rn, sc, store, &w, &err);

@@ -959,7 +959,7 @@ phase_prepare(Cycle *cy)
 
                 virResetLastError();
                 /* No migmatrix metadata: not a domain of ours, whatever its name. */
-                if (meta && owner && mm_engine_owner_alive(owner)) {
+                if (meta && owner && mm_owner_alive(owner)) {
                     g_string_append_printf(others, "%s%s (%s, owner %s)", others->len ? ", " : "", name,
                                            hosts[i]->name, owner);
                 } else if (meta) {
@@ -1592,19 +1592,6 @@ char *
 mm_engine_domain_name(const char *token, guint index, const MmCase *c)
 {
     return g_strdup_printf(MM_DOMAIN_PREFIX "%s-%u-%s", token, index, c->guest->name);
-}
-
-bool
-mm_engine_owner_alive(const char *owner)
-{
-    const char *colon = owner ? strrchr(owner, ':') : NULL;
-    g_autofree char *host = colon ? g_strndup(owner, colon - owner) : NULL;
-    guint64 pid;
-
-    if (!colon || strcmp(host, g_get_host_name()) != 0 ||
-        !g_ascii_string_to_unsigned(colon + 1, 10, 1, G_MAXINT, &pid, NULL))
-        return true;
-    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }
 
 void

@@ -261,3 +261,106 @@ mm_host_pool_invalidate(MmHostPool *p, const MmHost *host)
         g_mutex_unlock(&e->lock);
     }
 }
+
+/* ---- host leases --------------------------------------------------------------------------- */
+
+/* A lease is an ephemeral libvirt secret with a fixed usage on the host itself: libvirt refuses
+ * a second secret with the same usage, so defining it is an atomic test-and-set that every
+ * runner (on any machine) sees; undefining it releases. Ephemeral: never written to disk. */
+#define LEASE_USAGE "/var/lib/migmatrix/host-lease"
+
+/* "owner=HOST:PID until=UNIX case=ID" → its fields. */
+static void
+lease_parse(const char *xml, char **owner, gint64 *until, char **what)
+{
+    const char *d = xml ? strstr(xml, "<description>") : NULL;
+    g_autofree char *desc = NULL;
+    g_auto(GStrv) f = NULL;
+
+    *owner = NULL;
+    *what = NULL;
+    *until = 0;
+    if (!d)
+        return;
+    d += strlen("<description>");
+    desc = g_strndup(d, strcspn(d, "<"));
+    f = g_strsplit(desc, " ", 3);
+    for (int i = 0; f[i]; i++) {
+        if (g_str_has_prefix(f[i], "owner="))
+            *owner = g_strdup(f[i] + 6);
+        else if (g_str_has_prefix(f[i], "until="))
+            *until = g_ascii_strtoll(f[i] + 6, NULL, 10);
+        else if (g_str_has_prefix(f[i], "case="))
+            *what = g_strdup(f[i] + 5);
+    }
+}
+
+int
+mm_host_lease_acquire(MmHostPool *pool, const MmHost *host, const char *owner, const char *what, gint64 until,
+                      char **held_by, GError **error)
+{
+    virConnectPtr conn = mm_host_pool_get(pool, host, error);
+    g_autofree char *xml = NULL;
+    g_autofree char *safe_what = g_strdelimit(g_strdup(what), "<>& ", '_');
+
+    *held_by = NULL;
+    if (!conn)
+        return -1;
+    xml = g_strdup_printf("<secret ephemeral='yes' private='yes'><description>owner=%s until=%" G_GINT64_FORMAT
+                          " case=%s</description><usage type='volume'><volume>" LEASE_USAGE
+                          "</volume></usage></secret>",
+                          owner, until, safe_what);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        virSecretPtr s = virSecretDefineXML(conn, xml, 0);
+        g_autofree char *cur = NULL, *cur_owner = NULL, *cur_what = NULL;
+        gint64 cur_until;
+
+        if (s) {
+            virSecretFree(s);
+            return 1;
+        }
+        /* Taken: by whom, and is it stale (past its time, or its owner gone from this machine)? */
+        if (!(s = virSecretLookupByUsage(conn, VIR_SECRET_USAGE_TYPE_VOLUME, LEASE_USAGE))) {
+            mm_libvirt_error(error, "%s: cannot take the host lease (libvirt's secret driver)", host->name);
+            return -1;
+        }
+        cur = virSecretGetXMLDesc(s, 0);
+        lease_parse(cur, &cur_owner, &cur_until, &cur_what);
+        if (attempt == 0 && ((cur_until && cur_until < g_get_real_time() / G_USEC_PER_SEC) ||
+                             (cur_owner && !mm_owner_alive(cur_owner)))) {
+            virSecretUndefine(s);
+            virSecretFree(s);
+            virResetLastError();
+            continue;
+        }
+        virSecretFree(s);
+        virResetLastError();
+        *held_by = g_strdup_printf("%s, case %s", cur_owner ? cur_owner : "unknown", cur_what ? cur_what : "?");
+        return 0;
+    }
+    *held_by = g_strdup("another runner (taken again at once)");
+    return 0;
+}
+
+void
+mm_host_lease_release(MmHostPool *pool, const MmHost *host, const char *owner)
+{
+    g_autoptr(GError) err = NULL;
+    virConnectPtr conn = mm_host_pool_get(pool, host, &err);
+    virSecretPtr s;
+    g_autofree char *xml = NULL, *cur_owner = NULL, *cur_what = NULL;
+    gint64 until;
+
+    /* A host that is down keeps the lease until it expires (until=), or its daemon restarts. */
+    if (!conn || !(s = virSecretLookupByUsage(conn, VIR_SECRET_USAGE_TYPE_VOLUME, LEASE_USAGE))) {
+        virResetLastError();
+        return;
+    }
+    xml = virSecretGetXMLDesc(s, 0);
+    lease_parse(xml, &cur_owner, &until, &cur_what);
+    /* Only our own: after an expiry another runner may hold it now. */
+    if (g_strcmp0(cur_owner, owner) == 0)
+        virSecretUndefine(s);
+    virSecretFree(s);
+    virResetLastError();
+}

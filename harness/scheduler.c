@@ -210,30 +210,52 @@ find(GHashTable *parent, const char *h)
 }
 
 typedef struct {
-    const char *root;
+    char *key;               /* the group's root host, or the pair "a|b" */
     double weight;
     guint first;             /* its first case in plan order: a stable tie-break */
     guint shard;
-} HostGroup;
+} ShardUnit;
+
+static void
+unit_free(ShardUnit *u)
+{
+    g_free(u->key);
+    g_free(u);
+}
 
 static gint
 heavier_first(gconstpointer a, gconstpointer b)
 {
-    const HostGroup *x = *(HostGroup *const *)a, *y = *(HostGroup *const *)b;
+    const ShardUnit *x = *(ShardUnit *const *)a, *y = *(ShardUnit *const *)b;
 
     if (x->weight != y->weight)
         return x->weight > y->weight ? -1 : 1;
     return x->first < y->first ? -1 : x->first > y->first;
 }
 
+/* The unit case C is dealt out with: its host group, or its host pair (either direction). */
+static char *
+unit_key(GHashTable *parent, const MmCase *c, bool by_pair)
+{
+    const char *a = c->src->name, *b = c->dst->name;
+
+    if (!by_pair)
+        return g_strdup(find(parent, a));
+    return strcmp(a, b) <= 0 ? g_strdup_printf("%s|%s", a, b) : g_strdup_printf("%s|%s", b, a);
+}
+
 GArray *
-mm_shard_cases(const GPtrArray *cases, guint k, guint n, guint *groups)
+mm_shard_cases(const GPtrArray *cases, guint k, guint n, MmShardInfo *info)
 {
     g_autoptr(GHashTable) parent = g_hash_table_new(g_str_hash, g_str_equal);
-    g_autoptr(GHashTable) by_root = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
+    g_autoptr(GHashTable) roots = g_hash_table_new(g_str_hash, g_str_equal);
+    g_autoptr(GHashTable) by_key = g_hash_table_new(g_str_hash, g_str_equal);
+    g_autoptr(GPtrArray) units = g_ptr_array_new_with_free_func((GDestroyNotify)unit_free);
     g_autoptr(GPtrArray) sorted = g_ptr_array_new();
     g_autofree double *load = g_new0(double, n);
+    g_autofree guint *shard_of = g_new0(guint, cases->len);
     GArray *out = g_array_new(FALSE, FALSE, sizeof(guint));
+    bool by_pair;
 
     /* Union-find over host names (borrowed from the cases). */
     for (guint i = 0; i < cases->len; i++) {
@@ -249,40 +271,63 @@ mm_shard_cases(const GPtrArray *cases, guint k, guint n, guint *groups)
         if (a != b)
             g_hash_table_insert(parent, (gpointer)(strcmp(a, b) < 0 ? b : a), (gpointer)(strcmp(a, b) < 0 ? a : b));
     }
+    for (guint i = 0; i < cases->len; i++)
+        g_hash_table_add(roots, (gpointer)find(parent, ((const MmCase *)cases->pdata[i])->src->name));
+    /* Whole groups when there are enough of them: shards then share no host at all. Otherwise
+     * host pairs, and shards that share a host take turns on it (host leases). */
+    by_pair = g_hash_table_size(roots) < n;
+
     for (guint i = 0; i < cases->len; i++) {
         const MmCase *c = cases->pdata[i];
-        const char *root = find(parent, c->src->name);
-        HostGroup *g = g_hash_table_lookup(by_root, root);
+        g_autofree char *key = unit_key(parent, c, by_pair);
+        ShardUnit *u = g_hash_table_lookup(by_key, key);
 
-        if (!g) {
-            g = g_new0(HostGroup, 1);
-            g->root = root;
-            g->first = i;
-            g_hash_table_insert(by_root, (gpointer)root, g);
-            g_ptr_array_add(sorted, g);
+        if (!u) {
+            u = g_new0(ShardUnit, 1);
+            u->key = g_steal_pointer(&key);
+            u->first = i;
+            g_hash_table_insert(by_key, u->key, u);
+            g_ptr_array_add(units, u);
+            g_ptr_array_add(sorted, u);
         }
-        /* A case that is not run still belongs to its hosts' shard, at no cost. */
-        g->weight += c->na_reason ? 0 : mm_case_weight(c);
+        /* A case that is not run still belongs to its unit's shard, at no cost. */
+        u->weight += c->na_reason ? 0 : mm_case_weight(c);
     }
+    /* Heaviest first, each to the shard with the least weight so far. */
     g_ptr_array_sort(sorted, heavier_first);
     for (guint i = 0; i < sorted->len; i++) {
-        HostGroup *g = sorted->pdata[i];
+        ShardUnit *u = sorted->pdata[i];
         guint best = 0;
 
         for (guint s = 1; s < n; s++)
             if (load[s] < load[best])
                 best = s;
-        g->shard = best + 1;
-        load[best] += g->weight;
+        u->shard = best + 1;
+        load[best] += u->weight;
     }
     for (guint i = 0; i < cases->len; i++) {
-        const MmCase *c = cases->pdata[i];
-        const HostGroup *g = g_hash_table_lookup(by_root, find(parent, c->src->name));
+        g_autofree char *key = unit_key(parent, cases->pdata[i], by_pair);
+        const ShardUnit *u = g_hash_table_lookup(by_key, key);
 
-        if (g->shard == k)
+        if (u->shard == k)
             g_array_append_val(out, i);
     }
-    if (groups)
-        *groups = sorted->len;
+    if (info) {
+        info->groups = g_hash_table_size(roots);
+        info->units = units->len;
+        info->by_pair = by_pair;
+    }
     return out;
+}
+
+char *
+mm_shard_describe(guint k, guint n, guint mine, guint all, const MmShardInfo *info)
+{
+    if (!info->by_pair)
+        return g_strdup_printf("shard %u/%u: %u of %u cases (%u host group%s linked by cases, each whole in one "
+                               "shard: no host is shared with another shard)",
+                               k, n, mine, all, info->groups, info->groups == 1 ? "" : "s");
+    return g_strdup_printf("shard %u/%u: %u of %u cases (%u host group%s for %u shards: split by host pair, %u "
+                           "pairs; a host shared with another shard is leased for each case)",
+                           k, n, mine, all, info->groups, info->groups == 1 ? "" : "s", n, info->units);
 }

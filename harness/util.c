@@ -1,7 +1,10 @@
 /* util.c: problem lists, "did you mean" and the error → exit code mapping. */
 #include "migmatrix/util.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 G_DEFINE_QUARK(migmatrix-error-quark, mm_error)
 
@@ -161,4 +164,17 @@ mm_shard_parse(const char *text, guint *k, guint *n, GError **error)
     *k = kk;
     *n = nn;
     return true;
+}
+
+bool
+mm_owner_alive(const char *owner)
+{
+    const char *colon = owner ? strrchr(owner, ':') : NULL;
+    g_autofree char *host = colon ? g_strndup(owner, colon - owner) : NULL;
+    guint64 pid;
+
+    if (!colon || strcmp(host, g_get_host_name()) != 0 ||
+        !g_ascii_string_to_unsigned(colon + 1, 10, 1, G_MAXINT, &pid, NULL))
+        return true;
+    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }

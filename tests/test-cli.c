@@ -382,7 +382,7 @@ test_run_lifecycle(void **state)
            "--db", db);
 
     /* Shards: the two pairs share no host, so each shard gets one; merged, they read as one run. */
-    EXPECT(MM_EXIT_UNEXPECTED, "done: 2 of 2 cases", "shard 1/2: 2 of 4 cases (the matrix's hosts form 2 groups",
+    EXPECT(MM_EXIT_UNEXPECTED, "done: 2 of 2 cases", "shard 1/2: 2 of 4 cases (2 host groups linked by cases, each whole in one shard",
            "run", ini, "--db", s1, "--shard", "1/2", "--no-preflight");
     EXPECT(MM_EXIT_UNEXPECTED, "done: 2 of 2 cases", NULL, "run", ini, "--db", s2, "--shard", "2/2",
            "--no-preflight");

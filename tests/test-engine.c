@@ -12,6 +12,7 @@
 #include "engine-priv.h"
 #include "migmatrix/domxml.h"
 #include "migmatrix/engine.h"
+#include "migmatrix/util.h"
 
 /* Every transition that matters, as data: from PHASE, which succeeded (OK) or not, in STATE,
  * the engine goes to NEXT. */
@@ -161,12 +162,12 @@ test_owner_alive(void **state)
     assert_int_equal(waitpid(pid, NULL, 0), pid);
     dead = g_strdup_printf("%s:%d", g_get_host_name(), (int)pid);
 
-    assert_true(mm_engine_owner_alive(own));
-    assert_false(mm_engine_owner_alive(dead));
+    assert_true(mm_owner_alive(own));
+    assert_false(mm_owner_alive(dead));
     /* Whatever cannot be checked from here counts as alive: its guests are left alone. */
-    assert_true(mm_engine_owner_alive("elsewhere.invalid:1"));
-    assert_true(mm_engine_owner_alive("no-pid-here"));
-    assert_true(mm_engine_owner_alive(NULL));
+    assert_true(mm_owner_alive("elsewhere.invalid:1"));
+    assert_true(mm_owner_alive("no-pid-here"));
+    assert_true(mm_owner_alive(NULL));
 }
 
 /* The owner goes into the domain's metadata, and comes back out of what virDomainGetMetadata

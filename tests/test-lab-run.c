@@ -215,6 +215,16 @@ assert_no_leftovers(void)
             virDomainFree(doms[k]);
         }
         free(doms);
+        /* No host lease either (shards). */
+        {
+            virSecretPtr s = virSecretLookupByUsage(conn, VIR_SECRET_USAGE_TYPE_VOLUME, "/var/lib/migmatrix/host-lease");
+            if (s) {
+                g_autofree char *xml = virSecretGetXMLDesc(s, 0);
+                virSecretFree(s);
+                fail_msg("a host lease is left on %s: %s", ((MmHost *)sc->hosts->pdata[i])->name, xml);
+            }
+            virResetLastError();
+        }
     }
 }
 
@@ -686,6 +696,97 @@ test_jobs(void **state)
         }
     }
     db_close(&d);
+    assert_no_leftovers();
+}
+
+/* When a case of the run held its hosts: its first step's start to its last step's end (inside
+ * the leases, unlike the case row's times, written after them). */
+static void
+case_span(Db *d, const MmCaseRecord *c, gint64 *from, gint64 *to)
+{
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GPtrArray) steps = mm_store_steps_list(d->store, c->id, &err);
+    const MmStepRecord *first, *last;
+    g_autoptr(GDateTime) a = NULL, b = NULL;
+
+    assert_true(steps && steps->len > 0);
+    first = steps->pdata[0];
+    last = steps->pdata[steps->len - 1];
+    a = g_date_time_new_from_iso8601(first->started_at, NULL);
+    b = g_date_time_new_from_iso8601(last->started_at, NULL);
+    assert_non_null(a);
+    assert_non_null(b);
+    *from = g_date_time_to_unix(a) * G_USEC_PER_SEC + g_date_time_get_microsecond(a);
+    *to = g_date_time_to_unix(b) * G_USEC_PER_SEC + g_date_time_get_microsecond(b) + last->duration_ms * 1000;
+}
+
+/* Two shards of a matrix whose hosts form one group run at the same time: split by host pair,
+ * they share lab-a, and take turns on it through its lease. Neither fails, their cases never
+ * overlap in time, one waited for the other, merged they are the whole plan, and no lease is
+ * left. */
+static void
+test_shards_take_turns(void **state)
+{
+    g_autofree char *db = NULL;
+    g_autofree char *ini = lab_scenario("turns",
+                                        "boot_timeout = 90\n[matrix]\npairs = lab-a>lab-b, lab-c>lab-a\n"
+                                        "guests = linux\nmodes = custom:qemu64, none\n",
+                                        &db);
+    g_autofree char *dbs[2] = { NULL, NULL }, *logs[2] = { NULL, NULL };
+    g_autofree char *merged = g_build_filename(lab->scenario_dir, "turns-merged.db", NULL);
+    g_autofree char *out = NULL, *err = NULL;
+    GPid pids[2];
+    int fds[2];
+    Db d[2] = { { 0 } };
+    int rc;
+
+    (void)state;
+    for (int k = 0; k < 2; k++) {
+        g_autofree char *shard = g_strdup_printf("%d/2", k + 1);
+        g_autofree char *name = g_strdup_printf("turns-%d.db", k + 1);
+        const char *argv[] = { MM_BINARY, "run", ini, "--db", NULL, "--shard", shard, "--verbose", NULL };
+        g_autoptr(GError) e = NULL;
+
+        dbs[k] = g_build_filename(lab->scenario_dir, name, NULL);
+        argv[4] = dbs[k];
+        assert_true(g_spawn_async_with_pipes(MM_SOURCE_DIR, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+                                             NULL, &pids[k], NULL, NULL, &fds[k], &e));
+    }
+    for (int k = 0; k < 2; k++) {
+        int fd = fds[k], status;
+        GString *text = g_string_new(NULL);
+        char buf[4096];
+        ssize_t n;
+
+        while ((n = read(fd, buf, sizeof(buf))) > 0)
+            g_string_append_len(text, buf, n);
+        close(fd);
+        logs[k] = g_string_free(text, FALSE);
+        assert_int_equal(waitpid(pids[k], &status, 0), pids[k]);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            fail_msg("shard %d/2 exited %d:\n%s", k + 1, WEXITSTATUS(status), logs[k]);
+        assert_non_null(strstr(logs[k], "split by host pair"));
+    }
+    assert_true(strstr(logs[0], "waiting for lab-a, leased by") || strstr(logs[1], "waiting for lab-a, leased by"));
+    for (int k = 0; k < 2; k++)
+        db_open(&d[k], dbs[k]);
+    assert_int_equal(d[0].cases->len + d[1].cases->len, 4);
+    for (guint i = 0; i < d[0].cases->len; i++)
+        for (guint j = 0; j < d[1].cases->len; j++) {
+            const MmCaseRecord *a = d[0].cases->pdata[i], *b = d[1].cases->pdata[j];
+            gint64 a0, a1, b0, b1;
+
+            case_span(&d[0], a, &a0, &a1);
+            case_span(&d[1], b, &b0, &b1);
+            if (a0 < b1 && b0 < a1)
+                fail_msg("%s and %s held lab-a at once", a->case_id, b->case_id);
+        }
+    for (int k = 0; k < 2; k++)
+        db_close(&d[k]);
+    rc = RUN(&out, &err, "merge", "--db", merged, dbs[0], dbs[1]);
+    if (rc != 0)
+        fail_msg("merge exited %d: %s", rc, err);
+    assert_non_null(strstr(out, "4 cases of"));
     assert_no_leftovers();
 }
 
@@ -1269,6 +1370,7 @@ main(void)
         cmocka_unit_test(test_destination_libvirtd_killed),
         cmocka_unit_test(test_sshd_stopped),
         cmocka_unit_test(test_jobs_host_drops),
+        cmocka_unit_test(test_shards_take_turns),
         cmocka_unit_test(test_migrate_timeout),
         cmocka_unit_test(test_host_drops),
         cmocka_unit_test(test_destination_qemu_killed),

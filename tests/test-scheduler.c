@@ -6,6 +6,7 @@
 #include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
+#include <glib/gstdio.h>
 
 #include "migmatrix/scheduler.h"
 #include "migmatrix/util.h"
@@ -142,44 +143,132 @@ test_simulated_night(void **state)
     assert_true(max_parallel >= 2);   /* hygon.ini has disjoint pairs: they did run at once */
 }
 
-/* Every shard split of hygon.ini: each case in exactly one shard, no host in two shards, and
- * the groups spread over the shards. */
-static void
-test_shards(void **state)
+/* Checks every split of M into 1..4 shards: each case in exactly one shard, in plan order; by
+ * host group, no host in two shards; by host pair, no pair in two shards, no shard empty while
+ * there are pairs enough, and the load balanced within one pair's weight (LPT). Returns the
+ * info of the split into 4. */
+static MmShardInfo
+check_splits(const MmMatrix *m)
 {
-    g_autoptr(MmScenario) sc = load(MM_SOURCE_DIR "/scenarios/hygon.ini");
-    g_autoptr(MmMatrix) m = mm_matrix_expand(sc, NULL);
+    MmShardInfo info = { 0 };
 
-    (void)state;
     for (guint n = 1; n <= 4; n++) {
         g_autofree guint *owner = g_new0(guint, m->cases->len);
-        g_autoptr(GHashTable) host_shard = g_hash_table_new(g_str_hash, g_str_equal);
-        guint groups = 0, nonempty = 0;
+        g_autoptr(GHashTable) host_shard = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        g_autoptr(GHashTable) pair_shard = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        g_autofree double *load = g_new0(double, n + 1);
+        double heaviest_pair = 0, lo = G_MAXDOUBLE, hi = 0;
+        guint nonempty = 0;
 
         for (guint k = 1; k <= n; k++) {
-            g_autoptr(GArray) mine = mm_shard_cases(m->cases, k, n, &groups);
+            g_autoptr(GArray) mine = mm_shard_cases(m->cases, k, n, &info);
 
             nonempty += mine->len > 0;
             for (guint i = 0; i < mine->len; i++) {
                 guint idx = g_array_index(mine, guint, i);
                 const MmCase *c = m->cases->pdata[idx];
-                const MmHost *hs[] = { c->src, c->dst };
+                const char *a = c->src->name, *b = c->dst->name;
+                g_autofree char *pair = strcmp(a, b) < 0 ? g_strconcat(a, "|", b, NULL) : g_strconcat(b, "|", a, NULL);
+                guint seen;
 
-                assert_true(i == 0 || idx > g_array_index(mine, guint, i - 1));   /* plan order */
+                assert_true(i == 0 || idx > g_array_index(mine, guint, i - 1));
                 assert_int_equal(owner[idx], 0);
                 owner[idx] = k;
-                for (int h = 0; h < 2; h++) {
-                    guint seen = GPOINTER_TO_UINT(g_hash_table_lookup(host_shard, hs[h]->name));
-                    if (seen && seen != k)
-                        fail_msg("%s in shards %u and %u of %u", hs[h]->name, seen, k, n);
-                    g_hash_table_insert(host_shard, (gpointer)hs[h]->name, GUINT_TO_POINTER(k));
+                load[k] += c->na_reason ? 0 : mm_case_weight(c);
+                seen = GPOINTER_TO_UINT(g_hash_table_lookup(info.by_pair ? pair_shard : host_shard,
+                                                            info.by_pair ? pair : a));
+                if (seen && seen != k)
+                    fail_msg("%s in shards %u and %u of %u", info.by_pair ? pair : a, seen, k, n);
+                if (info.by_pair) {
+                    g_hash_table_insert(pair_shard, g_strdup(pair), GUINT_TO_POINTER(k));
+                } else {
+                    const char *hs[] = { a, b };
+                    for (int h = 0; h < 2; h++) {
+                        seen = GPOINTER_TO_UINT(g_hash_table_lookup(host_shard, hs[h]));
+                        if (seen && seen != k)
+                            fail_msg("host %s in shards %u and %u of %u", hs[h], seen, k, n);
+                        g_hash_table_insert(host_shard, g_strdup(hs[h]), GUINT_TO_POINTER(k));
+                    }
                 }
             }
         }
         for (guint i = 0; i < m->cases->len; i++)
             assert_true(owner[i] >= 1);
-        assert_int_equal(nonempty, MIN(n, groups));
+        assert_int_equal(info.by_pair, info.groups < n);
+        assert_int_equal(nonempty, MIN(n, info.units));
+        if (info.by_pair) {
+            /* A pair's weight: the most any one pair adds. */
+            g_autoptr(GHashTable) w = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+            for (guint i = 0; i < m->cases->len; i++) {
+                const MmCase *c = m->cases->pdata[i];
+                const char *a = c->src->name, *b = c->dst->name;
+                char *pair = strcmp(a, b) < 0 ? g_strconcat(a, "|", b, NULL) : g_strconcat(b, "|", a, NULL);
+                double *v = g_hash_table_lookup(w, pair);
+                if (!v) {
+                    v = g_new0(double, 1);
+                    g_hash_table_insert(w, pair, v);
+                } else {
+                    g_free(pair);
+                }
+                *v += c->na_reason ? 0 : mm_case_weight(c);
+                heaviest_pair = MAX(heaviest_pair, *v);
+            }
+            for (guint k = 1; k <= n; k++) {
+                lo = MIN(lo, load[k]);
+                hi = MAX(hi, load[k]);
+            }
+            assert_true(hi - lo <= heaviest_pair);
+        }
     }
+    return info;
+}
+
+/* hygon.ini: every host meets every other, so one group: split by host pair. */
+static void
+test_shards_by_pair(void **state)
+{
+    g_autoptr(MmScenario) sc = load(MM_SOURCE_DIR "/scenarios/hygon.ini");
+    g_autoptr(MmMatrix) m = mm_matrix_expand(sc, NULL);
+    MmShardInfo info;
+
+    (void)state;
+    info = check_splits(m);
+    assert_int_equal(info.groups, 1);
+    assert_true(info.by_pair);
+    assert_int_equal(info.units, 12);   /* 23 directions, 12 pairs */
+}
+
+/* Three islands (a-b, c-d-e, f-g): 2 shards take whole groups, 4 go by pair. */
+static void
+test_shards_by_group(void **state)
+{
+    g_autofree char *dir = g_dir_make_tmp("mm-shard-XXXXXX", NULL);
+    g_autofree char *ini = g_build_filename(dir, "s.ini", NULL);
+    g_autoptr(MmScenario) sc = NULL;
+    g_autoptr(MmMatrix) m = NULL;
+    MmShardInfo info;
+
+    (void)state;
+    assert_true(g_file_set_contents(ini,
+                                    "[host:a]\nuri = qemu:///system\n[host:b]\nuri = qemu:///system\n"
+                                    "[host:c]\nuri = qemu:///system\n[host:d]\nuri = qemu:///system\n"
+                                    "[host:e]\nuri = qemu:///system\n[host:f]\nuri = qemu:///system\n[host:g]\nuri = qemu:///system\n"
+                                    "[guest:g]\nos = none\n[matrix]\npairs = a>b, b>a, c>d, d>e, e>c, f>g\n"
+                                    "guests = g\nmodes = none, host-model\n",
+                                    -1, NULL));
+    sc = load(ini);
+    m = mm_matrix_expand(sc, NULL);
+    info = check_splits(m);
+    assert_int_equal(info.groups, 3);
+    assert_true(info.by_pair);       /* 4 shards, 3 groups */
+    {
+        MmShardInfo two;
+        g_autoptr(GArray) first = mm_shard_cases(m->cases, 1, 2, &two);
+        assert_false(two.by_pair);
+        assert_int_equal(first->len, 6);   /* c, d, e: the heaviest group alone */
+    }
+    g_unlink(ini);
+    g_rmdir(dir);
 }
 
 int
@@ -188,7 +277,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_next),
         cmocka_unit_test(test_simulated_night),
-        cmocka_unit_test(test_shards),
+        cmocka_unit_test(test_shards_by_pair),
+        cmocka_unit_test(test_shards_by_group),
     };
     return cmocka_run_group_tests_name("scheduler", tests, NULL, NULL);
 }

@@ -55,7 +55,4 @@ void mm_engine_identity(char **token, char **owner);
 /* The libvirt domain name of a case: MM_DOMAIN_PREFIX TOKEN-INDEX-GUEST. */
 char *mm_engine_domain_name(const char *token, guint index, const MmCase *c);
 
-/* Whether the migmatrix process OWNER ("HOST:PID") may still be running: true unless it is
- * on this host and no such process exists. A wrong "alive" only keeps a leftover; a wrong
- * "dead" would destroy another run's guest, so every doubt counts as alive. */
-bool mm_engine_owner_alive(const char *owner);
+

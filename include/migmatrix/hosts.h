@@ -44,3 +44,13 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MmHostPool, mm_host_pool_free)
 virConnectPtr mm_host_pool_get(MmHostPool *pool, const MmHost *host, GError **error);
 /* Marks HOST's connection for a reopen at the next get (after a "connection lost"). */
 void mm_host_pool_invalidate(MmHostPool *pool, const MmHost *host);
+
+/* A lease on HOST, held for one case by OWNER ("HOST:PID", mm_engine_identity) so that runners
+ * that share the host (shards split by host pair) take turns on it. Kept on the host itself
+ * (an ephemeral libvirt secret), so it works across machines. UNTIL (Unix seconds) bounds it: a
+ * lease past it, or whose owner is a dead process on this machine, is taken over. Returns 1
+ * when taken, 0 when another holds it (*HELD_BY says who, for the status), -1 on error. */
+int mm_host_lease_acquire(MmHostPool *pool, const MmHost *host, const char *owner, const char *what, gint64 until,
+                          char **held_by, GError **error);
+/* Gives HOST's lease back if OWNER still holds it. */
+void mm_host_lease_release(MmHostPool *pool, const MmHost *host, const char *owner);

@@ -40,8 +40,19 @@ guint mm_sched_running(const MmSched *s);
  * more boot, migrating back one more migration). */
 double mm_case_weight(const MmCase *c);
 
-/* The cases (plan indexes into CASES, increasing) of shard K of N. Cases are split by host:
- * hosts linked by any case form one group, and a group goes whole to one shard, so that two
- * shards running at once never use one host. Groups go to the shard with the least weight so
- * far, heaviest group first. *GROUPS gets the number of host groups (a shard beyond it is empty). */
-GArray *mm_shard_cases(const GPtrArray *cases, guint k, guint n, guint *groups);
+typedef struct {
+    guint groups;            /* host groups: hosts linked by any case */
+    guint units;             /* what was dealt out: the groups, or the host pairs */
+    bool by_pair;            /* split by host pair: shards share hosts and take turns (leases) */
+} MmShardInfo;
+
+/* The cases (plan indexes into CASES, increasing) of shard K of N. With at least N host
+ * groups (hosts linked by any case), a group goes whole to one shard: shards never share a
+ * host. With fewer (a lab whose every host meets every other, as hygon.ini's), the split is by
+ * host pair (both directions together), and shards that share a host must take turns on it:
+ * `run` then holds a lease on both hosts for each case (mm_host_lease_acquire). Units go
+ * heaviest first to the shard with the least weight so far; every runner computes the same
+ * split from the same cases. */
+GArray *mm_shard_cases(const GPtrArray *cases, guint k, guint n, MmShardInfo *info);
+/* "shard 2/4: 150 of 616 cases (…how they were split…)", for plan and run. */
+char *mm_shard_describe(guint k, guint n, guint mine, guint all, const MmShardInfo *info);

@@ -52,6 +52,12 @@ void mm_problems_format(GPtrArray *problems, GString *out);
 /* "1 case", "2 cases": N and the noun in the right number. */
 char *mm_count(guint n, const char *singular, const char *plural);
 
+/* Whether the migmatrix process OWNER ("HOST:PID") may still be running: true unless it is
+ * on this host and no such process exists. A wrong "alive" only keeps a leftover; a wrong
+ * "dead" would destroy another run's guest (or take its host lease), so every doubt counts as
+ * alive. */
+bool mm_owner_alive(const char *owner);
+
 /* "K/N" (run --shard, a shard run's record): 1 <= K <= N <= 1000. */
 bool mm_shard_parse(const char *text, guint *k, guint *n, GError **error);
 
