@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "migmatrix/util.h"
@@ -1268,6 +1269,7 @@ mm_step_cursor_free(MmStepCursor *cur)
 
 typedef struct {
     const char *path;
+    char schema[16];         /* its ATTACH name: s1, s2, … */
     gint64 run_id;           /* the shard's run in its DB */
     guint k, n;
 } MergeInput;
@@ -1277,35 +1279,77 @@ typedef struct {
     "case_id, src, dst, guest, mode, repeat, matrix, state, expected, expected_reason, outcome, reason,"     \
     " error_text, unexpected, started_at, ended_at, duration_ms, plan_index"
 
+/* SQL_TEMPLATE with "shard." naming the attached shard SCHEMA, run once with up to three integer
+ * parameters in order. Not cached: the text differs per shard. The schema names are ours
+ * (s1, s2, …); every value is bound. */
 static bool
-attach(MmStore *store, const char *path, GError **error)
+merge_exec(MmStore *store, const char *sql_template, const char *schema, gint64 a, gint64 b, gint64 c,
+           GError **error)
 {
-    sqlite3_stmt *st = prepare(store, "ATTACH DATABASE ? AS shard", error);
+    g_auto(GStrv) parts = g_strsplit(sql_template, "shard.", -1);
+    g_autofree char *prefix = g_strconcat(schema ? schema : "main", ".", NULL);
+    g_autofree char *sql = g_strjoinv(prefix, parts);
+    sqlite3_stmt *st = NULL;
+    bool ok;
 
-    if (!st)
-        return false;
-    bind_text(store, st, 1, path);
-    return step_done(store, st, error);
+    if (sqlite3_prepare_v2(store->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return fail(store, error, "prepare");
+    store->bind_rc = SQLITE_OK;
+    for (int i = 1; i <= sqlite3_bind_parameter_count(st); i++)
+        bind_int64(store, st, i, i == 1 ? a : i == 2 ? b : c);
+    ok = step_done(store, st, error);
+    sqlite3_finalize(st);
+    return ok;
+}
+
+static bool
+attach(MmStore *store, const MergeInput *in, GError **error)
+{
+    g_autofree char *sql = g_strdup_printf("ATTACH DATABASE ? AS %s", in->schema);
+    sqlite3_stmt *st = NULL;
+    bool ok;
+
+    if (sqlite3_prepare_v2(store->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return fail(store, error, "prepare");
+    store->bind_rc = SQLITE_OK;
+    bind_text(store, st, 1, in->path);
+    ok = step_done(store, st, error);
+    sqlite3_finalize(st);
+    return ok;
 }
 
 static void
-detach(MmStore *store)
+detach(MmStore *store, const MergeInput *in)
 {
-    exec(store, "DETACH DATABASE shard", NULL);
+    g_autofree char *sql = g_strdup_printf("DETACH DATABASE %s", in->schema);
+    exec(store, sql, NULL);
 }
 
-/* Reads the attached shard's newest matrix run into IN and its record fields, checking that it
- * is a shard and fits FIRST (NULL for the first input). */
+/* Reads the attached shard's newest matrix run into IN and REC, checking that it is a shard and
+ * fits FIRST (NULL for the first input). */
 static bool
 merge_read_shard(MmStore *store, MergeInput *in, MmRunRecord *rec, const MmRunRecord *first, GError **error)
 {
-    sqlite3_stmt *st;
-    gint64 version;
+    g_autofree char *vsql = g_strdup_printf("PRAGMA %s.user_version", in->schema);
+    g_autofree char *rsql = g_strdup_printf("SELECT id, name, scenario_path, scenario_hash, started_at, ended_at,"
+                                            " status, harness_version, filter, shard FROM %s.runs WHERE kind = 'run'"
+                                            " ORDER BY id DESC LIMIT 1",
+                                            in->schema);
+    sqlite3_stmt *st = NULL;
+    gint64 version = -1;
     int rc;
 
-    if (!(st = prepare(store, "PRAGMA shard.user_version", error)) ||
-        !step_row(store, st, "read schema version", &version, error))
+    if (sqlite3_prepare_v2(store->db, vsql, -1, &st, NULL) != SQLITE_OK)
+        return fail(store, error, "prepare");
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        version = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW) {
+        g_set_error(error, MM_ERROR, MM_ERROR_INPUT, "%s: cannot read it as a results DB: %s", in->path,
+                    sqlite3_errmsg(store->db));
         return false;
+    }
     if (version != MM_STORE_SCHEMA_VERSION) {
         g_set_error(error, MM_ERROR, MM_ERROR_INPUT,
                     "%s: schema version %" G_GINT64_FORMAT " (this migmatrix writes %d): merge shards written by "
@@ -1313,11 +1357,8 @@ merge_read_shard(MmStore *store, MergeInput *in, MmRunRecord *rec, const MmRunRe
                     in->path, version, MM_STORE_SCHEMA_VERSION);
         return false;
     }
-    if (!(st = prepare(store,
-                       "SELECT id, name, scenario_path, scenario_hash, started_at, ended_at, status,"
-                       " harness_version, filter, shard FROM shard.runs WHERE kind = 'run' ORDER BY id DESC LIMIT 1",
-                       error)))
-        return false;
+    if (sqlite3_prepare_v2(store->db, rsql, -1, &st, NULL) != SQLITE_OK)
+        return fail(store, error, "prepare");
     if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         in->run_id = sqlite3_column_int64(st, 0);
         rec->name = col_text(st, 1);
@@ -1331,8 +1372,12 @@ merge_read_shard(MmStore *store, MergeInput *in, MmRunRecord *rec, const MmRunRe
         rec->shard = col_text(st, 9);
         rc = sqlite3_step(st);
     }
-    if (!rows_done(store, st, rc, "read runs", error))
+    if (rc != SQLITE_DONE) {
+        fail(store, error, "read runs");
+        sqlite3_finalize(st);
         return false;
+    }
+    sqlite3_finalize(st);
     if (!in->run_id) {
         g_set_error(error, MM_ERROR, MM_ERROR_INPUT, "%s: no matrix run to merge", in->path);
         return false;
@@ -1360,17 +1405,75 @@ merge_read_shard(MmStore *store, MergeInput *in, MmRunRecord *rec, const MmRunRe
     return true;
 }
 
+/* A shard's steps, artifacts, features, migrations and host facts, into merged run RUN. */
 static bool
-merge_exec_bound(MmStore *store, const char *sql, gint64 a, gint64 b, gint64 c, GError **error)
+merge_copy_details(MmStore *store, const MergeInput *in, gint64 run, GError **error)
 {
-    sqlite3_stmt *st = prepare(store, sql, error);
+    static const char *const copy[] = {
+        ("INSERT INTO main.steps (case_row, phase, started_at, duration_ms, ok, message)"
+         " SELECT m.new_id, s.phase, s.started_at, s.duration_ms, s.ok, s.message FROM shard.steps s"
+         " JOIN temp.merge_cases m ON m.k = ? AND m.old_id = s.case_row ORDER BY s.case_row, s.id"),
+        ("INSERT INTO main.artifacts (case_row, kind, name, content)"
+         " SELECT m.new_id, a.kind, a.name, a.content FROM shard.artifacts a"
+         " JOIN temp.merge_cases m ON m.k = ? AND m.old_id = a.case_row ORDER BY a.case_row, a.id"),
+        ("INSERT OR IGNORE INTO main.case_features (case_row, feature, kind)"
+         " SELECT m.new_id, f.feature, f.kind FROM shard.case_features f"
+         " JOIN temp.merge_cases m ON m.k = ? AND m.old_id = f.case_row"),
+        ("INSERT INTO main.migrations (case_row, leg, ok, stats, total_ms, downtime_ms, data_total, data_processed,"
+         " data_remaining, memory_iterations, dirty_rate, postcopy, postcopy_after_ms)"
+         " SELECT m.new_id, g.leg, g.ok, g.stats, g.total_ms, g.downtime_ms, g.data_total, g.data_processed,"
+         " g.data_remaining, g.memory_iterations, g.dirty_rate, g.postcopy, g.postcopy_after_ms"
+         " FROM shard.migrations g JOIN temp.merge_cases m ON m.k = ? AND m.old_id = g.case_row ORDER BY g.id"),
+    };
 
-    if (!st)
+    for (guint q = 0; q < G_N_ELEMENTS(copy); q++)
+        if (!merge_exec(store, copy[q], in->schema, in->k, 0, 0, error))
+            return false;
+    return merge_exec(store,
+                      "INSERT OR IGNORE INTO main.hosts (run_id, name, position) SELECT ?, name, position"
+                      " FROM shard.hosts WHERE run_id = ? ORDER BY coalesce(position, id), id",
+                      in->schema, run, in->run_id, 0, error) &&
+           merge_exec(store,
+                      "INSERT OR IGNORE INTO main.host_facts (host_id, name, value)"
+                      " SELECT nh.id, f.name, f.value FROM shard.host_facts f"
+                      " JOIN shard.hosts h ON h.id = f.host_id"
+                      " JOIN main.hosts nh ON nh.run_id = ? AND nh.name = h.name WHERE h.run_id = ?",
+                      in->schema, run, in->run_id, 0, error);
+}
+
+/* The shards' runs must be one split of one scenario: same N, each K once, none missing. */
+static bool
+merge_check_split(const MergeInput *in, guint n_in, GError **error)
+{
+    g_autoptr(GString) missing = g_string_new(NULL);
+    guint n = in[0].n;
+
+    for (guint i = 0; i < n_in; i++) {
+        if (in[i].n != n) {
+            g_set_error(error, MM_ERROR, MM_ERROR_INPUT, "%s is shard %u/%u, %s shard %u/%u: merge shards of one split",
+                        in[i].path, in[i].k, in[i].n, in[0].path, in[0].k, n);
+            return false;
+        }
+        for (guint j = 0; j < i; j++)
+            if (in[j].k == in[i].k) {
+                g_set_error(error, MM_ERROR, MM_ERROR_INPUT, "%s and %s are both shard %u/%u", in[j].path,
+                            in[i].path, in[i].k, n);
+                return false;
+            }
+    }
+    for (guint k = 1; k <= n; k++) {
+        bool have = false;
+        for (guint i = 0; i < n_in; i++)
+            have |= in[i].k == k;
+        if (!have)
+            g_string_append_printf(missing, "%s%u/%u", missing->len ? ", " : "", k, n);
+    }
+    if (missing->len) {
+        g_set_error(error, MM_ERROR, MM_ERROR_INPUT, "shard%s %s missing: give every shard's DB",
+                    strchr(missing->str, ',') ? "s" : "", missing->str);
         return false;
-    /* Every statement here binds its parameters in this order; extra values are unused. */
-    for (int i = 1; i <= sqlite3_bind_parameter_count(st); i++)
-        bind_int64(store, st, i, i == 1 ? a : i == 2 ? b : c);
-    return step_done(store, st, error);
+    }
+    return true;
 }
 
 gint64
@@ -1382,16 +1485,21 @@ mm_store_merge(MmStore *store, const char *const *inputs, GError **error)
     g_autoptr(GString) from = g_string_new(NULL);
     g_autofree char *started = NULL, *ended = NULL;
     const char *status = "done";
-    bool open_end = false;
+    bool open_end = false, in_txn = false;
+    /* All shards attached at once when SQLite allows (10 by default): then the whole merge is one
+     * transaction, and each index page is written once, not once per shard. */
+    bool all_attached = n_in <= (guint)sqlite3_limit(store->db, SQLITE_LIMIT_ATTACHED, -1);
+    guint attached = 0;
     gint64 run = 0;
-    guint n = 0;
 
     if (!n_in) {
         g_set_error(error, MM_ERROR, MM_ERROR_INPUT, "no shard DB to merge");
         return 0;
     }
+    /* The index maps a shard's case rows to the merged ones while its details are copied. */
     if (!exec(store, "CREATE TEMP TABLE IF NOT EXISTS merge_cases (k INTEGER, old_id INTEGER, new_id INTEGER, "
                      CASE_COLUMNS ");"
+                     "CREATE INDEX IF NOT EXISTS temp.merge_by_old ON merge_cases (k, old_id);"
                      "DELETE FROM temp.merge_cases;",
               error))
         return 0;
@@ -1403,31 +1511,25 @@ mm_store_merge(MmStore *store, const char *const *inputs, GError **error)
 
         g_ptr_array_add(recs, rec);
         in[i].path = inputs[i];
+        g_snprintf(in[i].schema, sizeof(in[i].schema), "s%u", all_attached ? i + 1 : 1);
         if (!g_file_test(inputs[i], G_FILE_TEST_IS_REGULAR)) {
             g_set_error(error, MM_ERROR, MM_ERROR_INPUT, "%s: no such file", inputs[i]);
-            return 0;
+            goto out;
         }
-        if (!attach(store, inputs[i], error))
-            return 0;
+        if (!attach(store, &in[i], error))
+            goto out;
+        attached++;
         ok = merge_read_shard(store, &in[i], rec, i ? recs->pdata[0] : NULL, error) &&
-             merge_exec_bound(store,
-                              "INSERT INTO temp.merge_cases (k, old_id, " CASE_COLUMNS ") SELECT ?, id, " CASE_COLUMNS
-                              " FROM shard.cases WHERE run_id = ?",
-                              in[i].k, in[i].run_id, 0, error);
-        detach(store);
-        if (!ok)
-            return 0;
-        if (in[i].n != in[0].n) {
-            g_set_error(error, MM_ERROR, MM_ERROR_INPUT, "%s is shard %u/%u, %s shard %u/%u: merge shards of one split",
-                        inputs[i], in[i].k, in[i].n, inputs[0], in[0].k, in[0].n);
-            return 0;
+             merge_exec(store,
+                        "INSERT INTO temp.merge_cases (k, old_id, " CASE_COLUMNS ") SELECT ?, id, " CASE_COLUMNS
+                        " FROM shard.cases WHERE run_id = ?",
+                        in[i].schema, in[i].k, in[i].run_id, 0, error);
+        if (!all_attached) {
+            detach(store, &in[i]);
+            attached--;
         }
-        for (guint j = 0; j < i; j++)
-            if (in[j].k == in[i].k) {
-                g_set_error(error, MM_ERROR, MM_ERROR_INPUT, "%s and %s are both shard %u/%u", inputs[j], inputs[i],
-                            in[i].k, in[i].n);
-                return 0;
-            }
+        if (!ok)
+            goto out;
         /* The merged run spans its shards: the first start, the last end (none while one is open). */
         if (!started || g_strcmp0(rec->started_at, started) < 0) {
             g_free(started);
@@ -1444,111 +1546,95 @@ mm_store_merge(MmStore *store, const char *const *inputs, GError **error)
         g_string_append_printf(from, "%s%s (shard %s, run %" G_GINT64_FORMAT ")", i ? "\n" : "", inputs[i],
                                rec->shard, in[i].run_id);
     }
-    n = in[0].n;
-    if (n_in != n) {
-        g_autoptr(GString) missing = g_string_new(NULL);
+    if (!merge_check_split(in, n_in, error))
+        goto out;
 
-        for (guint k = 1; k <= n; k++) {
-            bool have = false;
-            for (guint i = 0; i < n_in; i++)
-                have |= in[i].k == k;
-            if (!have)
-                g_string_append_printf(missing, "%s%u/%u", missing->len ? ", " : "", k, n);
-        }
-        g_set_error(error, MM_ERROR, MM_ERROR_INPUT, "shard%s %s missing: give every shard's DB",
-                    strchr(missing->str, ',') ? "s" : "", missing->str);
-        return 0;
-    }
-
-    /* 2. The run and its cases in plan order, in one transaction: case rows then increase in
-     * the order reports read them, as in a run of the whole matrix. */
+    /* 2. The run and its cases in plan order: case rows then increase in the order reports read
+     * them, as in a run of the whole matrix. Every detail row copied in 3 points at a case row
+     * made here (through the map), so their foreign-key checks are skipped (a million rows for
+     * 1e5 cases); a larger page cache takes the index updates. */
+    if (!exec(store, "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -262144", error) || !mm_store_begin(store, error))
+        goto out;
+    in_txn = true;
     {
         const MmRunRecord *r0 = recs->pdata[0];
         sqlite3_stmt *st;
 
-        if (!mm_store_begin(store, error))
-            return 0;
         if (!(st = prepare(store,
                            "INSERT INTO runs (name, scenario_path, scenario_hash, started_at, ended_at, status,"
-                           " harness_version, kind, filter, merged_from) VALUES (?, ?, ?, ?, ?, 'merging', ?, 'run', ?, ?)",
+                           " harness_version, kind, filter, merged_from) VALUES (?, ?, ?, ?, ?, ?, ?, 'run', ?, ?)",
                            error)))
-            goto rollback;
+            goto out;
         bind_text(store, st, 1, r0->name);
         bind_text(store, st, 2, r0->scenario_path);
         bind_text(store, st, 3, r0->scenario_hash);
         bind_text(store, st, 4, started);
         bind_text(store, st, 5, open_end ? NULL : ended);
-        bind_text(store, st, 6, r0->harness_version);
-        bind_text(store, st, 7, r0->filter);
-        bind_text(store, st, 8, from->str);
+        bind_text(store, st, 6, status);
+        bind_text(store, st, 7, r0->harness_version);
+        bind_text(store, st, 8, r0->filter);
+        bind_text(store, st, 9, from->str);
         if (!step_done(store, st, error))
-            goto rollback;
+            goto out;
         run = sqlite3_last_insert_rowid(store->db);
-        if (!merge_exec_bound(store,
-                              "INSERT INTO cases (run_id, " CASE_COLUMNS ") SELECT ?, " CASE_COLUMNS
-                              " FROM temp.merge_cases ORDER BY plan_index, k, old_id",
-                              run, 0, 0, error) ||
-            !merge_exec_bound(store,
-                              "UPDATE temp.merge_cases SET new_id = (SELECT c.id FROM cases c WHERE c.run_id = ?"
-                              " AND c.case_id = merge_cases.case_id)",
-                              run, 0, 0, error) ||
-            !mm_store_commit(store, error))
-            goto rollback;
     }
+    if (!merge_exec(store,
+                    "INSERT INTO main.cases (run_id, " CASE_COLUMNS ") SELECT ?, " CASE_COLUMNS
+                    " FROM temp.merge_cases ORDER BY plan_index, k, old_id",
+                    NULL, run, 0, 0, error) ||
+        !merge_exec(store,
+                    "UPDATE temp.merge_cases SET new_id = (SELECT c.id FROM main.cases c WHERE c.run_id = ?"
+                    " AND c.case_id = merge_cases.case_id)",
+                    NULL, run, 0, 0, error))
+        goto out;
 
-    /* 3. Each shard's details, one transaction per shard (ATTACH cannot be inside one). A failure
-     * removes the half-merged run; the shard DBs are only read. */
+    /* 3. Each shard's details: in the same transaction when all are attached; otherwise one
+     * transaction per shard (ATTACH cannot be inside one), and a failure removes the half-merged
+     * run. The shard DBs are only read. */
     for (guint i = 0; i < n_in; i++) {
-        static const char *const copy[] = {
-            ("INSERT INTO steps (case_row, phase, started_at, duration_ms, ok, message)"
-             " SELECT m.new_id, s.phase, s.started_at, s.duration_ms, s.ok, s.message FROM shard.steps s"
-             " JOIN temp.merge_cases m ON m.k = ? AND m.old_id = s.case_row ORDER BY s.case_row, s.id"),
-            ("INSERT INTO artifacts (case_row, kind, name, content)"
-             " SELECT m.new_id, a.kind, a.name, a.content FROM shard.artifacts a"
-             " JOIN temp.merge_cases m ON m.k = ? AND m.old_id = a.case_row ORDER BY a.case_row, a.id"),
-            ("INSERT OR IGNORE INTO case_features (case_row, feature, kind)"
-             " SELECT m.new_id, f.feature, f.kind FROM shard.case_features f"
-             " JOIN temp.merge_cases m ON m.k = ? AND m.old_id = f.case_row"),
-            ("INSERT INTO migrations (case_row, leg, ok, stats, total_ms, downtime_ms, data_total, data_processed,"
-             " data_remaining, memory_iterations, dirty_rate, postcopy, postcopy_after_ms)"
-             " SELECT m.new_id, g.leg, g.ok, g.stats, g.total_ms, g.downtime_ms, g.data_total, g.data_processed,"
-             " g.data_remaining, g.memory_iterations, g.dirty_rate, g.postcopy, g.postcopy_after_ms"
-             " FROM shard.migrations g JOIN temp.merge_cases m ON m.k = ? AND m.old_id = g.case_row ORDER BY g.id"),
-        };
-        bool ok;
-
-        if (!attach(store, inputs[i], error))
-            goto remove;
-        ok = mm_store_begin(store, error);
-        for (guint q = 0; ok && q < G_N_ELEMENTS(copy); q++)
-            ok = merge_exec_bound(store, copy[q], in[i].k, 0, 0, error);
-        ok = ok &&
-             merge_exec_bound(store,
-                              "INSERT OR IGNORE INTO hosts (run_id, name, position) SELECT ?, name, position"
-                              " FROM shard.hosts WHERE run_id = ? ORDER BY coalesce(position, id), id",
-                              run, in[i].run_id, 0, error) &&
-             merge_exec_bound(store,
-                              "INSERT OR IGNORE INTO host_facts (host_id, name, value)"
-                              " SELECT nh.id, f.name, f.value FROM shard.host_facts f"
-                              " JOIN shard.hosts h ON h.id = f.host_id"
-                              " JOIN hosts nh ON nh.run_id = ? AND nh.name = h.name WHERE h.run_id = ?",
-                              run, in[i].run_id, 0, error) &&
-             mm_store_commit(store, error);
-        if (!ok)
-            mm_store_rollback(store);
-        detach(store);
-        if (!ok)
-            goto remove;
+        if (!all_attached) {
+            if (!mm_store_commit(store, error))
+                goto out;
+            in_txn = false;
+            if (!attach(store, &in[i], error))
+                goto out;
+            attached++;
+            if (!mm_store_begin(store, error))
+                goto out;
+            in_txn = true;
+        }
+        if (!merge_copy_details(store, &in[i], run, error))
+            goto out;
+        if (!all_attached) {
+            if (!mm_store_commit(store, error))
+                goto out;
+            in_txn = false;
+            detach(store, &in[i]);
+            attached--;
+            if (!mm_store_begin(store, error))
+                goto out;
+            in_txn = true;
+        }
     }
-    if (!update_text(store, "UPDATE runs SET status = ? WHERE id = ?", status, run, error))
-        goto remove;
-    exec(store, "DELETE FROM temp.merge_cases", NULL);
+    if (!mm_store_commit(store, error))
+        goto out;
+    in_txn = false;
+    for (guint i = 0; all_attached && i < attached; i++)
+        detach(store, &in[i]);
+    attached = 0;
+    exec(store, "DELETE FROM temp.merge_cases; PRAGMA foreign_keys = ON; PRAGMA cache_size = -2000", NULL);
     return run;
 
-rollback:
-    mm_store_rollback(store);
-    return 0;
-remove:
-    merge_exec_bound(store, "DELETE FROM runs WHERE id = ?", run, 0, 0, NULL);
+out:
+    if (in_txn)
+        mm_store_rollback(store);
+    for (guint i = 0; all_attached && i < attached; i++)
+        detach(store, &in[i]);
+    if (!all_attached && attached)
+        detach(store, &in[0]);
+    exec(store, "DELETE FROM temp.merge_cases; PRAGMA foreign_keys = ON; PRAGMA cache_size = -2000", NULL);
+    /* Per-shard commits may have kept part of the run: it goes (with its rows, by cascade). */
+    if (run && !all_attached)
+        merge_exec(store, "DELETE FROM main.runs WHERE id = ?", NULL, run, 0, 0, NULL);
     return 0;
 }
