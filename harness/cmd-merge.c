@@ -1,6 +1,6 @@
 /* cmd-merge.c: `migmatrix merge --db OUT.db IN.db…`: the shard DBs of one split (run --shard
  * K/N on several runners) become one run in OUT, in plan order, so report and diff treat it as
- * one run. Works on stores alone: no scenario, no host. The inputs are only read. */
+ * one run. Works on stores alone: no scenario, no host. No row is written into the inputs. */
 #include <stdio.h>
 
 #include "migmatrix/cli.h"

@@ -36,6 +36,7 @@ typedef struct _Runner {
     bool tty, verbose;
     guint jobs;
     bool leases;             /* shards share hosts: lease both hosts for each case */
+    GHashTable *released;    /* host name → when this runner last gave its lease back (µs) */
     gint64 lease_secs;       /* how long a lease may be held: a case's longest possible life */
     GMutex lock;             /* guards everything below, and stderr */
     GCond changed;           /* a job finished, or a phase changed */
@@ -150,6 +151,7 @@ typedef struct {
     GArray *rows;            /* gint64: its row in the store */
     GPtrArray *results;      /* MmCaseResult* or NULL (not run): beside cases */
     GArray *to_run;          /* guint: indexes into cases that still need running */
+    GArray *reset;           /* gint64: rows a resume clears before running them again */
 } Work;
 
 static void
@@ -169,6 +171,7 @@ work_clear(Work *w)
     g_clear_pointer(&w->rows, g_array_unref);
     g_clear_pointer(&w->results, g_ptr_array_unref);
     g_clear_pointer(&w->to_run, g_array_unref);
+    g_clear_pointer(&w->reset, g_array_unref);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Work, work_clear)
 
@@ -180,6 +183,7 @@ work_init(Work *w)
     w->rows = g_array_new(FALSE, FALSE, sizeof(gint64));
     w->results = g_ptr_array_new_with_free_func(result_free);
     w->to_run = g_array_new(FALSE, FALSE, sizeof(guint));
+    w->reset = g_array_new(FALSE, FALSE, sizeof(gint64));
 }
 
 static void
@@ -317,15 +321,45 @@ set_phase(Job *j, const char *phase)
  * none: a runner holding one host while it waits for the other would stall that host for
  * everyone. Waits while another runner holds one. False when interrupted or on an error (set
  * in the job's result). */
+/* Runners that share a host poll for its lease once a second; one that just gave it back waits
+ * a little longer before taking it again, so the others get their turn instead of starving. */
+#define LEASE_TURN (1500 * G_TIME_SPAN_MILLISECOND)
+
+static void
+wait_turn(Runner *rn, const MmHost *host)
+{
+    gint64 last, wait;
+
+    g_mutex_lock(&rn->lock);
+    last = GPOINTER_TO_SIZE(g_hash_table_lookup(rn->released, host->name));
+    g_mutex_unlock(&rn->lock);
+    wait = last ? last + LEASE_TURN - g_get_monotonic_time() : 0;
+    if (wait > 0)
+        g_usleep(wait);
+}
+
+static void
+give_back(Runner *rn, const MmHost *host, const char *what)
+{
+    mm_host_lease_release(rn->o.pool, host, rn->o.owner, what);
+    g_mutex_lock(&rn->lock);
+    g_hash_table_insert(rn->released, (gpointer)host->name, GSIZE_TO_POINTER(g_get_monotonic_time()));
+    g_mutex_unlock(&rn->lock);
+}
+
 static bool
 take_leases(Job *j, const MmHost **hosts)
 {
     Runner *rn = j->rn;
-    gint64 until = g_get_real_time() / G_USEC_PER_SEC + rn->lease_secs;
 
+    wait_turn(rn, hosts[0]);
+    if (hosts[1] != hosts[0])
+        wait_turn(rn, hosts[1]);
     for (guint tries = 0;; tries++) {
         g_autofree char *held_by = NULL;
         g_autoptr(GError) err = NULL;
+        /* Counted from now, every try: a lease taken after a long wait is good for a whole case. */
+        gint64 until = g_get_real_time() / G_USEC_PER_SEC + rn->lease_secs;
         int got = 0;
         guint i;
 
@@ -338,10 +372,11 @@ take_leases(Job *j, const MmHost **hosts)
         if (got == 1)
             return true;
         if (i == 1)
-            mm_host_lease_release(rn->o.pool, hosts[0], rn->o.owner);
+            mm_host_lease_release(rn->o.pool, hosts[0], rn->o.owner, j->c->id);
         if (got < 0) {
             j->result.outcome = MM_OUTCOME_INFRA_ERROR;
-            j->result.reason = g_strdup("host lease");
+            /* The same reason as an unleased run's prepare gives for a host that is down. */
+            j->result.reason = g_strdup(g_str_has_prefix(err->message, "host down") ? "host down" : "host lease");
             j->result.error_text = g_strdup(err->message);
             return false;
         }
@@ -392,9 +427,9 @@ worker(gpointer data, gpointer user)
         mm_engine_run_case(&o, j->c, j->row, j->plan_index + 1, &j->result);
     }
     if (rn->leases) {
-        mm_host_lease_release(rn->o.pool, hosts[0], rn->o.owner);
+        give_back(rn, hosts[0], j->c->id);
         if (hosts[1] != hosts[0])
-            mm_host_lease_release(rn->o.pool, hosts[1], rn->o.owner);
+            give_back(rn, hosts[1], j->c->id);
     }
 done:
     g_mutex_lock(&rn->lock);
@@ -623,12 +658,14 @@ select_rerun(MmStore *store, gint64 from, const char *what, MmMatrix *m, Work *w
         work_add(w, m->cases->pdata[idx - 1], idx - 1);
     }
     if (n_gone)
-        fprintf(stderr, "warning: %u %s case%s of run %" G_GINT64_FORMAT " no longer in the scenario, not rerun: %s%s\n",
+        fprintf(stderr, "warning: %u %s case%s of run %" G_GINT64_FORMAT " no longer in the scenario (or left out "
+                        "by --filter), not rerun: %s%s\n",
                 n_gone, what, n_gone == 1 ? "" : "s", from, gone->str, n_gone > 5 ? ", …" : "");
     return true;
 }
 
-/* --resume RUN: the run's stored cases; finished ones are kept, the rest reset and run. */
+/* --resume RUN: the run's stored cases; finished ones are kept, the rest are reset (later,
+ * once nothing can refuse the resume any more) and run. */
 static bool
 select_resume(MmStore *store, gint64 run, MmMatrix *m, Work *w, GError **error)
 {
@@ -655,8 +692,7 @@ select_resume(MmStore *store, gint64 run, MmMatrix *m, Work *w, GError **error)
             w->results->pdata[slot] = result_from_record(r);
             continue;
         }
-        if (!mm_store_case_reset(store, r->id, error))
-            return false;
+        g_array_append_val(w->reset, r->id);
         g_array_append_val(w->to_run, slot);
     }
     return true;
@@ -705,6 +741,11 @@ check_options(const RunOptions *o, int argc, guint *k, guint *n)
     if (o->resume && (o->rerun || o->from || o->shard || o->filter)) {
         mm_cli_usage_error("run", "--resume continues a run as it began: it takes no --rerun, --from, --shard "
                                   "or --filter");
+        return false;
+    }
+    if (o->rerun && o->shard) {
+        mm_cli_usage_error("run", "--rerun takes the cases of one run, whatever shard ran them: give no --shard "
+                                  "(rerun each shard's DB, or the merged one)");
         return false;
     }
     if (o->force && !o->resume) {
@@ -799,6 +840,14 @@ mm_cmd_run(int argc, char **argv)
                     id, old->status, id);
             return MM_EXIT_USAGE;
         }
+        /* A run whose runner is alive is not resumed under it: its cases would run twice. */
+        if (opt.resume && strcmp(old->status, "running") == 0 && old->owner && mm_owner_alive(old->owner) &&
+            !opt.force) {
+            fprintf(stderr, "migmatrix run: run %" G_GINT64_FORMAT " is still running (migmatrix %s); wait for it, "
+                            "or stop it; --force resumes it anyway (if that process is not a migmatrix)\n",
+                    id, old->owner);
+            return MM_EXIT_USAGE;
+        }
         if (opt.resume && old->merged_from) {
             fprintf(stderr, "migmatrix run: run %" G_GINT64_FORMAT " was merged from shards: resume each shard in "
                             "its own DB, then merge again\n", id);
@@ -861,14 +910,17 @@ mm_cmd_run(int argc, char **argv)
 
     if (!store && !(store = mm_store_open(dbpath, &err)))
         goto db_error;
+    mm_engine_identity(&token, &owner);
     if (opt.resume) {
-        if (!mm_store_run_resume(store, run, &err))
+        if (!mm_store_cases_reset(store, (const gint64 *)(void *)w.reset->data, w.reset->len, &err) ||
+            !mm_store_run_resume(store, run, &err) || !mm_store_run_set_owner(store, run, owner, &err))
             goto db_error;
     } else {
         if (!(run = mm_store_run_begin(store, "run", sc->name, sc->path, sc->sha256, &err)) ||
             (opt.filter && !mm_store_run_set_filter(store, run, opt.filter, &err)) ||
             (opt.shard && !mm_store_run_set_shard(store, run, opt.shard, &err)) ||
             (opt.rerun && !mm_store_run_set_rerun(store, run, opt.from, opt.rerun, &err)) ||
+            !mm_store_run_set_owner(store, run, owner, &err) ||
             !store_planned(store, run, &w, &err))
             goto db_error;
     }
@@ -891,10 +943,10 @@ mm_cmd_run(int argc, char **argv)
     if (!snapshot_hosts(sc, &w, store, run, &err))
         goto db_error;
 
-    mm_engine_identity(&token, &owner);
     g_mutex_init(&rn.lock);
     g_cond_init(&rn.changed);
     rn.dbpath = dbpath;
+    rn.released = g_hash_table_new(g_str_hash, g_str_equal);
     /* A lease outlives no case: every wait of the cycle at its longest, twice over, and 10 min. */
     rn.lease_secs = 2 * (2 * (gint64)sc->boot_timeout + 2 * (gint64)sc->migrate_timeout + 4 * (gint64)sc->alive_timeout) + 600;
     rn.o = (MmEngineOptions){ .sc = sc, .pool = pool, .run_id = run, .token = token, .owner = owner,
@@ -902,6 +954,7 @@ mm_cmd_run(int argc, char **argv)
     db_ok = run_cases(&rn, sc, store, &w, &err);
     g_mutex_clear(&rn.lock);
     g_cond_clear(&rn.changed);
+    g_hash_table_unref(rn.released);
     if (!db_ok) {
         fprintf(stderr, "migmatrix run: the results DB failed, no further case was started: %s\n", err->message);
         /* Best effort on a DB that just failed: if it cannot take this either, the run stays
@@ -933,5 +986,9 @@ mm_cmd_run(int argc, char **argv)
 
 db_error:
     fprintf(stderr, "migmatrix run: %s\n", err->message);
+    /* Once the run is stored, it can be finished later rather than started again. */
+    if (run)
+        fprintf(stderr, "after fixing the DB, continue with: migmatrix run --resume %" G_GINT64_FORMAT " --db %s\n",
+                run, dbpath);
     return MM_EXIT_INFRA;
 }

@@ -70,10 +70,11 @@ typedef struct {
  * cleanup, and ends as infra-error with SQLite's message (a verdict whose evidence was not
  * stored is not a verdict). */
 static void
-stored(Cycle *cy, bool ok, GError *err)
+stored(Cycle *cy, bool ok, GError **err)
 {
+    /* ERR by address: it is read after the write that sets it (argument order is unspecified). */
     if (!ok && !cy->store_error)
-        cy->store_error = g_error_copy(err);
+        cy->store_error = g_error_copy(*err);
 }
 
 static void
@@ -82,7 +83,7 @@ artifact(Cycle *cy, const char *kind, const char *name, const char *content)
     g_autoptr(GError) err = NULL;
 
     if (content)
-        stored(cy, mm_store_artifact_add(cy->o->store, cy->row, kind, name, content, &err), err);
+        stored(cy, mm_store_artifact_add(cy->o->store, cy->row, kind, name, content, &err), &err);
 }
 
 static void
@@ -90,7 +91,7 @@ feature(Cycle *cy, const char *name, const char *kind)
 {
     g_autoptr(GError) err = NULL;
 
-    stored(cy, mm_store_feature_add(cy->o->store, cy->row, name, kind, &err), err);
+    stored(cy, mm_store_feature_add(cy->o->store, cy->row, name, kind, &err), &err);
 }
 
 static void
@@ -630,7 +631,7 @@ record_job_stats(Cycle *cy, const char *leg, bool ok, virDomainPtr holder, Watch
         text = params_text(params, nparams);
     }
     virTypedParamsFree(params, nparams);
-    stored(cy, mm_store_migration_add(cy->o->store, cy->row, &m, &err), err);
+    stored(cy, mm_store_migration_add(cy->o->store, cy->row, &m, &err), &err);
     {
         g_autofree char *content = g_strdup_printf("stats=%s\n%s", m.stats, text ? text : "");
         artifact(cy, "job-stats", leg, content);
@@ -1619,7 +1620,7 @@ mm_engine_run_case(const MmEngineOptions *o, const MmCase *c, gint64 case_row, g
 
             stored(&cy, mm_store_step_add(o->store, case_row, phase_names[p], started,
                                           (g_get_monotonic_time() - t0) / 1000, ok, cy.msg->str, &err) != 0,
-                   err);
+                   &err);
         }
         if (o->on_phase_end)
             o->on_phase_end(c, phase_names[p], ok, (g_get_monotonic_time() - t0) / 1000, o->data);

@@ -269,6 +269,13 @@ mm_host_pool_invalidate(MmHostPool *p, const MmHost *host)
  * runner (on any machine) sees; undefining it releases. Ephemeral: never written to disk. */
 #define LEASE_USAGE "/var/lib/migmatrix/host-lease"
 
+/* A case ID as the lease's description holds it: no markup, no spaces (the field separator). */
+static char *
+lease_what(const char *what)
+{
+    return g_strdelimit(g_strdup(what), "<>&' \"", '_');
+}
+
 /* "owner=HOST:PID until=UNIX case=ID" → its fields. */
 static void
 lease_parse(const char *xml, char **owner, gint64 *until, char **what)
@@ -301,7 +308,7 @@ mm_host_lease_acquire(MmHostPool *pool, const MmHost *host, const char *owner, c
 {
     virConnectPtr conn = mm_host_pool_get(pool, host, error);
     g_autofree char *xml = NULL;
-    g_autofree char *safe_what = g_strdelimit(g_strdup(what), "<>& ", '_');
+    g_autofree char *safe_what = lease_what(what);
 
     *held_by = NULL;
     if (!conn)
@@ -343,8 +350,9 @@ mm_host_lease_acquire(MmHostPool *pool, const MmHost *host, const char *owner, c
 }
 
 void
-mm_host_lease_release(MmHostPool *pool, const MmHost *host, const char *owner)
+mm_host_lease_release(MmHostPool *pool, const MmHost *host, const char *owner, const char *what)
 {
+    g_autofree char *safe_what = lease_what(what);
     g_autoptr(GError) err = NULL;
     virConnectPtr conn = mm_host_pool_get(pool, host, &err);
     virSecretPtr s;
@@ -358,8 +366,9 @@ mm_host_lease_release(MmHostPool *pool, const MmHost *host, const char *owner)
     }
     xml = virSecretGetXMLDesc(s, 0);
     lease_parse(xml, &cur_owner, &until, &cur_what);
-    /* Only our own: after an expiry another runner may hold it now. */
-    if (g_strcmp0(cur_owner, owner) == 0)
+    /* Only this case's own: after an expiry another runner (or another worker of this one,
+     * same owner) may hold it now. */
+    if (g_strcmp0(cur_owner, owner) == 0 && g_strcmp0(cur_what, safe_what) == 0)
         virSecretUndefine(s);
     virSecretFree(s);
     virResetLastError();

@@ -101,9 +101,11 @@ static const char *const migrations[] = {
     "ALTER TABLE runs ADD COLUMN shard TEXT;"
     "ALTER TABLE runs ADD COLUMN merged_from TEXT;"
     "ALTER TABLE runs ADD COLUMN resumed INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE runs ADD COLUMN owner TEXT;"
     "ALTER TABLE cases ADD COLUMN plan_index INTEGER;"
     "ALTER TABLE hosts ADD COLUMN position INTEGER;"
-    "UPDATE cases SET plan_index = (SELECT count(*) FROM cases o WHERE o.run_id = cases.run_id AND o.id < cases.id);",
+    "UPDATE cases SET plan_index = x.rn FROM (SELECT id, row_number() OVER (PARTITION BY run_id ORDER BY id) - 1"
+    " AS rn FROM cases) AS x WHERE x.id = cases.id;",
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == MM_STORE_SCHEMA_VERSION);
@@ -373,6 +375,7 @@ mm_run_record_free(MmRunRecord *r)
     g_free(r->rerun);
     g_free(r->shard);
     g_free(r->merged_from);
+    g_free(r->owner);
     g_free(r);
 }
 
@@ -422,7 +425,7 @@ mm_store_runs_list(MmStore *store, GError **error)
                                " (SELECT count(*) FROM cases c WHERE c.run_id = r.id),"
                                " (SELECT count(*) FROM cases c WHERE c.run_id = r.id AND c.unexpected),"
                                " (SELECT count(*) FROM cases c WHERE c.run_id = r.id AND c.outcome IS NULL),"
-                               " r.filter, r.parent_id, r.rerun, r.shard, r.merged_from, r.resumed"
+                               " r.filter, r.parent_id, r.rerun, r.shard, r.merged_from, r.resumed, r.owner"
                                " FROM runs r ORDER BY r.id DESC",
                                error);
     g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)mm_run_record_free);
@@ -451,6 +454,7 @@ mm_store_runs_list(MmStore *store, GError **error)
         r->shard = col_text(st, 15);
         r->merged_from = col_text(st, 16);
         r->resumed = sqlite3_column_int64(st, 17);
+        r->owner = col_text(st, 18);
         g_ptr_array_add(out, r);
     }
     if (!rows_done(store, st, rc, "read runs", error))
@@ -522,6 +526,12 @@ mm_store_run_resume(MmStore *store, gint64 run_id, GError **error)
         return false;
     bind_int64(store, st, 1, run_id);
     return step_done(store, st, error);
+}
+
+bool
+mm_store_run_set_owner(MmStore *store, gint64 run_id, const char *owner, GError **error)
+{
+    return update_text(store, "UPDATE runs SET owner = ? WHERE id = ?", owner, run_id, error);
 }
 
 /* ---- cases ---------------------------------------------------------------------------------- */
@@ -620,7 +630,7 @@ mm_store_case_finish(MmStore *store, gint64 case_row, const char *outcome, const
 }
 
 bool
-mm_store_case_reset(MmStore *store, gint64 case_row, GError **error)
+mm_store_cases_reset(MmStore *store, const gint64 *rows, guint n_rows, GError **error)
 {
     /* What a case left when its runner died goes with it: resumed, it is run as if for the
      * first time, and its rows are only the new attempt's. */
@@ -635,15 +645,16 @@ mm_store_case_reset(MmStore *store, gint64 case_row, GError **error)
 
     if (!mm_store_begin(store, error))
         return false;
-    for (guint i = 0; i < G_N_ELEMENTS(sql); i++) {
-        sqlite3_stmt *st = prepare(store, sql[i], error);
+    for (guint r = 0; r < n_rows; r++)
+        for (guint i = 0; i < G_N_ELEMENTS(sql); i++) {
+            sqlite3_stmt *st = prepare(store, sql[i], error);
 
-        if (!st)
-            goto rollback;
-        bind_int64(store, st, 1, case_row);
-        if (!step_done(store, st, error))
-            goto rollback;
-    }
+            if (!st)
+                goto rollback;
+            bind_int64(store, st, 1, rows[r]);
+            if (!step_done(store, st, error))
+                goto rollback;
+        }
     return mm_store_commit(store, error);
 
 rollback:
@@ -1562,7 +1573,7 @@ mm_store_merge(MmStore *store, const char *const *inputs, GError **error)
 
         if (!(st = prepare(store,
                            "INSERT INTO runs (name, scenario_path, scenario_hash, started_at, ended_at, status,"
-                           " harness_version, kind, filter, merged_from) VALUES (?, ?, ?, ?, ?, ?, ?, 'run', ?, ?)",
+                           " harness_version, kind, filter, merged_from) VALUES (?, ?, ?, ?, ?, 'merging', ?, 'run', ?, ?)",
                            error)))
             goto out;
         bind_text(store, st, 1, r0->name);
@@ -1570,10 +1581,9 @@ mm_store_merge(MmStore *store, const char *const *inputs, GError **error)
         bind_text(store, st, 3, r0->scenario_hash);
         bind_text(store, st, 4, started);
         bind_text(store, st, 5, open_end ? NULL : ended);
-        bind_text(store, st, 6, status);
-        bind_text(store, st, 7, r0->harness_version);
-        bind_text(store, st, 8, r0->filter);
-        bind_text(store, st, 9, from->str);
+        bind_text(store, st, 6, r0->harness_version);
+        bind_text(store, st, 7, r0->filter);
+        bind_text(store, st, 8, from->str);
         if (!step_done(store, st, error))
             goto out;
         run = sqlite3_last_insert_rowid(store->db);
@@ -1616,7 +1626,10 @@ mm_store_merge(MmStore *store, const char *const *inputs, GError **error)
             in_txn = true;
         }
     }
-    if (!mm_store_commit(store, error))
+    /* Its real status last: a merge killed on the way leaves a run marked "merging", which
+     * report and diff do not take for a finished one. */
+    if (!update_text(store, "UPDATE runs SET status = ? WHERE id = ?", status, run, error) ||
+        !mm_store_commit(store, error))
         goto out;
     in_txn = false;
     for (guint i = 0; all_attached && i < attached; i++)
@@ -1633,8 +1646,14 @@ out:
     if (!all_attached && attached)
         detach(store, &in[0]);
     exec(store, "DELETE FROM temp.merge_cases; PRAGMA foreign_keys = ON; PRAGMA cache_size = -2000", NULL);
-    /* Per-shard commits may have kept part of the run: it goes (with its rows, by cascade). */
-    if (run && !all_attached)
-        merge_exec(store, "DELETE FROM main.runs WHERE id = ?", NULL, run, 0, 0, NULL);
+    /* Per-shard commits may have kept part of the run: it goes (with its rows, by cascade). If
+     * even that fails, it stays marked "merging" and the error says so. */
+    if (run && !all_attached) {
+        g_autoptr(GError) cleanup = NULL;
+
+        if (!merge_exec(store, "DELETE FROM main.runs WHERE id = ?", NULL, run, 0, 0, &cleanup))
+            g_prefix_error(error, "run %" G_GINT64_FORMAT " is left half-merged (status merging; %s): ", run,
+                           cleanup->message);
+    }
     return 0;
 }

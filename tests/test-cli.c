@@ -291,6 +291,34 @@ sql_int(const char *db, const char *query)
     return v;
 }
 
+/* The latest run of DB_A and of DB_B have the same cases in the same order with the same
+ * outcomes: their CSV reports agree from case_id to unexpected (columns 2-12; the run ID and
+ * the times after them may differ). */
+static void
+assert_same_cases(const char *db_a, const char *db_b)
+{
+    g_autofree char *a = NULL, *b = NULL, *e = NULL;
+    g_auto(GStrv) la = NULL, lb = NULL;
+
+    assert_int_equal(run((const char *const[]){ "report", "--db", db_a, "--format", "csv", NULL }, &a, &e), 0);
+    g_clear_pointer(&e, g_free);
+    assert_int_equal(run((const char *const[]){ "report", "--db", db_b, "--format", "csv", NULL }, &b, &e), 0);
+    la = g_strsplit(a, "\n", -1);
+    lb = g_strsplit(b, "\n", -1);
+    assert_int_equal(g_strv_length(la), g_strv_length(lb));
+    assert_true(g_strv_length(la) > 2);
+    for (guint i = 0; la[i]; i++) {
+        g_auto(GStrv) fa = g_strsplit(la[i], ",", 13);
+        g_auto(GStrv) fb = g_strsplit(lb[i], ",", 13);
+
+        if (!*la[i])
+            continue;
+        assert_true(g_strv_length(fa) == 13 && g_strv_length(fb) == 13);
+        for (guint f = 1; f < 12; f++)
+            assert_string_equal(fa[f], fb[f]);
+    }
+}
+
 /* A scenario on libvirt's test driver (test:///default): cases really run through the engine
  * in this process, quickly, and all fail the same way (the test driver cannot migrate), which
  * is what rerun, resume, shards and jobs need to be checked without a lab. */
@@ -330,22 +358,7 @@ test_run_lifecycle(void **state)
     EXPECT(MM_EXIT_UNEXPECTED, "done: 4 of 4 cases", "up to 2 cases at once", "run", ini, "--db", db,
            "--no-preflight", "--jobs", "2");
     assert_int_equal(sql_int(db, "SELECT count(*) FROM cases WHERE run_id = 1 AND state = 'done'"), 4);
-    {
-        g_autofree char *a = NULL, *b = NULL, *e = NULL;
-        assert_int_equal(run((const char *const[]){ "report", "--db", serial, "--format", "csv", NULL }, &a, &e), 0);
-        g_clear_pointer(&e, g_free);
-        assert_int_equal(run((const char *const[]){ "report", "--db", db, "--format", "csv", NULL }, &b, &e), 0);
-        /* Outcomes and order agree; only times differ: compare the first 5 columns. */
-        g_auto(GStrv) la = g_strsplit(a, "\n", -1);
-        g_auto(GStrv) lb = g_strsplit(b, "\n", -1);
-        assert_int_equal(g_strv_length(la), g_strv_length(lb));
-        for (guint i = 0; la[i]; i++) {
-            g_auto(GStrv) fa = g_strsplit(la[i], ",", 6);
-            g_auto(GStrv) fb = g_strsplit(lb[i], ",", 6);
-            for (guint f = 0; f < 5 && fa[f] && fb[f]; f++)
-                assert_string_equal(fa[f], fb[f]);
-        }
-    }
+    assert_same_cases(serial, db);
 
     /* Rerun of the failed cases: a new run, linked. */
     EXPECT(MM_EXIT_UNEXPECTED, "done: 4 of 4 cases", "(a rerun)", "run", "--rerun", "failed", "--from", "1", "--db",
@@ -392,22 +405,55 @@ test_run_lifecycle(void **state)
     EXPECT(MM_EXIT_USAGE, NULL, "is both an input and --db", "merge", "--db", s1, s1, s2);
     EXPECT(MM_EXIT_OK, "4 cases of", NULL, "merge", "--db", merged, s2, s1);
     EXPECT(MM_EXIT_OK, "[merged from 2 shard DBs]", NULL, "runs", "--db", merged);
-    {
-        g_autofree char *a = NULL, *b = NULL, *e = NULL;
-        assert_int_equal(run((const char *const[]){ "report", "--db", serial, "--format", "csv", NULL }, &a, &e), 0);
-        g_clear_pointer(&e, g_free);
-        assert_int_equal(run((const char *const[]){ "report", "--db", merged, "--format", "csv", NULL }, &b, &e), 0);
-        g_auto(GStrv) la = g_strsplit(a, "\n", -1);
-        g_auto(GStrv) lb = g_strsplit(b, "\n", -1);
-        assert_int_equal(g_strv_length(la), g_strv_length(lb));
-        for (guint i = 0; la[i]; i++) {
-            g_auto(GStrv) fa = g_strsplit(la[i], ",", 6);
-            g_auto(GStrv) fb = g_strsplit(lb[i], ",", 6);
-            for (guint f = 0; f < 5 && fa[f] && fb[f]; f++)
-                assert_string_equal(fa[f], fb[f]);
-        }
-    }
+    assert_same_cases(serial, merged);
     EXPECT(MM_EXIT_UNEXPECTED, NULL, NULL, "diff", "--db", merged, "1", "1");
+    assert_int_equal(system(rm), 0);
+}
+
+/* The DB fills up in the middle of a run (the runner's file size limit stands for a full disk):
+ * the run stops starting cases and exits 3 with SQLite's message and the --resume command, and
+ * every case finished before stays in the DB, which opens and reports again. */
+static void
+test_run_db_full(void **state)
+{
+    g_autofree char *dir = g_dir_make_tmp("mm-cli-XXXXXX", NULL);
+    g_autofree char *ini = g_build_filename(dir, "t.ini", NULL);
+    g_autofree char *db = g_build_filename(dir, "t.db", NULL);
+    g_autofree char *rm = g_strdup_printf("rm -rf '%s'", dir);
+    g_autofree char *text = g_strdup("[run]\nname = full\nboot_timeout = 5\n" OFFLINE_HOSTS
+                                     "[matrix]\npairs = a>b\nguests = g\nmodes = custom:qemu64, host-model\n"
+                                     "repeat = 200\n");
+    g_autofree char *cmd = NULL, *out = NULL, *err = NULL;
+    g_autoptr(GError) e = NULL;
+    gint64 done;
+    int status;
+
+    (void)state;
+    assert_true(g_file_set_contents(ini, text, -1, NULL));
+    /* SIGXFSZ ignored (and so inherited ignored): a write past the limit fails with EFBIG. The
+     * limit is in KiB, well above the run's setup and below what 400 cases write. */
+    cmd = g_strdup_printf("trap '' XFSZ; ulimit -f 2500; exec '%s' run '%s' --db '%s' --no-preflight", MM_BINARY, ini,
+                          db);
+    assert_true(g_spawn_sync(NULL, (char *[]){ (char *)"/bin/sh", (char *)"-c", cmd, NULL }, NULL, G_SPAWN_DEFAULT,
+                             NULL, NULL, &out, &err, &status, &e));
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != MM_EXIT_INFRA)
+        fail_msg("exit %d, want 3:\n%s\n%s", WEXITSTATUS(status), out, err);
+    assert_non_null(strstr(err, "the results DB failed, no further case was started"));
+    assert_null(strstr(err, "CRITICAL"));
+    assert_true(strstr(err, "disk I/O error") || strstr(err, "database or disk is full"));
+    assert_non_null(strstr(err, "migmatrix run --resume 1"));
+    done = sql_int(db, "SELECT count(*) FROM cases WHERE outcome IS NOT NULL");
+    assert_true(done > 0 && done < 400);
+    /* Each finished case kept its steps. */
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM cases c WHERE c.outcome IS NOT NULL AND NOT EXISTS"
+                                 " (SELECT 1 FROM steps s WHERE s.case_row = c.id AND s.phase = 'cleanup')"),
+                     0);
+    EXPECT(MM_EXIT_OK, NULL, NULL, "report", "--db", db, "--format", "csv");
+    /* The disk has room again: the run is finished where it stopped, nothing lost or doubled. */
+    EXPECT(MM_EXIT_UNEXPECTED, "done: 400 of 400 cases", "run 1 resumed", "run", "--resume", "1", "--db", db,
+           "--no-preflight");
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM cases WHERE state = 'done'"), 400);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM steps WHERE phase = 'prepare'"), 400);
     assert_int_equal(system(rm), 0);
 }
 
@@ -420,6 +466,7 @@ main(void)
         cmocka_unit_test(test_probe_import),
         cmocka_unit_test(test_db_chain),
         cmocka_unit_test(test_run_lifecycle),
+        cmocka_unit_test(test_run_db_full),
     };
     return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

@@ -720,6 +720,62 @@ case_span(Db *d, const MmCaseRecord *c, gint64 *from, gint64 *to)
     *to = g_date_time_to_unix(b) * G_USEC_PER_SEC + g_date_time_get_microsecond(b) + last->duration_ms * 1000;
 }
 
+/* The host lease itself, on lab-a: exclusive, held by a case of an owner; released only by that
+ * case; taken over once past its time, or from a dead process of this machine, never from a
+ * live owner elsewhere. */
+static void
+test_leases(void **state)
+{
+    g_autoptr(GPtrArray) problems = mm_problems_new();
+    g_autoptr(MmScenario) sc = mm_scenario_load(MM_SOURCE_DIR "/scenarios/local.ini", problems);
+    g_autoptr(MmHostPool) pool = mm_host_pool_new();
+    const MmHost *a = mm_scenario_find_host(sc, "lab-a");
+    g_autofree char *me = g_strdup_printf("%s:%d", g_get_host_name(), (int)getpid());
+    g_autofree char *dead = NULL;
+    gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+    g_autoptr(GError) err = NULL;
+    char *held = NULL;
+    pid_t child;
+
+    (void)state;
+    /* A PID that was ours and is gone: a dead owner on this machine. */
+    child = fork();
+    assert_true(child >= 0);
+    if (child == 0)
+        _exit(0);
+    assert_int_equal(waitpid(child, NULL, 0), child);
+    dead = g_strdup_printf("%s:%d", g_get_host_name(), (int)child);
+
+#define TAKE(owner, what, until, want)                                                                       \
+    do {                                                                                                     \
+        int got_ = mm_host_lease_acquire(pool, a, owner, what, until, &held, &err);                          \
+        if (got_ != (want))                                                                                  \
+            fail_msg("acquire by %s/%s: %d, want %d (%s; %s)", owner, what, got_, want, held ? held : "",    \
+                     err ? err->message : "");                                                               \
+        g_clear_pointer(&held, g_free);                                                                      \
+    } while (0)
+
+    TAKE("elsewhere.invalid:1", "x>y/g/none", now + 600, 1);
+    TAKE(me, "a>b/g/none", now + 600, 0);                      /* a live owner elsewhere: wait */
+    assert_int_equal(mm_host_lease_acquire(pool, a, me, "a>b/g/none", now + 600, &held, &err), 0);
+    assert_non_null(strstr(held, "elsewhere.invalid:1, case x>y/g/none"));
+    g_clear_pointer(&held, g_free);
+    mm_host_lease_release(pool, a, me, "x>y/g/none");           /* not ours: stays */
+    mm_host_lease_release(pool, a, "elsewhere.invalid:1", "other-case");   /* not that case: stays */
+    TAKE(me, "a>b/g/none", now + 600, 0);
+    mm_host_lease_release(pool, a, "elsewhere.invalid:1", "x>y/g/none");
+    TAKE(me, "a>b/g/none", now + 600, 1);                      /* given back: ours */
+    mm_host_lease_release(pool, a, me, "a>b/g/none");
+    TAKE("elsewhere.invalid:1", "x>y/g/none", now - 1, 1);     /* already past its time */
+    TAKE(me, "a>b/g/none", now + 600, 1);                      /* taken over */
+    mm_host_lease_release(pool, a, me, "a>b/g/none");
+    TAKE(dead, "x>y/g/none", now + 600, 1);
+    TAKE(me, "a>b/g/none", now + 600, 1);                      /* its owner is gone */
+    mm_host_lease_release(pool, a, me, "a>b/g/none");
+#undef TAKE
+    assert_no_leftovers();
+}
+
 /* Two shards of a matrix whose hosts form one group run at the same time: split by host pair,
  * they share lab-a, and take turns on it through its lease. Neither fails, their cases never
  * overlap in time, one waited for the other, merged they are the whole plan, and no lease is
@@ -1370,6 +1426,7 @@ main(void)
         cmocka_unit_test(test_destination_libvirtd_killed),
         cmocka_unit_test(test_sshd_stopped),
         cmocka_unit_test(test_jobs_host_drops),
+        cmocka_unit_test(test_leases),
         cmocka_unit_test(test_shards_take_turns),
         cmocka_unit_test(test_migrate_timeout),
         cmocka_unit_test(test_host_drops),

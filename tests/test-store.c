@@ -272,13 +272,14 @@ test_roundtrip(void **state)
     assert_non_null(err);
 }
 
-/* Two processes, each with its own connection, write to one file at the same time. */
+/* Two processes, each with its own connection, write to one file at the same time, while a
+ * third reads it. */
 static void
 test_two_writers(void **state)
 {
     Fixture *f = *state;
     enum { PER_CHILD = 300 };
-    pid_t pids[2];
+    pid_t pids[2], reader;
     gint64 run;
 
     {
@@ -308,6 +309,30 @@ test_two_writers(void **state)
             mm_store_close(s);
             _exit(0);
         }
+    }
+    /* A reader (a report while a run writes) all along: every read succeeds. */
+    reader = fork();
+    assert_true(reader >= 0);
+    if (reader == 0) {
+        g_autoptr(GError) err = NULL;
+        MmStore *s = mm_store_open(f->db, &err);
+
+        if (!s)
+            _exit(20);
+        for (int i = 0; i < 200; i++) {
+            g_autoptr(GPtrArray) cases = mm_store_cases_list(s, run, &err);
+            g_autoptr(GPtrArray) runs = mm_store_runs_list(s, &err);
+            if (!cases || !runs)
+                _exit(21);
+        }
+        mm_store_close(s);
+        _exit(0);
+    }
+    {
+        int status;
+        assert_int_equal(waitpid(reader, &status, 0), reader);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
     }
     for (int p = 0; p < 2; p++) {
         int status;
@@ -581,7 +606,7 @@ test_case_reset(void **state)
     assert_true(mm_store_artifact_add(s, row, "xml-before", "a", "<domain/>", &err));
     assert_true(mm_store_feature_add(s, row, "aes", "lost", &err));
     assert_true(mm_store_migration_add(s, row, &m, &err));
-    assert_true(mm_store_case_reset(s, row, &err));
+    assert_true(mm_store_cases_reset(s, &row, 1, &err));
     assert_int_equal(scalar(f->db, "SELECT count(*) FROM steps") + scalar(f->db, "SELECT count(*) FROM artifacts") +
                          scalar(f->db, "SELECT count(*) FROM case_features") +
                          scalar(f->db, "SELECT count(*) FROM migrations"),

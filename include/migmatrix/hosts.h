@@ -52,5 +52,5 @@ void mm_host_pool_invalidate(MmHostPool *pool, const MmHost *host);
  * when taken, 0 when another holds it (*HELD_BY says who, for the status), -1 on error. */
 int mm_host_lease_acquire(MmHostPool *pool, const MmHost *host, const char *owner, const char *what, gint64 until,
                           char **held_by, GError **error);
-/* Gives HOST's lease back if OWNER still holds it. */
-void mm_host_lease_release(MmHostPool *pool, const MmHost *host, const char *owner);
+/* Gives HOST's lease back if OWNER still holds it for case WHAT. */
+void mm_host_lease_release(MmHostPool *pool, const MmHost *host, const char *owner, const char *what);

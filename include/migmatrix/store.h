@@ -31,7 +31,7 @@ typedef struct {
     char *scenario_hash;
     char *started_at;        /* ISO 8601 UTC */
     char *ended_at;          /* NULL while running */
-    char *status;            /* running, done, interrupted, failed */
+    char *status;            /* running, done, interrupted, failed; merging while merge writes it */
     char *harness_version;
     char *kind;              /* run, probe, import */
     char *filter;            /* run --filter GLOB, or NULL: the whole matrix */
@@ -40,6 +40,7 @@ typedef struct {
     char *shard;             /* run --shard K/N: "K/N"; NULL for a whole run */
     char *merged_from;       /* merge: the shard DBs, one per line; NULL otherwise */
     gint64 resumed;          /* times run --resume continued it */
+    char *owner;             /* the migmatrix process running it ("HOST:PID"), while it runs */
     gint64 n_cases;
     gint64 n_unexpected;
     gint64 n_not_run;        /* cases without an outcome (planned, running, interrupted) */
@@ -64,6 +65,9 @@ bool mm_store_run_set_shard(MmStore *store, gint64 run_id, const char *shard, GE
 bool mm_store_run_set_rerun(MmStore *store, gint64 run_id, gint64 parent_id, const char *what, GError **error);
 /* Marks an interrupted run as running again (run --resume), counting the resumption. */
 bool mm_store_run_resume(MmStore *store, gint64 run_id, GError **error);
+/* Records the process running the run now (mm_engine_identity's OWNER), so that --resume can
+ * tell a dead runner from a live one. */
+bool mm_store_run_set_owner(MmStore *store, gint64 run_id, const char *owner, GError **error);
 
 /* Combines shard runs into one run of OUT (merge): the newest matrix run of each of the
  * INPUTS DBs must be a shard ("K/N") of one scenario (same hash, same N), each K once. Cases
@@ -103,9 +107,9 @@ bool mm_store_case_set_running(MmStore *store, gint64 case_row, GError **error);
 bool mm_store_case_finish(MmStore *store, gint64 case_row, const char *outcome,
                           const char *reason, const char *error_text, bool unexpected,
                           gint64 duration_ms, GError **error);
-/* Back to "planned", without what an unfinished attempt left (steps, artifacts, features,
- * migrations): run --resume runs it again. One transaction. */
-bool mm_store_case_reset(MmStore *store, gint64 case_row, GError **error);
+/* Cases ROWS back to "planned", without what an unfinished attempt left (steps, artifacts,
+ * features, migrations): run --resume runs them again. One transaction for all. */
+bool mm_store_cases_reset(MmStore *store, const gint64 *rows, guint n_rows, GError **error);
 /* planned, running, done, interrupted. */
 bool mm_store_case_set_state(MmStore *store, gint64 case_row, const char *state, GError **error);
 /* MmCaseRecord*, in plan order. */
