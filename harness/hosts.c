@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "migmatrix/util.h"
+#include "migmatrix/xml.h"
 
 static void
 silent_error_handler(void *opaque, virErrorPtr err)
@@ -269,28 +270,30 @@ mm_host_pool_invalidate(MmHostPool *p, const MmHost *host)
  * runner (on any machine) sees; undefining it releases. Ephemeral: never written to disk. */
 #define LEASE_USAGE "/var/lib/migmatrix/host-lease"
 
-/* A case ID as the lease's description holds it: no markup, no spaces (the field separator). */
+/* A case ID or owner as the lease's description holds it: XML-escaped, and no spaces (the
+ * field separator; case IDs and "HOST:PID" have none). */
 static char *
-lease_what(const char *what)
+lease_field(const char *text)
 {
-    return g_strdelimit(g_strdup(what), "<>&' \"", '_');
+    g_autofree char *flat = g_strdelimit(g_strdup(text), " \t\n", '_');
+    return g_markup_escape_text(flat, -1);
 }
 
 /* "owner=HOST:PID until=UNIX case=ID" → its fields. */
 static void
 lease_parse(const char *xml, char **owner, gint64 *until, char **what)
 {
-    const char *d = xml ? strstr(xml, "<description>") : NULL;
-    g_autofree char *desc = NULL;
+    g_autoptr(xmlDoc) doc = xml ? mm_xml_parse(xml, -1, "host lease", NULL) : NULL;
+    g_autoptr(xmlXPathContext) ctx = doc ? xmlXPathNewContext(doc) : NULL;
+    /* Through the XML parser: libvirt escapes the description ("a&gt;b"). */
+    g_autofree char *desc = ctx ? mm_xml_string(ctx, NULL, "/secret/description") : NULL;
     g_auto(GStrv) f = NULL;
 
     *owner = NULL;
     *what = NULL;
     *until = 0;
-    if (!d)
+    if (!desc)
         return;
-    d += strlen("<description>");
-    desc = g_strndup(d, strcspn(d, "<"));
     f = g_strsplit(desc, " ", 3);
     for (int i = 0; f[i]; i++) {
         if (g_str_has_prefix(f[i], "owner="))
@@ -308,7 +311,8 @@ mm_host_lease_acquire(MmHostPool *pool, const MmHost *host, const char *owner, c
 {
     virConnectPtr conn = mm_host_pool_get(pool, host, error);
     g_autofree char *xml = NULL;
-    g_autofree char *safe_what = lease_what(what);
+    g_autofree char *safe_what = lease_field(what);
+    g_autofree char *safe_owner = lease_field(owner);
 
     *held_by = NULL;
     if (!conn)
@@ -316,7 +320,7 @@ mm_host_lease_acquire(MmHostPool *pool, const MmHost *host, const char *owner, c
     xml = g_strdup_printf("<secret ephemeral='yes' private='yes'><description>owner=%s until=%" G_GINT64_FORMAT
                           " case=%s</description><usage type='volume'><volume>" LEASE_USAGE
                           "</volume></usage></secret>",
-                          owner, until, safe_what);
+                          safe_owner, until, safe_what);
     for (int attempt = 0; attempt < 2; attempt++) {
         virSecretPtr s = virSecretDefineXML(conn, xml, 0);
         g_autofree char *cur = NULL, *cur_owner = NULL, *cur_what = NULL;
@@ -352,7 +356,6 @@ mm_host_lease_acquire(MmHostPool *pool, const MmHost *host, const char *owner, c
 void
 mm_host_lease_release(MmHostPool *pool, const MmHost *host, const char *owner, const char *what)
 {
-    g_autofree char *safe_what = lease_what(what);
     g_autoptr(GError) err = NULL;
     virConnectPtr conn = mm_host_pool_get(pool, host, &err);
     virSecretPtr s;
@@ -368,7 +371,7 @@ mm_host_lease_release(MmHostPool *pool, const MmHost *host, const char *owner, c
     lease_parse(xml, &cur_owner, &until, &cur_what);
     /* Only this case's own: after an expiry another runner (or another worker of this one,
      * same owner) may hold it now. */
-    if (g_strcmp0(cur_owner, owner) == 0 && g_strcmp0(cur_what, safe_what) == 0)
+    if (g_strcmp0(cur_owner, owner) == 0 && g_strcmp0(cur_what, what) == 0)
         virSecretUndefine(s);
     virSecretFree(s);
     virResetLastError();
