@@ -584,6 +584,59 @@ test_merge(void **state)
     assert_non_null(strstr(rec->merged_from, "shard 1/2"));
 }
 
+/* More shards than SQLite attaches at once (10): merged one shard per transaction, the same
+ * result; and a shard that cannot be read half-way leaves no run behind. */
+static void
+test_merge_many(void **state)
+{
+    Fixture *f = *state;
+    enum { N = 12 };
+    g_autoptr(GPtrArray) paths = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GError) err = NULL;
+    g_autoptr(MmStore) out = NULL;
+    g_autoptr(GPtrArray) cases = NULL;
+    gint64 run;
+
+    for (guint k = 1; k <= N; k++) {
+        g_autofree char *name = g_strdup_printf("m%02u.db", k);
+        g_autofree char *shard = g_strdup_printf("%u/%u", k, N);
+        g_autofree char *id = g_strdup_printf("a%02u>b/g/none", k);
+        const char *ids[] = { id, NULL };
+        const guint plan[] = { N - k };   /* plan order is the reverse of the shard order */
+
+        g_ptr_array_add(paths, g_build_filename(f->dir, name, NULL));
+        shard_db(paths->pdata[k - 1], shard, "h1", ids, plan);
+    }
+    g_ptr_array_add(paths, NULL);
+    out = mm_store_open(f->db, &err);
+    assert_non_null(out);
+    run = mm_store_merge(out, (const char *const *)paths->pdata, &err);
+    if (!run)
+        fail_msg("%s", err->message);
+    cases = mm_store_cases_list(out, run, &err);
+    assert_int_equal(cases->len, N);
+    for (guint i = 0; i < N; i++) {
+        g_autofree char *want = g_strdup_printf("a%02u>b/g/none", N - i);
+        g_autoptr(GPtrArray) steps = mm_store_steps_list(out, ((MmCaseRecord *)cases->pdata[i])->id, &err);
+        assert_string_equal(((MmCaseRecord *)cases->pdata[i])->case_id, want);
+        assert_int_equal(steps->len, 1);
+    }
+    /* The last shard's DB made unreadable after the check: the half-merged run goes. */
+    {
+        gint64 before = scalar(f->db, "SELECT count(*) FROM runs");
+        g_autofree char *bad = g_build_filename(f->dir, "m12.db", NULL);
+        sqlite3 *h;
+
+        assert_int_equal(sqlite3_open(bad, &h), SQLITE_OK);
+        assert_int_equal(sqlite3_exec(h, "DROP TABLE migrations", NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(h);
+        g_clear_error(&err);
+        assert_int_equal(mm_store_merge(out, (const char *const *)paths->pdata, &err), 0);
+        assert_non_null(strstr(err->message, "migrations"));
+        assert_int_equal(scalar(f->db, "SELECT count(*) FROM runs"), before);
+    }
+}
+
 /* What an unfinished attempt left goes when the case is reset for a resumed run. */
 static void
 test_case_reset(void **state)
@@ -634,6 +687,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_merge, setup, teardown),
         cmocka_unit_test_setup_teardown(test_case_reset, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_merge_many, setup, teardown),
     };
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
