@@ -53,7 +53,8 @@ mm_test_lab_up(void)
     }
     /* A half-dead lab from an interrupted run: clear it first. */
     sh(MM_SOURCE_DIR "/scripts/lab-down.sh >/dev/null 2>&1");
-    if (sh(MM_SOURCE_DIR "/scripts/lab-up.sh") != 0) {
+    /* Four hosts: lab-d gives two disjoint pairs (lab-a>lab-b beside lab-c>lab-d) for --jobs. */
+    if (sh(MM_SOURCE_DIR "/scripts/lab-up.sh 4") != 0) {
         fprintf(stderr, "lab-up.sh failed\n");
         exit(1);
     }

@@ -457,6 +457,53 @@ test_run_db_full(void **state)
     assert_int_equal(system(rm), 0);
 }
 
+/* On a terminal (a pty from util-linux's script), run draws a live status under the finished
+ * lines: cases done of all, each running case with its phase, an ETA once a case has finished,
+ * and erases it before each finished line. Without a terminal none of that is written. */
+static void
+test_run_status_on_tty(void **state)
+{
+    g_autofree char *dir = g_dir_make_tmp("mm-cli-XXXXXX", NULL);
+    g_autofree char *ini = g_build_filename(dir, "t.ini", NULL);
+    g_autofree char *db = g_build_filename(dir, "t.db", NULL);
+    g_autofree char *db2 = g_build_filename(dir, "t2.db", NULL);
+    g_autofree char *typescript = g_build_filename(dir, "typescript", NULL);
+    g_autofree char *rm = g_strdup_printf("rm -rf '%s'", dir);
+    g_autofree char *cmd = NULL, *text = NULL, *out = NULL, *err = NULL;
+    g_autoptr(GError) e = NULL;
+    int status;
+
+    g_autofree char *script = g_find_program_in_path("script");
+
+    (void)state;
+    if (!script)
+        skip();   /* util-linux's script: installed by scripts/install-deps.sh */
+    assert_true(g_file_set_contents(ini,
+                                    "[run]\nname = tty\nboot_timeout = 5\n" OFFLINE_HOSTS
+                                    "[matrix]\npairs = a>b, c>d\nguests = g\nmodes = custom:qemu64\nrepeat = 3\n",
+                                    -1, NULL));
+    cmd = g_strdup_printf("'%s' run '%s' --db '%s' --no-preflight --jobs 2", MM_BINARY, ini, db);
+    assert_true(g_spawn_sync(NULL, (char *[]){ (char *)"script", (char *)"-qec", cmd, typescript, NULL }, NULL,
+                             G_SPAWN_SEARCH_PATH, NULL, NULL, &out, &err, &status, &e));
+    assert_true(g_file_get_contents(typescript, &text, NULL, NULL));
+    assert_non_null(strstr(text, "[0/6 done, 2 running]"));
+    assert_non_null(strstr(text, "  a>b/g/custom:qemu64#1  prepare ("));
+    assert_non_null(strstr(text, "done, 2 running, ETA "));
+    assert_non_null(strstr(text, "\033[3A\r\033[J[1/6] "));   /* erased, then the finished line */
+    assert_non_null(strstr(text, "[6/6] "));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+    /* Piped: one line per finished case, no status. */
+    EXPECT(MM_EXIT_UNEXPECTED, NULL, "[6/6] ", "run", ini, "--db", db2, "--no-preflight", "--jobs", "2");
+    {
+        g_autofree char *o = NULL, *eo = NULL;
+        run((const char *const[]){ "run", ini, "--db", db2, "--no-preflight", "--jobs", "2", NULL }, &o, &eo);
+        assert_null(strstr(eo, "running"));
+        assert_null(strstr(eo, "\033["));
+    }
+    assert_int_equal(system(rm), 0);
+}
+
 int
 main(void)
 {
@@ -467,6 +514,7 @@ main(void)
         cmocka_unit_test(test_db_chain),
         cmocka_unit_test(test_run_lifecycle),
         cmocka_unit_test(test_run_db_full),
+        cmocka_unit_test(test_run_status_on_tty),
     };
     return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
 }

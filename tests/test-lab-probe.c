@@ -52,7 +52,7 @@ test_probe_all_hosts(void **state)
     g_autofree char *qemu_out = NULL;
     g_autofree char *libvirt_version = mm_version_string(LIBVIR_VERSION_NUMBER);
     struct utsname uts;
-    const char *hosts[] = { "lab-a", "lab-b", "lab-c" };
+    const char *hosts[] = { "lab-a", "lab-b", "lab-c", "lab-d" };
     int rc;
 
     (void)state;
@@ -61,7 +61,7 @@ test_probe_all_hosts(void **state)
     rc = RUN(&out, &err, "probe", "scenarios/local.ini", "--db", db);
     if (rc != 0)
         fail_msg("probe exited %d:\n%s\n%s", rc, out, err);
-    assert_int_equal(uuids->len, 3);
+    assert_int_equal(uuids->len, 4);
     for (guint i = 0; i < G_N_ELEMENTS(hosts); i++) {
         g_autoptr(GHashTable) f = facts_of(db, hosts[i]);
         const char *vt = mm_facts_get(f, "virt_type");
@@ -96,7 +96,7 @@ test_probe_all_hosts(void **state)
         assert_non_null(strstr(out, hosts[i]));
     }
     assert_non_null(strstr(out, "host-model resolves to"));
-    assert_non_null(strstr(err, "probed 3 of 3 hosts"));
+    assert_non_null(strstr(err, "probed 4 of 4 hosts"));
 }
 
 static char *
@@ -237,7 +237,7 @@ test_unreachable_host(void **state)
     (void)state;
     assert_int_equal(RUN(&out, &err, "probe", ini, "--db", db), 3);
     assert_non_null(strstr(err, "lab-gone: cannot connect to qemu+ssh://root@10.200.0.99/system"));
-    assert_non_null(strstr(err, "probed 3 of 4 hosts"));
+    assert_non_null(strstr(err, "probed 4 of 5 hosts"));
     /* The other hosts were still probed and recorded. */
     fa = facts_of(db, "lab-a");
     assert_non_null(mm_facts_get(fa, "host_uuid"));

@@ -628,36 +628,6 @@ test_sigkill_resume(void **state)
     assert_no_leftovers();
 }
 
-/* Like lab_scenario, through a copy of the lab's include in which lab-a takes max_cases = 2:
- * with 3 hosts, two cases at once must share one. */
-static char *
-lab_scenario_max2(const char *name, const char *body, char **db)
-{
-    g_autofree char *inc = g_build_filename(MM_SOURCE_DIR, "scenarios", "lab-generated.inc", NULL);
-    g_autofree char *text = NULL, *copy = NULL, *edited = NULL, *all = NULL;
-    g_autofree char *ini_name = g_strconcat(name, ".ini", NULL);
-    g_autofree char *db_name = g_strconcat(name, ".db", NULL);
-    g_auto(GStrv) parts = NULL;
-    char *ini = g_build_filename(lab->scenario_dir, ini_name, NULL);
-
-    assert_true(g_file_get_contents(inc, &text, NULL, NULL));
-    parts = g_strsplit(text, "[host:lab-a]\n", 2);
-    assert_int_equal(g_strv_length(parts), 2);
-    copy = g_build_filename(lab->scenario_dir, "lab-max2.inc", NULL);
-    edited = g_strconcat(parts[0], "[host:lab-a]\nmax_cases = 2\n", parts[1], NULL);
-    {
-        /* Its relative paths (templates) are relative to the include's own place. */
-        g_auto(GStrv) rel = g_strsplit(edited, "domain_xml = templates/", -1);
-        g_free(edited);
-        edited = g_strjoinv("domain_xml = " MM_SOURCE_DIR "/scenarios/templates/", rel);
-    }
-    assert_true(g_file_set_contents(copy, edited, -1, NULL));
-    all = g_strdup_printf("[run]\ninclude = %s\n%s", copy, body);
-    assert_true(g_file_set_contents(ini, all, -1, NULL));
-    *db = g_build_filename(lab->scenario_dir, db_name, NULL);
-    return ini;
-}
-
 /* When a case of the run held its hosts: its first step's start to its last step's end (inside
  * the leases, unlike the case row's times, written after them). */
 static void
@@ -1009,9 +979,9 @@ test_sshd_stopped(void **state)
     assert_no_leftovers();
 }
 
-/* --jobs 2 (lab-a takes max_cases = 2), and lab-b's libvirtd dies in the middle of the run:
- * lab-b's cases are infra-error, the lab-c>lab-a cases running beside them pass, the DB is in
- * plan order, and nothing is left anywhere. */
+/* --jobs 2 on two disjoint pairs, and lab-b's libvirtd dies in the middle of the run: lab-b's
+ * cases are infra-error, the lab-c>lab-d cases running beside them pass, the DB is in plan
+ * order, and nothing is left anywhere. */
 static bool
 kill_libvirtd_of_lab_b(const char *line, GPid pid, gpointer data)
 {
@@ -1032,10 +1002,10 @@ test_jobs_host_drops(void **state)
     int status;
 
     (void)state;
-    ini = lab_scenario_max2("jobs-drop",
-                            "boot_timeout = 90\nbandwidth_mib = 4\njobs = 2\n"
-                            "[matrix]\npairs = lab-a>lab-b, lab-c>lab-a\nguests = linux\nmodes = custom:qemu64, none\n",
-                            &db);
+    ini = lab_scenario("jobs-drop",
+                       "boot_timeout = 90\nbandwidth_mib = 4\njobs = 2\n"
+                       "[matrix]\npairs = lab-a>lab-b, lab-c>lab-d\nguests = linux\nmodes = custom:qemu64, none\n",
+                       &db);
     status = run_watching(ini, db, kill_libvirtd_of_lab_b, &act);
     assert_int_equal(in_host("lab-b", "/usr/sbin/libvirtd -d"), 0);
     assert_int_equal(act.rc, 0);
@@ -1045,14 +1015,14 @@ test_jobs_host_drops(void **state)
     assert_string_equal(find(&d, "lab-a>lab-b/linux/custom:qemu64")->outcome, "infra-error");
     assert_string_equal(find(&d, "lab-a>lab-b/linux/none")->outcome, "infra-error");
     assert_non_null(strstr(find(&d, "lab-a>lab-b/linux/none")->error_text, "host down"));
-    assert_string_equal(find(&d, "lab-c>lab-a/linux/custom:qemu64")->outcome, "pass");
-    assert_string_equal(find(&d, "lab-c>lab-a/linux/none")->outcome, "pass");
+    assert_string_equal(find(&d, "lab-c>lab-d/linux/custom:qemu64")->outcome, "pass");
+    assert_string_equal(find(&d, "lab-c>lab-d/linux/none")->outcome, "pass");
     assert_string_equal(d.run->status, "done");
-    /* Plan order in the DB, as a serial run stores it; and two cases really ran at once (lab-a
-     * takes max_cases = 2): the first of each pair began before the other ended. */
+    /* Plan order in the DB, as a serial run stores it; and two cases really ran at once: the
+     * first of each pair began before the other ended. */
     {
         const char *order[] = { "lab-a>lab-b/linux/custom:qemu64", "lab-a>lab-b/linux/none",
-                                "lab-c>lab-a/linux/custom:qemu64", "lab-c>lab-a/linux/none" };
+                                "lab-c>lab-d/linux/custom:qemu64", "lab-c>lab-d/linux/none" };
         const MmCaseRecord *a = d.cases->pdata[0], *c = d.cases->pdata[2];
         gint64 a0, a1, c0, c1;
 
