@@ -253,7 +253,6 @@ mm_shard_cases(const GPtrArray *cases, guint k, guint n, MmShardInfo *info)
     g_autoptr(GPtrArray) units = g_ptr_array_new_with_free_func((GDestroyNotify)unit_free);
     g_autoptr(GPtrArray) sorted = g_ptr_array_new();
     g_autofree double *load = g_new0(double, n);
-    g_autofree guint *shard_of = g_new0(guint, cases->len);
     GArray *out = g_array_new(FALSE, FALSE, sizeof(guint));
     bool by_pair;
 
