@@ -824,12 +824,10 @@ mm_cmd_run(int argc, char **argv)
 
     /* A resume or rerun starts from a stored run: its DB first, then its scenario. */
     if (opt.resume || opt.rerun) {
-        g_autoptr(MmScenario) given = argc == 2 ? mm_cli_load_scenario(argv[1]) : NULL;
         gint64 id = opt.resume ? opt.resume : opt.from;
         int rc;
 
-        if (argc == 2 && !given)
-            return MM_EXIT_USAGE;
+        /* A SCENARIO given here names the DB (its [run] db) and is checked by the open. */
         if (!(store = mm_cli_open_results("run", opt.db, argc == 2 ? argv[1] : NULL, &rc)) ||
             !(old = mm_cli_matrix_run("run", store, id, &rc)))
             return rc;
