@@ -8,7 +8,7 @@
 #include <glib.h>
 #include <stdbool.h>
 
-#define MM_STORE_SCHEMA_VERSION 5
+#define MM_STORE_SCHEMA_VERSION 6
 #define MM_DEFAULT_DB "results/migmatrix.db"
 
 typedef struct _MmStore MmStore;
