@@ -582,6 +582,28 @@ test_merge(void **state)
     assert_string_equal(rec->status, "done");
     assert_null(rec->shard);
     assert_non_null(strstr(rec->merged_from, "shard 1/2"));
+    assert_int_equal(rec->n_cases, 4);
+    /* That merge had the DB to itself (rollback journal for the bulk); it is back in WAL. A
+     * second merge beside a reader stays in WAL, and its cases follow the first run's rows, in
+     * plan order. */
+    assert_int_equal(scalar(f->db, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
+    {
+        const char *const good[] = { s1, s2, NULL };
+        g_autoptr(MmStore) reader = mm_store_open(f->db, &err);
+        gint64 run2;
+
+        assert_non_null(reader);
+        run2 = mm_store_merge(out, good, &err);
+        assert_true(run2 > run);
+        assert_int_equal(scalar(f->db, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
+        assert_int_equal(scalar(f->db, "SELECT count(*) FROM cases a JOIN cases b ON b.run_id = a.run_id"
+                                       " AND b.id > a.id AND b.plan_index < a.plan_index"),
+                         0);
+        assert_int_equal(scalar(f->db, "SELECT count(*) FROM cases WHERE run_id = 2 AND id > 4"), 4);
+        assert_int_equal(scalar(f->db, "SELECT count(*) FROM steps s JOIN cases c ON c.id = s.case_row"
+                                       " WHERE c.run_id = 2 AND s.message = c.case_id"),
+                         4);
+    }
 }
 
 /* More shards than SQLite attaches at once (10): merged one shard per transaction, the same
