@@ -26,6 +26,7 @@ typedef struct {
     guint64 seen;            /* values seen so far */
     gint64 values[64];       /* ring of recent values, for "advances beyond baseline" */
     bool eof;
+    bool failed;             /* the stream ended in an error, not EOF */
     GRegex *cpu_re;          /* cpu_probe = console:PATTERN, or NULL */
     char *cpu_line;          /* group 1 of the latest line it matched */
     guint64 cpu_seen;        /* lines it matched so far */
@@ -116,10 +117,11 @@ console_feed(Console *c, const char *buf, gsize len)
 }
 
 static void
-console_mark_eof(Console *c)
+console_mark_eof(Console *c, bool failed)
 {
     g_mutex_lock(&c->lock);
     c->eof = true;
+    c->failed = failed;
     g_cond_broadcast(&c->cond);
     g_mutex_unlock(&c->lock);
 }
@@ -140,14 +142,14 @@ stream_event(virStreamPtr st, int events, void *opaque)
         }
         if (n == -2)             /* no more data for now */
             return;
-        /* 0: EOF (the guest migrated away or stopped); -1: the stream failed. */
+        /* 0: EOF (the guest migrated away or stopped); -1: the stream failed. Finishing or
+         * aborting the stream is a round trip to the daemon, and this runs on libvirt's one
+         * event thread, which every console of every case shares: with a dead daemon at the
+         * other end it could stall them all, and a stalled console reads as a hung guest. So
+         * that waits for mm_liveness_free, on the case's own thread. */
         virStreamEventRemoveCallback(st);
-        if (n == 0)
-            virStreamFinish(st);
-        else
-            virStreamAbort(st);
         virResetLastError();
-        console_mark_eof(c);
+        console_mark_eof(c, n < 0);
         return;
     }
 }
@@ -201,17 +203,21 @@ mm_liveness_free(MmLiveness *l)
     if (!l)
         return;
     if (l->stream) {
-        bool eof = false;
+        bool eof = false, failed = false;
 
         if (l->console) {
             g_mutex_lock(&l->console->lock);
             eof = l->console->eof;
+            failed = l->console->failed;
             g_mutex_unlock(&l->console->lock);
         }
-        if (l->callback_registered && !eof) {
+        if (l->callback_registered && !eof)
             virStreamEventRemoveCallback(l->stream);
+        /* An open stream is aborted; one that reached EOF is finished (stream_event left both here). */
+        if (l->callback_registered && eof && !failed)
+            virStreamFinish(l->stream);
+        else if (l->callback_registered)
             virStreamAbort(l->stream);
-        }
         virStreamFree(l->stream);
         virResetLastError();
     }
