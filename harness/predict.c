@@ -1,0 +1,691 @@
+/* predict.c: a case's expected outcome from the hosts' dossiers (see predict.h).
+ *
+ * A case is four stages, as the cycle runs them: start on the source, migrate to the
+ * destination, hard reboot there in the node's default mode, migrate back. Each stage asks
+ * the rules of its kind (START rules for start and reboot, MOVE rules for the two migrations)
+ * in table order; the first that gives a verdict decides the stage. A failed stage ends the
+ * case with that stage's outcome; a changed CPU is remembered and the case goes on (the
+ * engine, too, reports cpu-changed only when nothing failed); an unknown stage makes the case
+ * unknown. Verdicts are cached per host (start) and per host triple (move), so a 1e5-case plan
+ * costs a few libvirt calls per host and model. */
+#include "migmatrix/predict.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "migmatrix/cpumodel.h"
+#include "migmatrix/dossier.h"
+#include "migmatrix/mode.h"
+
+void
+mm_dossier_free(MmDossier *d)
+{
+    if (!d)
+        return;
+    g_free(d->host);
+    if (d->facts)
+        g_hash_table_unref(d->facts);
+    g_free(d->recorded_at);
+    g_free(d->stale);
+    g_free(d);
+}
+
+void
+mm_prediction_clear(MmPrediction *p)
+{
+    g_clear_pointer(&p->reason, g_free);
+    g_clear_pointer(&p->lost, g_ptr_array_unref);
+    memset(p, 0, sizeof(*p));
+}
+
+/* What a host offers, derived once from its dossier. */
+typedef struct {
+    const MmHost *host;
+    const MmDossier *d;      /* NULL: none recorded */
+    bool hm_done, cpu_done;
+    MmCpuDef *hm;            /* host-model expansion, full feature list, disabled ones removed */
+    char *hm_why;            /* why there is none */
+    MmCpuDef *cpu;           /* the host CPU, expanded */
+    char *cpu_why;
+    GHashTable *custom;      /* model → Verdict (cached start verdicts of custom:MODEL) */
+} HostCpu;
+
+typedef enum { V_NEXT, V_OK, V_FAIL, V_CHANGED, V_UNKNOWN } Verdict;
+
+typedef struct {
+    Verdict v;
+    char *detail;
+    GPtrArray *lost;
+    const char *rule;
+} Cached;
+
+struct _MmPredictor {
+    GHashTable *dossiers;    /* borrowed */
+    GHashTable *hosts;       /* "name|virt_type" → HostCpu* */
+    GHashTable *cache;       /* stage key → Cached* */
+};
+
+/* One rule's view of a stage: a start (or reboot) on ON, or a move FROM → TO of a guest whose
+ * CPU was fixed when it started on ORIGIN. */
+typedef struct {
+    MmPredictor *p;
+    HostCpu *on, *origin, *from, *to;
+    const MmCpuMode *mode;
+    char *detail;
+    GPtrArray *lost;
+} Ctx;
+
+typedef Verdict (*Check)(Ctx *x);
+
+enum { START = 1, MOVE = 2 };
+
+typedef struct {
+    MmPredictRule info;
+    unsigned stages;
+    Check check;
+} Rule;
+
+static void
+host_cpu_free(HostCpu *h)
+{
+    mm_cpu_def_free(h->hm);
+    mm_cpu_def_free(h->cpu);
+    g_free(h->hm_why);
+    g_free(h->cpu_why);
+    g_hash_table_unref(h->custom);
+    g_free(h);
+}
+
+static void
+cached_free(Cached *c)
+{
+    g_free(c->detail);
+    if (c->lost)
+        g_ptr_array_unref(c->lost);
+    g_free(c);
+}
+
+static const char *
+fact(const HostCpu *h, const char *name)
+{
+    return h->d && h->d->facts ? mm_facts_get(h->d->facts, name) : NULL;
+}
+
+static const char *
+vt_fact(const HostCpu *h, const char *name)
+{
+    return h->d && h->d->facts ? mm_facts_get_vt(h->d->facts, h->host->virt_type, name) : NULL;
+}
+
+static bool
+list_has(const char *list, const char *item)
+{
+    g_auto(GStrv) parts = g_strsplit(list ? list : "", ",", -1);
+
+    return g_strv_contains((const char *const *)parts, item);
+}
+
+static char *
+join_list(GPtrArray *names, guint max)
+{
+    g_autoptr(GString) s = g_string_new(NULL);
+
+    for (guint i = 0; i < names->len && i < max; i++)
+        g_string_append_printf(s, "%s%s", i ? ", " : "", (char *)names->pdata[i]);
+    if (names->len > max)
+        g_string_append_printf(s, " and %u more", names->len - max);
+    return g_string_free(g_steal_pointer(&s), false);
+}
+
+/* The host-model CPU as libvirt's domain capabilities gave it: model, vendor, required
+ * features; expanded to all its features, minus the ones it disables. */
+static const MmCpuDef *
+host_model_cpu(HostCpu *h)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *xml = NULL;
+    g_auto(GStrv) req = NULL, dis = NULL;
+    const char *model = vt_fact(h, "host_model_cpu");
+
+    if (h->hm_done)
+        return h->hm;
+    h->hm_done = true;
+    if (!model) {
+        h->hm_why = g_strdup_printf("%s's dossier has no host-model CPU for %s", h->host->name, h->host->virt_type);
+        return NULL;
+    }
+    req = g_strsplit(vt_fact(h, "host_model_require") ?: "", ",", -1);
+    dis = g_strsplit(vt_fact(h, "host_model_disable") ?: "", ",", -1);
+    xml = mm_cpu_host_xml(fact(h, "arch"), vt_fact(h, "host_model_vendor") ?: fact(h, "cpu_vendor"), model,
+                          (const char *const *)req);
+    if (!(h->hm = mm_cpu_expand(xml, &err))) {
+        h->hm_why = g_strdup_printf("%s's host-model CPU: %s", h->host->name, err->message);
+        return NULL;
+    }
+    for (guint i = 0; dis[i]; i++)
+        g_hash_table_remove(h->hm->features, dis[i]);
+    return h->hm;
+}
+
+static const MmCpuDef *
+host_cpu(HostCpu *h)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *xml = NULL;
+    g_auto(GStrv) feats = NULL;
+
+    if (h->cpu_done)
+        return h->cpu;
+    h->cpu_done = true;
+    if (!fact(h, "cpu_model")) {
+        h->cpu_why = g_strdup_printf("%s's dossier has no host CPU", h->host->name);
+        return NULL;
+    }
+    feats = g_strsplit(fact(h, "cpu_features") ?: "", ",", -1);
+    xml = mm_cpu_host_xml(fact(h, "arch"), fact(h, "cpu_vendor"), fact(h, "cpu_model"), (const char *const *)feats);
+    if (!(h->cpu = mm_cpu_expand(xml, &err)))
+        h->cpu_why = g_strdup_printf("%s's host CPU: %s", h->host->name, err->message);
+    return h->cpu;
+}
+
+/* What a guest on H can be given: the host-model CPU (what KVM exposes), else the host CPU. */
+static const MmCpuDef *
+guest_view(HostCpu *h, const char **why)
+{
+    const MmCpuDef *d = host_model_cpu(h);
+
+    if (!d)
+        d = host_cpu(h);
+    if (!d && why)
+        *why = h->hm_why;
+    return d;
+}
+
+/* ------------------------------------------------------------------ start rules */
+
+/* Every verdict needs the host's dossier, current. */
+static Verdict
+check_dossier(Ctx *x)
+{
+    HostCpu *hs[] = { x->on, x->origin, x->from, x->to };
+
+    for (guint i = 0; i < G_N_ELEMENTS(hs); i++) {
+        if (!hs[i])
+            continue;
+        if (!hs[i]->d || !hs[i]->d->facts) {
+            x->detail = g_strdup_printf("no dossier of %s (run `migmatrix probe` or `probe --import %s FILE…`)",
+                                        hs[i]->host->name, hs[i]->host->name);
+            return V_UNKNOWN;
+        }
+        if (hs[i]->d->stale) {
+            x->detail = g_strdup_printf("dossier of %s is stale: %s", hs[i]->host->name, hs[i]->d->stale);
+            return V_UNKNOWN;
+        }
+    }
+    return V_NEXT;
+}
+
+static Verdict
+check_none(Ctx *x)
+{
+    HostCpu *h = x->on ? x->on : x->to;
+
+    if (x->mode->kind != MM_MODE_NONE)
+        return V_NEXT;
+    if (g_strcmp0(fact(h, "arch"), "x86_64") == 0 || strcmp(h->host->virt_type, "kvm") != 0)
+        return V_OK;
+    /* Elsewhere under KVM, QEMU's default model is not the host's (aarch64 'virt': cortex-a15). */
+    x->detail = g_strdup_printf("no rule for mode none on %s KVM", fact(h, "arch") ?: "?");
+    return V_UNKNOWN;
+}
+
+static Verdict
+check_arm_custom(Ctx *x)
+{
+    if (x->mode->kind != MM_MODE_CUSTOM || g_strcmp0(fact(x->on, "arch"), "aarch64") != 0 ||
+        g_strcmp0(x->on->host->virt_type, "kvm") != 0)
+        return V_NEXT;
+    x->detail = g_strdup_printf("%s on aarch64 KVM: kvm_init_vcpu failed", x->mode->model);
+    return V_FAIL;
+}
+
+static Verdict
+check_mode_domcaps(Ctx *x)
+{
+    static const char *const key[] = {
+        [MM_MODE_HOST_MODEL] = "host_model",
+        [MM_MODE_HOST_PASSTHROUGH] = "host_passthrough",
+        [MM_MODE_MAXIMUM] = "maximum",
+    };
+    const char *v;
+
+    if (x->mode->kind >= G_N_ELEMENTS(key) || !key[x->mode->kind] || !(v = vt_fact(x->on, key[x->mode->kind])))
+        return V_NEXT;
+    if (strcmp(v, "yes") == 0)
+        return V_OK;
+    x->detail = g_strdup_printf("%s not supported on %s (%s %s, domain capabilities)",
+                                mm_cpu_mode_kind_name(x->mode->kind), x->on->host->name, fact(x->on, "arch") ?: "?",
+                                x->on->host->virt_type);
+    return V_FAIL;
+}
+
+static Verdict
+check_passthrough_accel(Ctx *x)
+{
+    if (x->mode->kind != MM_MODE_HOST_PASSTHROUGH)
+        return V_NEXT;
+    if (strcmp(x->on->host->virt_type, "kvm") == 0)
+        return V_OK;
+    x->detail = g_strdup_printf("host-passthrough needs an accelerator; %s runs %s", x->on->host->name,
+                                x->on->host->virt_type);
+    return V_FAIL;
+}
+
+/* QEMU has had the "max" model on x86 since 2.9 (QEMU_CAPS_CPU_MAX); libvirt offers maximum when it does. */
+static Verdict
+check_maximum_qemu(Ctx *x)
+{
+    const char *qv = fact(x->on, "qemu_version");
+    guint major = 0, minor = 0;
+
+    if (x->mode->kind != MM_MODE_MAXIMUM || !qv || sscanf(qv, "%u.%u", &major, &minor) != 2 ||
+        g_strcmp0(fact(x->on, "arch"), "x86_64") != 0)
+        return V_NEXT;
+    if (major > 2 || (major == 2 && minor >= 9))
+        return V_OK;
+    x->detail = g_strdup_printf("QEMU %s on %s has no 'max' CPU model (2.9 or later has)", qv, x->on->host->name);
+    return V_FAIL;
+}
+
+static Verdict
+check_mode_unrecorded(Ctx *x)
+{
+    if (x->mode->kind != MM_MODE_HOST_MODEL && x->mode->kind != MM_MODE_MAXIMUM)
+        return V_NEXT;
+    x->detail = g_strdup_printf("%s's dossier does not say whether %s supports %s (import its domcapabilities)",
+                                x->on->host->name, x->on->host->virt_type, mm_cpu_mode_kind_name(x->mode->kind));
+    return V_UNKNOWN;
+}
+
+static Verdict
+check_custom_domcaps(Ctx *x)
+{
+    if (x->mode->kind != MM_MODE_CUSTOM || g_strcmp0(vt_fact(x->on, "domcaps"), "yes") != 0)
+        return V_NEXT;
+    if (list_has(vt_fact(x->on, "custom_usable"), x->mode->model))
+        return V_OK;
+    if (list_has(vt_fact(x->on, "custom_unusable"), x->mode->model))
+        x->detail = g_strdup_printf("%s not usable on %s (QEMU: features blocked)", x->mode->model, x->on->host->name);
+    else
+        x->detail = g_strdup_printf("%s's QEMU offers no model %s", x->on->host->name, x->mode->model);
+    return V_FAIL;
+}
+
+/* Without domain capabilities: libvirt's own x86 logic on the captured CPU. */
+static Verdict
+check_custom_vendor(Ctx *x)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *xml = NULL;
+    g_autoptr(MmCpuDef) m = NULL;
+    const char *vendor = fact(x->on, "cpu_vendor");
+
+    if (x->mode->kind != MM_MODE_CUSTOM)
+        return V_NEXT;
+    if (!vendor || !fact(x->on, "arch")) {
+        x->detail = g_strdup_printf("%s's dossier has no CPU vendor", x->on->host->name);
+        return V_UNKNOWN;
+    }
+    xml = mm_cpu_host_xml(fact(x->on, "arch"), vendor, x->mode->model, NULL);
+    if (!(m = mm_cpu_expand(xml, &err))) {
+        x->detail = g_strdup_printf("%s on %s: %s", x->mode->model, x->on->host->name, err->message);
+        return V_FAIL;
+    }
+    if (g_strcmp0(m->model, x->mode->model) == 0)
+        return V_NEXT;
+    x->detail = g_strdup_printf("%s is not a model for %s CPUs (libvirt takes %s for that vendor)", x->mode->model, vendor,
+                                m->model);
+    return V_FAIL;
+}
+
+static Verdict
+check_custom_features(Ctx *x)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *xml = NULL;
+    g_autoptr(MmCpuDef) m = NULL;
+    g_autoptr(GPtrArray) missing = NULL;
+    const MmCpuDef *offer;
+    const char *why = NULL;
+
+    if (x->mode->kind != MM_MODE_CUSTOM)
+        return V_NEXT;
+    if (!(offer = guest_view(x->on, &why))) {
+        x->detail = g_strdup(why);
+        return V_UNKNOWN;
+    }
+    xml = mm_cpu_host_xml(fact(x->on, "arch"), fact(x->on, "cpu_vendor"), x->mode->model, NULL);
+    if (!(m = mm_cpu_expand(xml, &err))) {
+        x->detail = g_strdup_printf("%s on %s: %s", x->mode->model, x->on->host->name, err->message);
+        return V_FAIL;
+    }
+    missing = mm_cpu_features_missing(m, offer);
+    if (!missing->len)
+        return V_OK;
+    {
+        g_autofree char *list = join_list(missing, 6);
+        x->detail = g_strdup_printf("%s not usable on %s: lacks %s", x->mode->model, x->on->host->name, list);
+    }
+    return V_FAIL;
+}
+
+/* ------------------------------------------------------------------ move rules */
+
+static Verdict
+check_custom_dest(Ctx *x)
+{
+    static const Check start_custom[] = { check_arm_custom, check_custom_domcaps, check_custom_vendor,
+                                          check_custom_features };
+    Ctx y = { .p = x->p, .on = x->to, .mode = x->mode };
+
+    if (x->mode->kind != MM_MODE_CUSTOM)
+        return V_NEXT;
+    for (guint i = 0; i < G_N_ELEMENTS(start_custom); i++) {
+        Verdict v = start_custom[i](&y);
+
+        if (v == V_NEXT)
+            continue;
+        x->detail = y.detail;
+        return v;
+    }
+    g_free(y.detail);
+    return V_NEXT;
+}
+
+static Verdict
+check_host_model_subset(Ctx *x)
+{
+    const MmCpuDef *g, *d;
+    g_autoptr(GPtrArray) missing = NULL;
+
+    if (x->mode->kind != MM_MODE_HOST_MODEL)
+        return V_NEXT;
+    if (!(g = host_model_cpu(x->origin))) {
+        x->detail = g_strdup(x->origin->hm_why);
+        return V_UNKNOWN;
+    }
+    if (!(d = host_model_cpu(x->to))) {
+        x->detail = g_strdup(x->to->hm_why);
+        return V_UNKNOWN;
+    }
+    if (g_strcmp0(g->vendor, d->vendor) != 0) {
+        x->detail = g_strdup_printf("vendor %s, %s has %s", g->vendor ?: "?", x->to->host->name, d->vendor ?: "?");
+        return V_FAIL;
+    }
+    missing = mm_cpu_features_missing(g, d);
+    if (!missing->len)
+        return V_OK;
+    {
+        g_autofree char *list = join_list(missing, 6);
+        x->detail = g_strdup_printf("%s lacks %s", x->to->host->name, list);
+    }
+    return V_FAIL;
+}
+
+static Verdict
+check_same_cpu(Ctx *x)
+{
+    const char *sa, *sb, *ma, *mb;
+
+    if (x->mode->kind != MM_MODE_HOST_PASSTHROUGH && x->mode->kind != MM_MODE_MAXIMUM)
+        return V_NEXT;
+    sa = fact(x->origin, "cpu_signature");
+    sb = fact(x->to, "cpu_signature");
+    ma = fact(x->origin, "microcode");
+    mb = fact(x->to, "microcode");
+    if (x->origin == x->to || (sa && sb && strcmp(sa, sb) == 0 && g_strcmp0(ma, mb) == 0 &&
+                               g_strcmp0(fact(x->origin, "cpu_features"), fact(x->to, "cpu_features")) == 0))
+        return V_OK;
+    return V_NEXT;
+}
+
+static Verdict
+check_cpu_changes(Ctx *x)
+{
+    const MmCpuDef *g, *d;
+    const char *why = NULL;
+
+    if (x->mode->kind != MM_MODE_HOST_PASSTHROUGH && x->mode->kind != MM_MODE_MAXIMUM)
+        return V_NEXT;
+    if (!(g = guest_view(x->origin, &why)) || !(d = guest_view(x->to, &why))) {
+        x->detail = g_strdup(why);
+        return V_UNKNOWN;
+    }
+    x->lost = mm_cpu_features_missing(g, d);
+    if (!x->lost->len) {
+        x->detail = g_strdup_printf("another CPU on %s, no feature lost", x->to->host->name);
+        return V_OK;
+    }
+    {
+        g_autofree char *list = join_list(x->lost, 6);
+        x->detail = g_strdup_printf("lost %s", list);
+    }
+    return V_CHANGED;
+}
+
+/* The table. Sources are libvirt 9.0 unless said. */
+static const Rule rules[] = {
+    { { "dossier", "every host the stage touches has a current dossier",
+        "migmatrix: a verdict needs its facts; none is guessed" },
+      START | MOVE, check_dossier },
+    { { "none", "mode none starts and migrates on x86 and under TCG",
+        "libvirt writes no <cpu>: QEMU's default model (qemu64 on x86), the same on every host" },
+      START | MOVE, check_none },
+    { { "arm-kvm-custom", "a named model on aarch64 KVM fails",
+        "QEMU's KVM on ARM runs only the host CPU type: a named model fails in kvm_arch_init_vcpu "
+        "(\"kvm_init_vcpu failed\"); aarch64 domcaps list every model usable='unknown'" },
+      START, check_arm_custom },
+    { { "mode-domcaps", "host-model, host-passthrough, maximum: supported as the domain capabilities say",
+        "virConnectGetDomainCapabilities <mode name=… supported=…> (virQEMUCapsIsCPUModeSupported)" },
+      START, check_mode_domcaps },
+    { { "passthrough-accel", "without domcaps: host-passthrough starts under an accelerator only",
+        "virQEMUCapsIsCPUModeSupported: host-passthrough needs virQEMUCapsTypeIsAccelerated (kvm, not TCG)" },
+      START, check_passthrough_accel },
+    { { "maximum-qemu", "without domcaps: maximum starts on x86 with QEMU 2.9 or later",
+        "virQEMUCapsIsCPUModeSupported: maximum needs QEMU_CAPS_CPU_MAX, the 'max' model (x86: QEMU 2.9)" },
+      START, check_maximum_qemu },
+    { { "mode-unrecorded", "without domcaps: host-model and maximum are unknown",
+        "they depend on the QEMU binary (query-cpu-model-expansion, the 'max' model)" },
+      START, check_mode_unrecorded },
+    { { "custom-domcaps", "custom:MODEL starts when the domain capabilities list it usable",
+        "domcaps <model usable='yes|no'>: QEMU's query-cpu-definitions unavailable-features" },
+      START, check_custom_domcaps },
+    { { "custom-vendor", "without domcaps: the model belongs to the host's vendor (or to none)",
+        "virConnectBaselineCPU keeps a model only for its own vendor (x86 cpu_map <vendor>)" },
+      START, check_custom_vendor },
+    { { "custom-features", "without domcaps: every feature of the model is one the host offers a guest",
+        "virConnectBaselineCPU EXPAND_FEATURES of the model and of the host-model CPU, compared as sets" },
+      START, check_custom_features },
+    { { "custom-dest", "custom:MODEL migrates when the model starts on the destination",
+        "the destination QEMU is started with the same -cpu MODEL (qemuMigrationDstPrepare)" },
+      MOVE, check_custom_dest },
+    { { "host-model-subset", "host-model migrates when the destination offers the source's expansion, vendor "
+        "included", "the migratable XML carries the expanded custom CPU (qemuDomainMakeCPUMigratable); the "
+        "destination checks it like a custom CPU" },
+      MOVE, check_host_model_subset },
+    { { "same-cpu", "host-passthrough and maximum move unchanged between identical CPUs (signature, microcode, "
+        "features)", "libvirt passes the host CPU through as it is" },
+      MOVE, check_same_cpu },
+    { { "cpu-changes", "otherwise they migrate and the guest's CPU becomes the destination's: the features "
+        "it loses", "libvirt does not check host-passthrough on migration (VIR_MIGRATE_UNSAFE not needed); "
+        "the guest sees the new host" },
+      MOVE, check_cpu_changes },
+};
+
+const MmPredictRule *
+mm_predict_rules(guint *n)
+{
+    static MmPredictRule out[G_N_ELEMENTS(rules)];
+
+    for (guint i = 0; i < G_N_ELEMENTS(rules); i++)
+        out[i] = rules[i].info;
+    *n = G_N_ELEMENTS(rules);
+    return out;
+}
+
+/* ------------------------------------------------------------------ engine */
+
+MmPredictor *
+mm_predictor_new(GHashTable *dossiers)
+{
+    MmPredictor *p = g_new0(MmPredictor, 1);
+
+    p->dossiers = g_hash_table_ref(dossiers);
+    p->hosts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)host_cpu_free);
+    p->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)cached_free);
+    return p;
+}
+
+void
+mm_predictor_free(MmPredictor *p)
+{
+    if (!p)
+        return;
+    g_hash_table_unref(p->dossiers);
+    g_hash_table_unref(p->hosts);
+    g_hash_table_unref(p->cache);
+    g_free(p);
+}
+
+static HostCpu *
+host_of(MmPredictor *p, const MmHost *host)
+{
+    g_autofree char *key = g_strdup_printf("%s|%s", host->name, host->virt_type);
+    HostCpu *h = g_hash_table_lookup(p->hosts, key);
+
+    if (!h) {
+        h = g_new0(HostCpu, 1);
+        h->host = host;
+        h->d = g_hash_table_lookup(p->dossiers, host->name);
+        h->custom = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        g_hash_table_insert(p->hosts, g_steal_pointer(&key), h);
+    }
+    return h;
+}
+
+/* One stage through the rules of KIND; cached by what decides it. */
+static const Cached *
+stage(MmPredictor *p, unsigned kind, const MmHost *on, const MmHost *origin, const MmHost *from, const MmHost *to,
+      const MmCpuMode *mode)
+{
+    g_autofree char *mode_text = mm_cpu_mode_to_string(mode);
+    g_autofree char *key = kind == START ? g_strdup_printf("S|%s|%s|%s", on->name, on->virt_type, mode_text)
+                                         : g_strdup_printf("M|%s|%s|%s|%s|%s", origin->name, from->name, to->name,
+                                                           to->virt_type, mode_text);
+    Cached *c = g_hash_table_lookup(p->cache, key);
+    Ctx x = { .p = p, .mode = mode };
+
+    if (c)
+        return c;
+    if (kind == START)
+        x.on = host_of(p, on);
+    else {
+        x.origin = host_of(p, origin);
+        x.from = host_of(p, from);
+        x.to = host_of(p, to);
+    }
+    c = g_new0(Cached, 1);
+    c->v = V_OK;
+    c->rule = "none-applies";
+    for (guint i = 0; i < G_N_ELEMENTS(rules); i++) {
+        Verdict v;
+
+        if (!(rules[i].stages & kind))
+            continue;
+        v = rules[i].check(&x);
+        if (v == V_NEXT) {
+            g_clear_pointer(&x.detail, g_free);
+            g_clear_pointer(&x.lost, g_ptr_array_unref);
+            continue;
+        }
+        c->v = v;
+        c->rule = rules[i].info.id;
+        c->detail = g_steal_pointer(&x.detail);
+        c->lost = g_steal_pointer(&x.lost);
+        break;
+    }
+    g_hash_table_insert(p->cache, g_steal_pointer(&key), c);
+    return c;
+}
+
+void
+mm_predict_case(MmPredictor *p, const MmCase *c, MmPrediction *out)
+{
+    const char *rtext = NULL, *rkey = NULL;
+    const MmCpuMode *reboot = c->hard_reboot ? mm_case_reboot_mode(c, &rtext, &rkey) : NULL;
+    /* The guest that migrates back: restarted on the destination in its mode, or the one that
+     * started on the source. */
+    const MmCpuMode *back_mode = reboot ? reboot : c->mode;
+    const MmHost *back_origin = reboot ? c->dst : c->src;
+    struct {
+        const char *name;
+        unsigned kind;
+        const MmHost *on, *origin, *from, *to;
+        const MmCpuMode *mode;
+        MmOutcome fail;
+        bool run;
+    } stages[] = {
+        { "start", START, c->src, NULL, NULL, NULL, c->mode, MM_OUTCOME_START_FAILED, true },
+        { "migrate", MOVE, NULL, c->src, c->src, c->dst, c->mode,
+          c->compare_cpu && c->mode->kind != MM_MODE_HOST_PASSTHROUGH && c->mode->kind != MM_MODE_MAXIMUM
+              ? MM_OUTCOME_PRECHECK_INCOMPATIBLE
+              : MM_OUTCOME_MIGRATE_FAILED,
+          true },
+        { "reboot", START, c->dst, NULL, NULL, NULL, reboot, MM_OUTCOME_REBOOT_FAILED, reboot != NULL },
+        { "migrate-back", MOVE, NULL, back_origin, c->dst, c->src, back_mode, MM_OUTCOME_BACK_FAILED, c->ping_pong },
+    };
+    const Cached *changed = NULL;
+    const char *changed_stage = NULL;
+
+    memset(out, 0, sizeof(*out));
+    if (c->na_reason) {
+        out->outcome = MM_OUTCOME_NA;
+        out->rule = "not-applicable";
+        out->stage = "plan";
+        out->reason = g_strdup(c->na_reason);
+        return;
+    }
+    for (guint i = 0; i < G_N_ELEMENTS(stages); i++) {
+        const Cached *r;
+
+        if (!stages[i].run)
+            continue;
+        r = stage(p, stages[i].kind, stages[i].on, stages[i].origin, stages[i].from, stages[i].to, stages[i].mode);
+        if (r->v == V_OK)
+            continue;
+        if (r->v == V_CHANGED) {
+            if (!changed) {
+                changed = r;
+                changed_stage = stages[i].name;
+            }
+            continue;
+        }
+        out->unknown = r->v == V_UNKNOWN;
+        out->outcome = stages[i].fail;
+        out->rule = r->rule;
+        out->stage = stages[i].name;
+        out->reason = g_strdup(r->detail);
+        return;
+    }
+    if (changed) {
+        out->outcome = MM_OUTCOME_CPU_CHANGED;
+        out->rule = changed->rule;
+        out->stage = changed_stage;
+        out->reason = g_strdup(changed->detail);
+        out->lost = g_ptr_array_ref(changed->lost);
+        return;
+    }
+    out->outcome = MM_OUTCOME_PASS;
+    out->rule = "pass";
+    out->stage = "cycle";
+}

@@ -1,0 +1,46 @@
+/* cpumodel.h: libvirt's own CPU logic, offline.
+ *
+ * The predictor and `baseline` never decode CPUID or read cpu_map themselves. They hand CPU
+ * descriptions to libvirt's x86 CPU driver through virConnectBaselineCPU on the test driver
+ * (test:///default: in the library, no daemon, no host), which uses the installed cpu_map.
+ * This file is the only place that does so.
+ *
+ * What that call gives, and what it is used for:
+ * - baseline of one CPU with VIR_CONNECT_BASELINE_CPU_EXPAND_FEATURES: the CPU as a full
+ *   feature list (model features included), so two CPUs compare as sets of names;
+ * - baseline of a bare model with a host's vendor: libvirt keeps the model only when it belongs
+ *   to that vendor (or to none), else it picks another; that is how "the vendor fits" is told;
+ * - baseline of several hosts: the model plus features all of them run ("CPU vendors do not
+ *   match" when they cannot share one). */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+
+typedef struct {
+    char *arch;
+    char *vendor;            /* may be NULL (a model-only CPU) */
+    char *model;
+    GHashTable *features;    /* name → name: every feature, the model's included */
+} MmCpuDef;
+
+void mm_cpu_def_free(MmCpuDef *d);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(MmCpuDef, mm_cpu_def_free)
+
+/* A host CPU description (<cpu> without a mode: arch, vendor, model, features), as libvirt's
+ * capabilities give it. FEATURES may be NULL. */
+char *mm_cpu_host_xml(const char *arch, const char *vendor, const char *model, const char *const *features);
+
+/* The CPU in XML (a host CPU description), expanded by libvirt to its full feature list. */
+MmCpuDef *mm_cpu_expand(const char *xml, GError **error);
+
+/* libvirt's baseline of the host CPUs in XMLS (N of them), as <cpu> XML; EXPAND lists every
+ * feature rather than the model's extras. Fails with libvirt's message ("CPU vendors do not
+ * match") when there is none. */
+char *mm_cpu_baseline(const char *const *xmls, guint n, bool expand, GError **error);
+
+/* Parses a <cpu> element (guest or host form) into a definition, features as written. */
+MmCpuDef *mm_cpu_def_parse(const char *xml, GError **error);
+
+/* The names in A and not in B, sorted; never NULL. */
+GPtrArray *mm_cpu_features_missing(const MmCpuDef *a, const MmCpuDef *b);
