@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 
+#include "migmatrix/predict.h"
 #include "migmatrix/store.h"
 
 static const MmCommand commands[] = {
@@ -25,6 +26,11 @@ static const MmCommand commands[] = {
     { "merge", mm_cmd_merge, "combine the DBs of run --shard K/N into one run (reports and diff see one run)",
       "0 merged, 2 usage error, or shards that do not belong together (another scenario, hash or split, a shard "
       "twice or missing), 3 a DB cannot be read or written." },
+    { "predict", mm_cmd_predict, "foresee every case's outcome from the hosts' recorded dossiers (no host touched)",
+      "0 predicted (cells without a dossier say unknown), 2 usage or input error, 3 the DB cannot be read." },
+    { "baseline", mm_cmd_baseline, "the custom CPU every named host can run, from their dossiers (libvirt's baseline)",
+      "0 printed, 2 usage error, a host without a dossier, or hosts with no common model (arch or vendor differ), "
+      "3 the DB cannot be read." },
     { "runs", mm_cmd_runs, "list the runs stored in a results DB",
       "0 listed, 2 usage error or no such DB, 3 the DB cannot be read." },
     { "explain", mm_cmd_explain, "classify an error message or QEMU log as a run would (triage)",
@@ -195,4 +201,46 @@ mm_cli_load_matrix(const char *path, const char *filter, MmScenario **sc, MmMatr
     mm_problems_format(problems, text);
     fputs(text->str, stderr);
     return mm_problems_count(problems, MM_PROBLEM_ERROR) == 0;
+}
+
+/* Each scenario host's newest dossier in STORE (NULL: there is no DB yet), judged stale when
+ * older than MAX_AGE_DAYS or when the host has since reported another libvirt version. */
+GHashTable *
+mm_cli_load_dossiers(MmStore *store, const MmScenario *sc, guint max_age_days, GError **error)
+{
+    g_autoptr(GHashTable) out = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+                                                      (GDestroyNotify)mm_dossier_free);
+    g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+
+    for (guint i = 0; i < sc->hosts->len; i++) {
+        const MmHost *h = sc->hosts->pdata[i];
+        g_autoptr(MmDossier) d = g_new0(MmDossier, 1);
+        g_autofree char *lv_now = NULL;
+        gint64 lv_run = 0;
+
+        d->host = g_strdup(h->name);
+        /* A dossier is a record with the host's CPU in it (a probe, an import, a run's snapshot). */
+        if (store && !mm_store_host_latest(store, h->name, "arch", &d->run_id, &d->recorded_at, NULL, error))
+            return NULL;
+        if (d->run_id) {
+            g_autoptr(GDateTime) when = g_date_time_new_from_iso8601(d->recorded_at, NULL);
+            const char *lv;
+
+            if (!(d->facts = mm_store_host_facts(store, d->run_id, h->name, error)) ||
+                !mm_store_host_latest(store, h->name, "libvirt_version", &lv_run, NULL, &lv_now, error))
+                return NULL;
+            lv = g_hash_table_lookup(d->facts, "libvirt_version");
+            if (when && g_date_time_difference(now, when) > (GTimeSpan)max_age_days * G_TIME_SPAN_DAY)
+                d->stale = g_strdup_printf("recorded %.10s, more than %u days ago (--max-age)", d->recorded_at,
+                                           max_age_days);
+            else if (lv && lv_now && lv_run != d->run_id && strcmp(lv, lv_now) != 0)
+                d->stale = g_strdup_printf("recorded with libvirt %s; run %" G_GINT64_FORMAT " saw %s since", lv,
+                                           lv_run, lv_now);
+        }
+        {
+            MmDossier *done = g_steal_pointer(&d);
+            g_hash_table_insert(out, done->host, done);
+        }
+    }
+    return g_steal_pointer(&out);
 }

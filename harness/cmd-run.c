@@ -14,6 +14,7 @@
 
 #include "migmatrix/cli.h"
 #include "migmatrix/engine.h"
+#include "migmatrix/predict.h"
 #include "migmatrix/probe.h"
 #include "migmatrix/dossier.h"
 #include "migmatrix/scheduler.h"
@@ -303,6 +304,36 @@ snapshot_hosts(MmScenario *sc, const Work *w, MmStore *store, gint64 run, GError
             fprintf(stderr, "warning: %s\n", mm_facts_get(f, "error"));
     }
     return true;
+}
+
+/* What predict foresees for each case, from the dossiers just recorded, stored before any case
+ * runs: a report then sets each outcome beside its prediction. One transaction. */
+static bool
+store_predictions(MmScenario *sc, const Work *w, MmStore *store, GError **error)
+{
+    g_autoptr(GHashTable) dossiers = mm_cli_load_dossiers(store, sc, 30, error);
+    g_autoptr(MmPredictor) p = NULL;
+
+    if (!dossiers || !mm_store_begin(store, error))
+        return false;
+    p = mm_predictor_new(dossiers);
+    for (guint i = 0; i < w->cases->len; i++) {
+        MmPrediction pr;
+        g_autofree char *rule = NULL;
+        bool ok;
+
+        mm_predict_case(p, w->cases->pdata[i], &pr);
+        rule = g_strdup_printf("%s/%s", pr.stage, pr.rule);
+        ok = mm_store_case_set_prediction(store, g_array_index(w->rows, gint64, i),
+                                          pr.unknown ? "unknown" : mm_outcome_name(pr.outcome), rule, pr.reason,
+                                          error);
+        mm_prediction_clear(&pr);
+        if (!ok) {
+            mm_store_rollback(store);
+            return false;
+        }
+    }
+    return mm_store_commit(store, error);
 }
 
 /* ---- the workers ----------------------------------------------------------------------------- */
@@ -938,7 +969,7 @@ mm_cmd_run(int argc, char **argv)
     }
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    if (!snapshot_hosts(sc, &w, store, run, &err))
+    if (!snapshot_hosts(sc, &w, store, run, &err) || !store_predictions(sc, &w, store, &err))
         goto db_error;
 
     g_mutex_init(&rn.lock);

@@ -24,7 +24,8 @@ void
 mm_report_csv(const MmReport *r, GString *out)
 {
     g_string_append(out, "run,case_id,src,dst,guest,mode,repeat,outcome,reason,expected,expected_reason,unexpected,"
-                         "duration_ms,features,precheck,mode_after_reboot,error,migrate_total_ms,migrate_downtime_ms\r\n");
+                         "duration_ms,features,precheck,mode_after_reboot,error,migrate_total_ms,migrate_downtime_ms,predicted,"
+                         "predicted_rule,mispredicted\r\n");
     for (guint i = 0; i < r->cases->len; i++) {
         const MmReportCase *c = r->cases->pdata[i];
         g_autofree char *run = g_strdup_printf("%" G_GINT64_FORMAT, r->run->id);
@@ -60,8 +61,11 @@ mm_report_csv(const MmReport *r, GString *out)
                                                              : NULL;
 
             field(out, total, false);
-            field(out, down, true);
+            field(out, down, false);
         }
+        field(out, c->rec->predicted, false);
+        field(out, c->rec->predicted_rule, false);
+        field(out, mm_case_mispredicted(c->rec) ? "1" : "0", true);
         mm_report_flush(r, out, false);
     }
 }

@@ -21,7 +21,9 @@ static const char style[] =
     "td.cell{cursor:pointer;min-width:6em}"
     ".pass{background:#c8e6c9}.fail{background:#ffcdd2}.hang{background:#ffe0b2}"
     ".na{background:#e0e0e0;color:#555}.notrun{background:#fff;color:#888;font-style:italic}"
+    ".unknown{background:#fff8c4;color:#555;font-style:italic}"
     ".unexpected{outline:3px solid #b00020;outline-offset:-3px}"
+    ".mispredicted{border:3px dashed #6a1b9a}"
     ".asym::after{content:' \\21C4';font-weight:bold}"
     "details{margin:.3em 0;border:1px solid #ddd;padding:.3em .6em}"
     "pre{background:#f7f7f7;padding:.5em;overflow-x:auto;white-space:pre-wrap}"
@@ -65,8 +67,9 @@ grid(const MmReport *r, const MmReportGrid *g, GString *out)
             }
             any = true;
             text = mm_report_cell_text(c);
-            g_string_append_printf(row, "<td class=\"cell %s%s%s\" data-outcome=\"", mm_report_cell_class(c),
-                                   c->rec->unexpected ? " unexpected" : "", c->asymmetric ? " asym" : "");
+            g_string_append_printf(row, "<td class=\"cell %s%s%s%s\" data-outcome=\"", mm_report_cell_class(c),
+                                   c->rec->unexpected ? " unexpected" : "", c->asymmetric ? " asym" : "",
+                                   mm_case_mispredicted(c->rec) ? " mispredicted" : "");
             esc(row, c->rec->outcome ? c->rec->outcome : "not-run");
             g_string_append_printf(row, "\" onclick=\"show('case-%" G_GINT64_FORMAT "')\" title=\"", c->rec->id);
             esc(row, c->rec->case_id);
@@ -120,6 +123,17 @@ details(MmReport *r, const MmReportCase *c, GString *out)
         g_string_append(out, ", <b>unexpected</b>: expected ");
         esc(out, c->rec->expected);
     }
+    if (c->rec->predicted) {
+        g_string_append(out, mm_case_mispredicted(c->rec) ? ", <b>mispredicted</b>: predicted " : ", predicted ");
+        esc(out, c->rec->predicted);
+        g_string_append(out, " (");
+        esc(out, c->rec->predicted_rule ? c->rec->predicted_rule : "?");
+        if (c->rec->predicted_reason) {
+            g_string_append(out, ": ");
+            esc(out, c->rec->predicted_reason);
+        }
+        g_string_append(out, ")");
+    }
     g_string_append(out, "</summary>\n<table><tr><th>phase</th><th>ms</th><th>ok</th><th>message</th></tr>");
     GPtrArray *steps = mm_report_steps(r, c);
     for (guint s = 0; steps && s < steps->len; s++) {
@@ -165,22 +179,35 @@ details(MmReport *r, const MmReportCase *c, GString *out)
 void
 mm_report_html(MmReport *r, GString *out)
 {
-    static const char *const classes[] = { "pass", "fail", "hang", "na", "notrun" };
+    static const char *const classes[] = { "pass", "fail", "hang", "na", "notrun", "unknown" };
 
     g_string_append(out, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                          "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
                          "style-src 'unsafe-inline'; script-src 'unsafe-inline'\"><title>migmatrix: ");
     esc(out, r->run->name ? r->run->name : r->run->scenario_path);
     g_string_append_printf(out, "</title><style>%s</style><script>%s</script></head><body>\n", style, script);
-    g_string_append(out, "<h1>migmatrix report: ");
-    esc(out, r->run->name ? r->run->name : r->run->scenario_path);
-    g_string_append_printf(out, " (run %" G_GINT64_FORMAT ")</h1>\n<p>Scenario <code>", r->run->id);
-    esc(out, r->run->scenario_path);
-    g_string_append(out, "</code>, started ");
-    esc(out, r->run->started_at);
-    g_string_append(out, ", status ");
-    esc(out, r->run->status);
-    g_string_append_printf(out, ". %u as expected, <b>%u unexpected</b>.</p>\n", r->expected, r->unexpected);
+    if (r->prediction) {
+        g_string_append(out, "<h1>migmatrix prediction: ");
+        esc(out, r->run->name ? r->run->name : r->run->scenario_path);
+        g_string_append(out, "</h1>\n<p><b>A prediction, not a run</b>: each outcome is foreseen from the hosts' "
+                             "recorded dossiers; no host was touched. Scenario <code>");
+        esc(out, r->run->scenario_path);
+        g_string_append_printf(out, "</code>. %u predicted, %u unknown.</p>\n", r->cases->len - r->not_run,
+                               r->not_run);
+    } else {
+        g_string_append(out, "<h1>migmatrix report: ");
+        esc(out, r->run->name ? r->run->name : r->run->scenario_path);
+        g_string_append_printf(out, " (run %" G_GINT64_FORMAT ")</h1>\n<p>Scenario <code>", r->run->id);
+        esc(out, r->run->scenario_path);
+        g_string_append(out, "</code>, started ");
+        esc(out, r->run->started_at);
+        g_string_append(out, ", status ");
+        esc(out, r->run->status);
+        g_string_append_printf(out, ". %u as expected, <b>%u unexpected</b>", r->expected, r->unexpected);
+        if (r->mispredicted)
+            g_string_append_printf(out, ", <b>%u mispredicted</b> (a dashed frame)", r->mispredicted);
+        g_string_append(out, ".</p>\n");
+    }
     {
         g_autofree char *origin = mm_run_origin_text(r->run);
         if (origin) {

@@ -30,6 +30,9 @@ mm_report_json(MmReport *r, GString *out)
     mm_json_kv_string(&j, "merged_from", r->run->merged_from);
     mm_json_kv_int(&j, "resumed", r->run->resumed);
     mm_json_kv_string(&j, "harness_version", r->run->harness_version);
+    /* predict: no run happened; each case's "error" names the rule that predicted it. */
+    if (r->prediction)
+        mm_json_kv_bool(&j, "prediction", true);
     mm_json_end_object(&j);
 
     g_string_append_c(out, '\n');
@@ -38,6 +41,7 @@ mm_report_json(MmReport *r, GString *out)
     mm_json_kv_int(&j, "cases", r->cases->len);
     mm_json_kv_int(&j, "expected", r->expected);
     mm_json_kv_int(&j, "unexpected", r->unexpected);
+    mm_json_kv_int(&j, "mispredicted", r->mispredicted);
     mm_json_kv_int(&j, "not_run", r->not_run);
     mm_json_key(&j, "outcomes");
     mm_json_begin_object(&j);
@@ -71,6 +75,10 @@ mm_report_json(MmReport *r, GString *out)
         mm_json_kv_string(&j, "expected", c->rec->expected);
         mm_json_kv_string(&j, "expected_reason", c->rec->expected_reason);
         mm_json_kv_bool(&j, "unexpected", c->rec->unexpected);
+        mm_json_kv_string(&j, "predicted", c->rec->predicted);
+        mm_json_kv_string(&j, "predicted_rule", c->rec->predicted_rule);
+        mm_json_kv_string(&j, "predicted_reason", c->rec->predicted_reason);
+        mm_json_kv_bool(&j, "mispredicted", mm_case_mispredicted(c->rec));
         mm_json_kv_bool(&j, "asymmetric", c->asymmetric);
         mm_json_kv_bool(&j, "known_flaky", mm_report_case_known_flaky(c));
         if (r->history) {

@@ -12,9 +12,19 @@ summary(const MmReport *r, GString *out)
         if (r->counts[o])
             g_string_append_printf(out, "| %s | %u |\n", mm_outcome_name(o), r->counts[o]);
     if (r->not_run)
-        g_string_append_printf(out, "| not run | %u |\n", r->not_run);
-    g_string_append_printf(out, "\n%u as expected, **%u unexpected**%s.\n\n", r->expected, r->unexpected,
-                           r->not_run ? ", the rest not run" : "");
+        g_string_append_printf(out, "| %s | %u |\n", r->prediction ? "unknown" : "not run", r->not_run);
+    if (r->prediction)
+        g_string_append_printf(out, "\n%u predicted, %u unknown (a dossier or a fact missing).\n\n",
+                               r->cases->len - r->not_run, r->not_run);
+    else {
+        g_string_append_printf(out, "\n%u as expected, **%u unexpected**%s.\n\n", r->expected, r->unexpected,
+                               r->not_run ? ", the rest not run" : "");
+        if (r->mispredicted)
+            g_string_append_printf(out, "**%u mispredicted**: the outcome went against what `predict` foresaw from "
+                                        "the dossiers (marked ≠ in the grids). Each is a finding: the rules or libvirt "
+                                        "are wrong; the note names the rule.\n\n",
+                                   r->mispredicted);
+    }
 }
 
 static void
@@ -107,6 +117,23 @@ footnotes(const MmReport *r, GString *out)
             mm_markdown_cell(out, c->rec->expected);
         }
         g_string_append(out, ".");
+        if (mm_case_mispredicted(c->rec)) {
+            g_string_append(out, " **Mispredicted**: predicted ");
+            mm_markdown_cell(out, c->rec->predicted);
+            g_string_append(out, " by rule ");
+            mm_markdown_cell(out, c->rec->predicted_rule ? c->rec->predicted_rule : "?");
+            if (c->rec->predicted_reason) {
+                g_string_append(out, " (");
+                mm_markdown_cell(out, c->rec->predicted_reason);
+                g_string_append(out, ")");
+            }
+            g_string_append(out, ".");
+        }
+        if (r->prediction && c->rec->error_text) {
+            g_string_append(out, " Rule: ");
+            mm_markdown_cell(out, c->rec->error_text);
+            g_string_append(out, ".");
+        }
         if (c->features->len) {
             g_string_append(out, " Features:");
             for (guint f = 0; f < c->features->len; f++) {
@@ -197,13 +224,22 @@ flaky_cells(const MmReport *r, GString *out)
 void
 mm_report_markdown(const MmReport *r, GString *out)
 {
-    g_string_append(out, "# migmatrix report: ");
-    mm_markdown_cell(out, r->run->name ? r->run->name : r->run->scenario_path);
-    g_string_append_printf(out, " (run %" G_GINT64_FORMAT ")\n\n", r->run->id);
-    g_string_append(out, "Scenario ");
-    mm_markdown_cell(out, r->run->scenario_path);
-    g_string_append_printf(out, ", started %s, ended %s, status %s, migmatrix %s.\n\n", r->run->started_at,
-                           r->run->ended_at ? r->run->ended_at : "-", r->run->status, r->run->harness_version);
+    if (r->prediction) {
+        g_string_append(out, "# migmatrix prediction: ");
+        mm_markdown_cell(out, r->run->name ? r->run->name : r->run->scenario_path);
+        g_string_append(out, "\n\n**A prediction, not a run**: each outcome is foreseen from the hosts' recorded "
+                             "dossiers by the rule its note names; no host was touched. Scenario ");
+        mm_markdown_cell(out, r->run->scenario_path);
+        g_string_append_printf(out, ", migmatrix %s.\n\n", r->run->harness_version);
+    } else {
+        g_string_append(out, "# migmatrix report: ");
+        mm_markdown_cell(out, r->run->name ? r->run->name : r->run->scenario_path);
+        g_string_append_printf(out, " (run %" G_GINT64_FORMAT ")\n\n", r->run->id);
+        g_string_append(out, "Scenario ");
+        mm_markdown_cell(out, r->run->scenario_path);
+        g_string_append_printf(out, ", started %s, ended %s, status %s, migmatrix %s.\n\n", r->run->started_at,
+                               r->run->ended_at ? r->run->ended_at : "-", r->run->status, r->run->harness_version);
+    }
     {
         g_autofree char *origin = mm_run_origin_text(r->run);
         if (origin) {
@@ -220,6 +256,20 @@ mm_report_markdown(const MmReport *r, GString *out)
     g_string_append(out, "## Hosts\n\n");
     mm_host_table_markdown(r->host_rows, out);
     g_string_append_c(out, '\n');
+    if (r->prediction) {
+        g_string_append(out, "Dossiers:\n\n");
+        for (guint i = 0; i < r->host_rows->len; i++) {
+            const MmHostRow *h = r->host_rows->pdata[i];
+            const char *d = g_hash_table_lookup(h->facts, "dossier");
+
+            g_string_append(out, "- ");
+            mm_markdown_cell(out, h->name);
+            g_string_append(out, ": ");
+            mm_markdown_cell(out, d ? d : "none recorded");
+            g_string_append_c(out, '\n');
+        }
+        g_string_append_c(out, '\n');
+    }
     summary(r, out);
     g_string_append(out, "## Migration matrix\n\nRows are sources, columns destinations. ✓ pass, ✗ failed "
                          "(outcome: reason), hang: the guest stopped making progress, N/A: not applicable, "

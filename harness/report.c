@@ -74,6 +74,8 @@ mm_report_steps(MmReport *r, const MmReportCase *c)
 {
     GPtrArray *steps;
 
+    if (!r->store)           /* a prediction: nothing ran */
+        return NULL;
     /* A second format over the same report starts over from the first case. */
     if (r->steps_cursor && c->rec->id <= r->steps_last_row)
         g_clear_pointer(&r->steps_cursor, mm_step_cursor_free);
@@ -97,35 +99,14 @@ mm_report_check(const MmReport *r, GError **error)
     return false;
 }
 
-MmReport *
-mm_report_load(MmStore *store, gint64 run_id, GError **error)
+/* The cases RECS (taken) with their artifacts, features and migrations (by case row; any
+ * may be NULL), in grids, with asymmetries and footnotes. */
+static void
+report_assemble(MmReport *r, GPtrArray *recs, GHashTable *all_arts, GHashTable *all_feats,
+                GHashTable *all_migrations)
 {
-    g_autoptr(MmReport) r = g_new0(MmReport, 1);
-    g_autoptr(GPtrArray) runs = mm_store_runs_list(store, error);
-    g_autoptr(GPtrArray) recs = NULL;
     GHashTable *grid_by_key;
     int footnote = 0;
-
-    if (!runs)
-        return NULL;
-    for (guint i = 0; i < runs->len; i++)
-        if (((MmRunRecord *)runs->pdata[i])->id == run_id)
-            r->run = g_ptr_array_steal_index(runs, i);
-    if (!r->run) {
-        g_set_error(error, MM_ERROR, MM_ERROR_INPUT, "%s has no run %" G_GINT64_FORMAT "; `migmatrix runs` lists them",
-                    mm_store_path(store), run_id);
-        return NULL;
-    }
-    static const char *const kinds[] = {
-        "xml-diff", "xml-diff-reboot", "mode-after-reboot", "precheck", "console-tail", NULL,
-    };
-    g_autoptr(GHashTable) all_arts = NULL, all_feats = NULL, all_migrations = NULL;
-
-    r->store = store;
-    if (!(recs = mm_store_cases_list(store, run_id, error)) || !(all_arts = mm_store_run_artifacts(store, run_id, kinds, error)) ||
-        !(all_feats = mm_store_run_features(store, run_id, error)) ||
-        !(all_migrations = mm_store_run_migrations(store, run_id, error)))
-        return NULL;
 
     r->hosts = g_ptr_array_new_with_free_func(g_free);
     r->cases = g_ptr_array_new_with_free_func((GDestroyNotify)report_case_free);
@@ -141,11 +122,11 @@ mm_report_load(MmStore *store, gint64 run_id, GError **error)
         MmOutcome o;
 
         c->rec = g_steal_pointer(&recs->pdata[i]);
-        c->features = g_hash_table_lookup(all_feats, &c->rec->id);
+        c->features = all_feats ? g_hash_table_lookup(all_feats, &c->rec->id) : NULL;
         c->features = c->features ? g_ptr_array_ref(c->features) : g_ptr_array_new_with_free_func(g_free);
-        if ((c->migrations = g_hash_table_lookup(all_migrations, &c->rec->id)))
+        if (all_migrations && (c->migrations = g_hash_table_lookup(all_migrations, &c->rec->id)))
             g_ptr_array_ref(c->migrations);
-        arts = g_hash_table_lookup(all_arts, &c->rec->id);
+        arts = all_arts ? g_hash_table_lookup(all_arts, &c->rec->id) : NULL;
         for (guint a = 0; arts && a < arts->len; a++) {
             MmArtifactRecord *art = arts->pdata[a];
             char **slot = strcmp(art->kind, "xml-diff") == 0            ? &c->xml_diff
@@ -182,6 +163,7 @@ mm_report_load(MmStore *store, gint64 run_id, GError **error)
         }
         g_ptr_array_add(g->cases, c);
 
+        r->mispredicted += mm_case_mispredicted(c->rec);
         if (c->rec->outcome && mm_outcome_parse(c->rec->outcome, &o)) {
             r->counts[o]++;
             if (c->rec->unexpected)
@@ -212,9 +194,29 @@ mm_report_load(MmStore *store, gint64 run_id, GError **error)
     /* Footnotes for every cell with more to say than fits in it. */
     for (guint i = 0; i < r->cases->len; i++) {
         MmReportCase *c = r->cases->pdata[i];
-        if (failed(c) || c->xml_diff || c->reboot_mode || c->features->len)
+        if (failed(c) || c->xml_diff || c->reboot_mode || c->features->len || mm_case_mispredicted(c->rec))
             c->footnote = ++footnote;
     }
+}
+
+MmReport *
+mm_report_load(MmStore *store, gint64 run_id, GError **error)
+{
+    g_autoptr(MmReport) r = g_new0(MmReport, 1);
+    g_autoptr(GPtrArray) recs = NULL;
+    static const char *const kinds[] = {
+        "xml-diff", "xml-diff-reboot", "mode-after-reboot", "precheck", "console-tail", NULL,
+    };
+    g_autoptr(GHashTable) all_arts = NULL, all_feats = NULL, all_migrations = NULL;
+
+    if (!(r->run = mm_store_run_get(store, run_id, error)))
+        return NULL;
+    r->store = store;
+    if (!(recs = mm_store_cases_list(store, run_id, error)) || !(all_arts = mm_store_run_artifacts(store, run_id, kinds, error)) ||
+        !(all_feats = mm_store_run_features(store, run_id, error)) ||
+        !(all_migrations = mm_store_run_migrations(store, run_id, error)))
+        return NULL;
+    report_assemble(r, recs, all_arts, all_feats, all_migrations);
 
     /* The run's host snapshot, in the matrix's host order. */
     r->host_rows = g_ptr_array_new();
@@ -232,6 +234,29 @@ mm_report_load(MmStore *store, gint64 run_id, GError **error)
     return g_steal_pointer(&r);
 }
 
+MmReport *
+mm_report_new_prediction(MmRunRecord *run, GPtrArray *recs, GHashTable *features, GHashTable *host_facts)
+{
+    MmReport *r = g_new0(MmReport, 1);
+
+    r->run = run;
+    r->prediction = true;
+    report_assemble(r, recs, NULL, features, NULL);
+    r->host_rows = g_ptr_array_new();
+    for (guint i = 0; i < r->hosts->len; i++) {
+        MmHostRow *h = g_new0(MmHostRow, 1);
+        GHashTable *facts = g_hash_table_lookup(host_facts, r->hosts->pdata[i]);
+
+        h->name = r->hosts->pdata[i];
+        h->facts = facts ? g_hash_table_ref(facts) : g_hash_table_new(g_str_hash, g_str_equal);
+        h->virt_type = g_hash_table_lookup(h->facts, "virt_type");
+        if (!g_hash_table_lookup(h->facts, "arch"))
+            h->error = "no dossier";
+        g_ptr_array_add(r->host_rows, h);
+    }
+    return r;
+}
+
 MmReportCase *
 mm_report_cell(const MmReportGrid *grid, const char *src, const char *dst)
 {
@@ -247,7 +272,7 @@ const char *
 mm_report_cell_class(const MmReportCase *c)
 {
     if (!c->rec->outcome)
-        return "notrun";
+        return g_strcmp0(c->rec->state, "unknown") == 0 ? "unknown" : "notrun";
     if (strcmp(c->rec->outcome, "pass") == 0)
         return "pass";
     if (strcmp(c->rec->outcome, "na") == 0)
@@ -272,14 +297,30 @@ mm_report_features_of(const MmReportCase *c, const char *kind)
     return out->len ? g_string_free(g_steal_pointer(&out), FALSE) : NULL;
 }
 
+static char *
+cell_text(const MmReportCase *c);
+
+/* A misprediction is a finding: the cell says what was foreseen. */
 char *
 mm_report_cell_text(const MmReportCase *c)
+{
+    g_autofree char *text = cell_text(c);
+
+    if (!mm_case_mispredicted(c->rec))
+        return g_steal_pointer(&text);
+    return g_strdup_printf("%s ≠ predicted %s", text, c->rec->predicted);
+}
+
+static char *
+cell_text(const MmReportCase *c)
 {
     const char *cls = mm_report_cell_class(c);
     g_autofree char *lost = mm_report_features_of(c, "lost");
 
     if (strcmp(cls, "notrun") == 0)
         return g_strdup("not run");
+    if (strcmp(cls, "unknown") == 0)
+        return g_strdup_printf("unknown: %s", c->rec->reason ? c->rec->reason : "no verdict");
     if (strcmp(cls, "pass") == 0)
         return g_strdup("✓");
     if (strcmp(cls, "na") == 0)

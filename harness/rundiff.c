@@ -39,6 +39,15 @@ mm_run_diff_free(MmRunDiff *d)
         g_free(c);
     }
     g_ptr_array_unref(d->cases);
+    for (guint i = 0; d->mispredictions && i < d->mispredictions->len; i++) {
+        MmMisprediction *m = d->mispredictions->pdata[i];
+        g_free(m->case_id);
+        g_free(m->predicted);
+        g_free(m->got);
+        g_free(m);
+    }
+    if (d->mispredictions)
+        g_ptr_array_unref(d->mispredictions);
     for (guint i = 0; i < d->drift->len; i++) {
         MmHostDrift *h = d->drift->pdata[i];
         g_free(h->host);
@@ -103,6 +112,7 @@ mm_run_diff(MmStore *store, gint64 a, gint64 b, GError **error)
     d->b = g_steal_pointer(&rb_rec);
     d->cases = g_ptr_array_new();
     d->drift = g_ptr_array_new();
+    d->mispredictions = g_ptr_array_new();
     for (guint i = 0; i < ca->len; i++)
         d->not_run_a += ((MmCaseRecord *)ca->pdata[i])->outcome == NULL;
     for (guint i = 0; i < ca->len; i++)
@@ -113,6 +123,14 @@ mm_run_diff(MmStore *store, gint64 a, gint64 b, GError **error)
 
         d->unexpected_b += rb->unexpected;
         g_hash_table_add(seen, rb->case_id);
+        if (mm_case_mispredicted(rb) && !(ra && mm_case_mispredicted(ra))) {
+            MmMisprediction *m = g_new0(MmMisprediction, 1);
+
+            m->case_id = g_strdup(rb->case_id);
+            m->predicted = g_strdup_printf("%s (%s)", rb->predicted, rb->predicted_rule ? rb->predicted_rule : "?");
+            m->got = g_strdup_printf("%s%s%s", rb->outcome, rb->reason ? ": " : "", rb->reason ? rb->reason : "");
+            g_ptr_array_add(d->mispredictions, m);
+        }
         /* Without an outcome a case is neither a pass nor a failure: never "same pass". */
         if (!rb->outcome)
             add(d, rb->case_id, MM_DIFF_NOT_RUN, ra, rb);
@@ -234,6 +252,28 @@ mm_run_diff_text(const MmRunDiff *d, bool md, GString *out)
                                    c->case_id, extra, c->a ? c->a : "-", c->b ? c->b : "-",
                                    c->b_unexpected ? " (unexpected)" : "");
     }
+    if (d->mispredictions->len) {
+        g_string_append_printf(out, md ? "\n### New mispredictions (%u)\n\nEach is a finding: the prediction rules "
+                                         "or libvirt are wrong.\n\n| case | predicted (rule) | got |\n|---|---|---|\n"
+                                       : "\nnew mispredictions (%u): the prediction rules or libvirt are wrong\n",
+                               d->mispredictions->len);
+        for (guint i = 0; i < d->mispredictions->len; i++) {
+            const MmMisprediction *m = d->mispredictions->pdata[i];
+
+            if (md) {
+                g_string_append(out, "| ");
+                mm_markdown_cell(out, m->case_id);
+                g_string_append(out, " | ");
+                mm_markdown_cell(out, m->predicted);
+                g_string_append(out, " | ");
+                mm_markdown_cell(out, m->got);
+                g_string_append(out, " |\n");
+            } else {
+                g_string_append_printf(out, "  %s\n    predicted: %s\n    got:       %s\n", m->case_id, m->predicted,
+                                       m->got);
+            }
+        }
+    }
     if (d->drift->len) {
         g_string_append(out, md ? "\n### Host drift\n\n| host | fact | before | after |\n|---|---|---|---|\n"
                                 : "\nhost drift:\n");
@@ -276,6 +316,18 @@ mm_run_diff_json(const MmRunDiff *d, GString *out)
             mm_json_kv_bool(&j, "reason_changed", c->label == MM_DIFF_STILL_CHANGED);
         mm_json_kv_string(&j, "before", c->a);
         mm_json_kv_string(&j, "after", c->b);
+        mm_json_end_object(&j);
+    }
+    mm_json_end_array(&j);
+    mm_json_key(&j, "new_mispredictions");
+    mm_json_begin_array(&j);
+    for (guint i = 0; i < d->mispredictions->len; i++) {
+        const MmMisprediction *m = d->mispredictions->pdata[i];
+
+        mm_json_begin_object(&j);
+        mm_json_kv_string(&j, "id", m->case_id);
+        mm_json_kv_string(&j, "predicted", m->predicted);
+        mm_json_kv_string(&j, "got", m->got);
         mm_json_end_object(&j);
     }
     mm_json_end_array(&j);

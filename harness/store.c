@@ -110,6 +110,12 @@ static const char *const migrations[] = {
     /* 5 → 6: a run's case counts (runs, and every command that names a run) come from an
      * index alone; read through the table, a 1e5-case run took 0.3 s. */
     "CREATE INDEX cases_by_run_state ON cases(run_id, unexpected, outcome);",
+
+    /* 6 → 7: what `predict` foresaw for the case before it ran (an outcome name or "unknown"),
+     * by which rule and why; a misprediction is a finding. */
+    "ALTER TABLE cases ADD COLUMN predicted TEXT;"
+    "ALTER TABLE cases ADD COLUMN predicted_rule TEXT;"
+    "ALTER TABLE cases ADD COLUMN predicted_reason TEXT;",
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == MM_STORE_SCHEMA_VERSION);
@@ -570,6 +576,9 @@ mm_case_record_free(MmCaseRecord *r)
     g_free(r->error_text);
     g_free(r->started_at);
     g_free(r->ended_at);
+    g_free(r->predicted);
+    g_free(r->predicted_rule);
+    g_free(r->predicted_reason);
     g_free(r);
 }
 
@@ -689,7 +698,8 @@ mm_store_cases_list(MmStore *store, gint64 run_id, GError **error)
     sqlite3_stmt *st = prepare(store,
                                "SELECT id, run_id, case_id, src, dst, guest, mode, repeat, matrix, state, expected,"
                                " expected_reason, outcome, reason, error_text, unexpected, started_at, ended_at,"
-                               " duration_ms, plan_index FROM cases WHERE run_id = ? ORDER BY id",
+                               " duration_ms, plan_index, predicted, predicted_rule, predicted_reason"
+                               " FROM cases WHERE run_id = ? ORDER BY id",
                                error);
     g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func((GDestroyNotify)mm_case_record_free);
     int rc;
@@ -720,11 +730,45 @@ mm_store_cases_list(MmStore *store, gint64 run_id, GError **error)
         r->ended_at = col_text(st, 17);
         r->duration_ms = sqlite3_column_type(st, 18) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 18);
         r->plan_index = sqlite3_column_int64(st, 19);
+        r->predicted = col_text(st, 20);
+        r->predicted_rule = col_text(st, 21);
+        r->predicted_reason = col_text(st, 22);
         g_ptr_array_add(out, r);
     }
     if (!rows_done(store, st, rc, "read cases", error))
         return NULL;
     return g_steal_pointer(&out);
+}
+
+bool
+mm_store_case_set_prediction(MmStore *store, gint64 row, const char *predicted, const char *rule, const char *reason,
+                             GError **error)
+{
+    sqlite3_stmt *st = prepare(store,
+                               "UPDATE cases SET predicted = ?, predicted_rule = ?, predicted_reason = ? WHERE id = ?"
+                               " AND predicted IS NULL",
+                               error);
+
+    if (!st)
+        return false;
+    bind_text(store, st, 1, predicted);
+    bind_text(store, st, 2, rule);
+    bind_text(store, st, 3, reason);
+    bind_int64(store, st, 4, row);
+    return step_done(store, st, error);
+}
+
+bool
+mm_case_mispredicted(const MmCaseRecord *r)
+{
+    bool pred_pass, got_pass;
+
+    if (!r->predicted || !r->outcome || strcmp(r->predicted, "unknown") == 0 || strcmp(r->outcome, "na") == 0 ||
+        strcmp(r->predicted, "na") == 0 || strcmp(r->outcome, "infra-error") == 0)
+        return false;
+    pred_pass = strcmp(r->predicted, "pass") == 0;
+    got_pass = strcmp(r->outcome, "pass") == 0;
+    return pred_pass != got_pass;
 }
 
 /* ---- steps, artifacts, features ---------------------------------------------------------------- */
@@ -943,6 +987,57 @@ mm_store_host_facts(MmStore *store, gint64 run_id, const char *host, GError **er
         g_hash_table_insert(out, col_text(st, 0), v ? v : g_strdup(""));
     }
     if (!rows_done(store, st, rc, "read host facts", error))
+        return NULL;
+    return g_steal_pointer(&out);
+}
+
+bool
+mm_store_host_latest(MmStore *store, const char *host, const char *fact, gint64 *run_id, char **when, char **value,
+                     GError **error)
+{
+    sqlite3_stmt *st = prepare(store,
+                               "SELECT r.id, r.started_at, f.value FROM hosts h JOIN runs r ON r.id = h.run_id"
+                               " JOIN host_facts f ON f.host_id = h.id AND f.name = ?"
+                               " WHERE h.name = ? ORDER BY r.started_at DESC, r.id DESC LIMIT 1",
+                               error);
+    int rc;
+
+    *run_id = 0;
+    if (when)
+        *when = NULL;
+    if (value)
+        *value = NULL;
+    if (!st)
+        return false;
+    bind_text(store, st, 1, fact);
+    bind_text(store, st, 2, host);
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        *run_id = sqlite3_column_int64(st, 0);
+        if (when)
+            *when = col_text(st, 1);
+        if (value)
+            *value = col_text(st, 2);
+        rc = sqlite3_step(st);
+    }
+    return rows_done(store, st, rc, "read host facts", error);
+}
+
+GPtrArray *
+mm_store_host_names_with(MmStore *store, const char *fact, GError **error)
+{
+    sqlite3_stmt *st = prepare(store,
+                               "SELECT DISTINCT h.name FROM hosts h JOIN host_facts f ON f.host_id = h.id"
+                               " AND f.name = ? ORDER BY h.name",
+                               error);
+    g_autoptr(GPtrArray) out = g_ptr_array_new_with_free_func(g_free);
+    int rc;
+
+    if (!st)
+        return NULL;
+    bind_text(store, st, 1, fact);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        g_ptr_array_add(out, col_text(st, 0));
+    if (!rows_done(store, st, rc, "read hosts", error))
         return NULL;
     return g_steal_pointer(&out);
 }
@@ -1303,7 +1398,8 @@ typedef struct {
 /* Columns a case keeps across a merge (all but id and run_id). */
 #define CASE_COLUMNS                                                                                         \
     "case_id, src, dst, guest, mode, repeat, matrix, state, expected, expected_reason, outcome, reason,"     \
-    " error_text, unexpected, started_at, ended_at, duration_ms, plan_index"
+    " error_text, unexpected, started_at, ended_at, duration_ms, plan_index, predicted, predicted_rule,"     \
+    " predicted_reason"
 
 /* SQL_TEMPLATE with "shard." naming the attached shard SCHEMA, run once with up to three integer
  * parameters in order. Not cached: the text differs per shard. The schema names are ours

@@ -70,6 +70,19 @@ static const Row rows[] = {
       NULL, false },
 };
 
+/* What predict foresaw for some of them: two mispredictions (each way), one right, one unknown,
+ * and one against an infra-error, which never counts. */
+static const struct {
+    const char *id, *predicted, *rule, *reason;
+} predictions[] = {
+    { "lab-a>lab-b/linux/custom:Westmere", "pass", "cycle/pass", NULL },
+    { "lab-c>lab-a/linux/custom:Westmere", "pass", "cycle/pass", NULL },
+    { "lab-c>lab-a/linux/host-model", "migrate-failed", "migrate/host-model-subset", "lab-a lacks " EVIL },
+    { "lab-a>lab-c/linux/host-model", "migrate-failed", "migrate/host-model-subset", "lab-c lacks aes, pclmuldq" },
+    { "lab-a>lab-b/linux-hang/custom:Westmere", "unknown", "start/dossier", "no dossier of lab-b" },
+    { "lab-c>lab-b/linux/custom:qemu64", "pass", "cycle/pass", NULL },
+};
+
 static char *
 build_db(void)
 {
@@ -98,6 +111,10 @@ build_db(void)
         gint64 row = mm_store_case_add(s, &rec, &err);
 
         assert_true(row > 0);
+        for (gsize p = 0; p < G_N_ELEMENTS(predictions); p++)
+            if (strcmp(predictions[p].id, r->id) == 0)
+                assert_true(mm_store_case_set_prediction(s, row, predictions[p].predicted, predictions[p].rule,
+                                                         predictions[p].reason, &err));
         mm_store_step_add(s, row, "prepare", "2026-11-25T05:00:00.000Z", 3, true, "connected", NULL);
         if (!r->outcome)
             continue;
@@ -189,12 +206,21 @@ test_formats(void **state)
     /* The matrix: counts, asymmetry, not-run. */
     assert_int_equal(r->unexpected, 3);
     assert_int_equal(r->not_run, 1);
+    /* Mispredictions: one each way; right, unknown and infra-error ones are not. */
+    assert_int_equal(r->mispredicted, 2);
+    assert_non_null(strstr(md->str, "**2 mispredicted**"));
+    assert_non_null(strstr(md->str, "✗ migrate-failed: extra features ≠ predicted pass"));
+    assert_non_null(strstr(md->str, "**Mispredicted**: predicted migrate-failed by rule migrate/host-model-subset "
+                                    "(lab-a lacks \\<img"));
+    assert_non_null(strstr(json->str, "\"mispredicted\":2"));
+    assert_non_null(strstr(html->str, "<b>2 mispredicted</b>"));
+    assert_null(strstr(html->str, "lacks <img"));
     /* Westmere fails both ways: symmetric. host-model fails onto lab-c only: asymmetric. */
     assert_false(((MmReportCase *)g_hash_table_lookup(r->by_id, "lab-c>lab-a/linux/custom:Westmere"))->asymmetric);
     assert_true(((MmReportCase *)g_hash_table_lookup(r->by_id, "lab-a>lab-c/linux/host-model"))->asymmetric);
     assert_true(((MmReportCase *)g_hash_table_lookup(r->by_id, "lab-c>lab-a/linux/host-model"))->asymmetric);
     assert_non_null(strstr(md->str, "| lab-a | — | | ✗ migrate-failed: missing features ⇄ [3] |"));
-    assert_non_null(strstr(md->str, "| lab-c | ✓ (652 ms, downtime 25 ms) ⇄ | | — |"));
+    assert_non_null(strstr(md->str, "| lab-c | ✓ ≠ predicted migrate-failed (652 ms, downtime 25 ms) ⇄ [4] | | — |"));
     /* The guest's own CPU: what it lost is in the cell; job statistics in small print. */
     assert_non_null(strstr(md->str, "| ✗ cpu-changed: lost aes, pclmuldq, sse4.2 (682 ms, downtime 28 ms)"));
     assert_non_null(strstr(md->str, "hang (CPU lost aes, pclmuldq, sse4.2)"));

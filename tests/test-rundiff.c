@@ -104,6 +104,67 @@ test_labels_and_drift(void **state)
     remove_db(db);
 }
 
+static void
+add_predicted(MmStore *s, gint64 run, const char *id, const char *predicted, const char *outcome)
+{
+    MmCaseRecord rec = { .run_id = run, .case_id = (char *)id, .src = (char *)"a", .dst = (char *)"b",
+                         .guest = (char *)"g", .mode = (char *)"host-model", .expected = (char *)"pass",
+                         .duration_ms = -1 };
+    gint64 row = mm_store_case_add(s, &rec, NULL);
+
+    assert_true(row > 0);
+    assert_true(mm_store_case_set_prediction(s, row, predicted, "migrate/host-model-subset", "b lacks avx2", NULL));
+    /* A second prediction (a resumed run) does not replace the first. */
+    assert_true(mm_store_case_set_prediction(s, row, "unknown", "start/dossier", NULL, NULL));
+    assert_true(mm_store_case_finish(s, row, outcome, strcmp(outcome, "pass") ? "missing features" : NULL, NULL,
+                                     false, 10, NULL));
+}
+
+/* New mispredictions in B are listed, with the rule; old ones, unknown and infra-error are not;
+ * they do not change the gate. */
+static void
+test_new_mispredictions(void **state)
+{
+    g_autofree char *dir = g_dir_make_tmp("mm-diff-XXXXXX", NULL);
+    g_autofree char *db = g_build_filename(dir, "diff.db", NULL);
+    g_autoptr(MmStore) s = mm_store_open(db, NULL);
+    g_autoptr(MmRunDiff) d = NULL;
+    g_autoptr(GString) text = g_string_new(NULL), json = g_string_new(NULL);
+    gint64 a, b;
+
+    (void)state;
+    a = mm_store_run_begin(s, "run", "nightly", "x.ini", NULL, NULL);
+    add_predicted(s, a, "a>b/g/x", "pass", "pass");
+    add_predicted(s, a, "a>b/g/y", "pass", "migrate-failed");
+    add_predicted(s, a, "a>b/g/z", "migrate-failed", "migrate-failed");
+    add_predicted(s, a, "a>b/g/w", "pass", "pass");
+    assert_true(mm_store_run_end(s, a, "done", NULL));
+    b = mm_store_run_begin(s, "run", "nightly", "x.ini", NULL, NULL);
+    add_predicted(s, b, "a>b/g/x", "pass", "migrate-failed");
+    add_predicted(s, b, "a>b/g/y", "pass", "migrate-failed");
+    add_predicted(s, b, "a>b/g/z", "migrate-failed", "pass");
+    add_predicted(s, b, "a>b/g/w", "pass", "infra-error");
+    assert_true(mm_store_run_end(s, b, "done", NULL));
+
+    d = mm_run_diff(s, a, b, NULL);
+    assert_non_null(d);
+    assert_int_equal(d->mispredictions->len, 2);
+    assert_string_equal(((MmMisprediction *)d->mispredictions->pdata[0])->case_id, "a>b/g/x");
+    assert_string_equal(((MmMisprediction *)d->mispredictions->pdata[0])->predicted,
+                        "pass (migrate/host-model-subset)");
+    assert_string_equal(((MmMisprediction *)d->mispredictions->pdata[0])->got, "migrate-failed: missing features");
+    assert_string_equal(((MmMisprediction *)d->mispredictions->pdata[1])->case_id, "a>b/g/z");
+    mm_run_diff_text(d, false, text);
+    assert_non_null(strstr(text->str, "new mispredictions (2): the prediction rules or libvirt are wrong\n"
+                                      "  a>b/g/x\n    predicted: pass (migrate/host-model-subset)\n"));
+    mm_run_diff_json(d, json);
+    assert_non_null(strstr(json->str, "\"new_mispredictions\""));
+    {
+        g_autofree char *rm = g_strdup_printf("rm -rf '%s'", dir);
+        assert_int_equal(system(rm), 0);
+    }
+}
+
 static int
 run_diff(const char *db, gint64 a, gint64 b)
 {
@@ -190,6 +251,7 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_new_mispredictions),
         cmocka_unit_test(test_labels_and_drift),
         cmocka_unit_test(test_exit_code),
         cmocka_unit_test(test_unfinished_runs),

@@ -27,6 +27,8 @@ int mm_cmd_report(int argc, char **argv);
 int mm_cmd_diff(int argc, char **argv);
 int mm_cmd_explain(int argc, char **argv);
 int mm_cmd_merge(int argc, char **argv);
+int mm_cmd_predict(int argc, char **argv);
+int mm_cmd_baseline(int argc, char **argv);
 
 /* NULL-terminated table, in the order `migmatrix --help` lists them. */
 const MmCommand *mm_commands(void);
@@ -57,4 +59,7 @@ MmStore *mm_cli_open_results(const char *name, const char *option, const char *s
 /* Run RUN_ID of STORE if it is a matrix run; a probe or import record is refused (exit 2). */
 MmRunRecord *mm_cli_matrix_run(const char *name, MmStore *store, gint64 run_id, int *rc);
 
+/* Each scenario host's newest dossier in STORE (NULL: no DB yet), as host name → MmDossier*:
+ * stale when older than MAX_AGE_DAYS or when the host has since reported another libvirt. */
+GHashTable *mm_cli_load_dossiers(MmStore *store, const MmScenario *sc, guint max_age_days, GError **error);
 void mm_cli_usage_error(const char *name, const char *fmt, ...) G_GNUC_PRINTF(2, 3);

@@ -43,16 +43,23 @@ typedef struct {
     guint unexpected;
     guint expected;
     guint not_run;
+    guint mispredicted;      /* cases whose outcome went against their stored prediction */
     guint history;           /* N of --history, 0 when off */
     FILE *sink;              /* set: the formats write out in chunks as they go (large runs) */
     MmStore *store;          /* borrowed, for steps read while writing */
     struct _MmStepCursor *steps_cursor;
     gint64 steps_last_row;
     GError *steps_error;     /* the first read of steps that failed: the report is incomplete */
+    bool prediction;         /* `predict`: outcomes foreseen from dossiers, nothing ran; no store */
 } MmReport;
 
 /* STORE must outlive the report: JSON and HTML read each case's steps from it as they write. */
 MmReport *mm_report_load(MmStore *store, gint64 run_id, GError **error);
+/* A prediction, for the same renderers: RUN and RECS (MmCaseRecord*, their outcomes predicted;
+ * outcome NULL with state "unknown" when there is no verdict) are taken; FEATURES maps a case
+ * row (gint64) to its "kind:feature" strings, HOST_FACTS a host to its dossier's facts (both
+ * borrowed, may lack entries). */
+MmReport *mm_report_new_prediction(MmRunRecord *run, GPtrArray *recs, GHashTable *features, GHashTable *host_facts);
 /* C's steps. Cases must be asked for in report order (a cursor walks the steps once). */
 GPtrArray *mm_report_steps(MmReport *r, const MmReportCase *c);
 /* False, with the error, when a read of steps failed while the report was written: the
@@ -86,7 +93,7 @@ char *mm_report_timing(const MmReportCase *c);
 char *mm_report_migrations_text(const MmReportCase *c);
 /* The features of KIND ("lost", "gained", …), joined with ", "; NULL when none. */
 char *mm_report_features_of(const MmReportCase *c, const char *kind);
-/* pass, fail, hang, na, notrun: for colours and filters. */
+/* pass, fail, hang, na, notrun, unknown (a prediction without a verdict): for colours and filters. */
 const char *mm_report_cell_class(const MmReportCase *c);
 
 void mm_report_markdown(const MmReport *r, GString *out);

@@ -35,8 +35,16 @@ typedef struct {
     char *b;
 } MmHostDrift;
 
+/* A case B got otherwise than predicted, and A did not (or A had no prediction). */
+typedef struct {
+    char *case_id;
+    char *predicted;         /* B's prediction, with its rule: "pass (migrate/host-model-subset)" */
+    char *got;               /* B's "outcome: reason" */
+} MmMisprediction;
+
 typedef struct {
     gint64 run_a, run_b;
+    GPtrArray *mispredictions; /* MmMisprediction*, new in B: findings, not gated */
     GPtrArray *cases;        /* MmCaseDiff*, B's order, then cases gone */
     GPtrArray *drift;        /* MmHostDrift* */
     guint counts[MM_DIFF_NOT_RUN + 1];

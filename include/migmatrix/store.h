@@ -8,7 +8,7 @@
 #include <glib.h>
 #include <stdbool.h>
 
-#define MM_STORE_SCHEMA_VERSION 6
+#define MM_STORE_SCHEMA_VERSION 7
 #define MM_DEFAULT_DB "results/migmatrix.db"
 
 typedef struct _MmStore MmStore;
@@ -96,9 +96,18 @@ typedef struct {
     char *ended_at;
     gint64 duration_ms;
     gint64 plan_index;       /* its place in the whole plan (0-based), also in a shard */
+    char *predicted;         /* what predict foresaw before it ran: an outcome name or "unknown"; NULL: none */
+    char *predicted_rule;    /* the rule that decided, "stage/rule" */
+    char *predicted_reason;
 } MmCaseRecord;
 
 void mm_case_record_free(MmCaseRecord *r);
+/* Stores ROW's prediction, unless it has one (a resumed run keeps what it foresaw first). */
+bool mm_store_case_set_prediction(MmStore *store, gint64 row, const char *predicted, const char *rule,
+                                  const char *reason, GError **error);
+/* Predicted pass and failed, or predicted a failure and passed. Unknown predictions, n/a and
+ * infra-error (the lab, not the CPU) are never mispredictions. */
+bool mm_case_mispredicted(const MmCaseRecord *r);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MmCaseRecord, mm_case_record_free)
 
 gint64 mm_store_case_add(MmStore *store, const MmCaseRecord *rec, GError **error);
@@ -198,6 +207,12 @@ bool mm_store_host_set_position(MmStore *store, gint64 run_id, const char *host,
                                 GError **error);
 /* name → value (both char*), NULL-free table; empty when the host has no facts. */
 GHashTable *mm_store_host_facts(MmStore *store, gint64 run_id, const char *host, GError **error);
+/* The newest run (by start) that recorded FACT for HOST: its ID (0: none), start time and the
+ * fact's value (each out-parameter may be NULL but RUN_ID). */
+bool mm_store_host_latest(MmStore *store, const char *host, const char *fact, gint64 *run_id, char **when, char **value,
+                          GError **error);
+/* Every host name that some run recorded FACT for, sorted. */
+GPtrArray *mm_store_host_names_with(MmStore *store, const char *fact, GError **error);
 /* Host names with facts in that run, in the order they were first recorded. */
 GPtrArray *mm_store_hosts_list(MmStore *store, gint64 run_id, GError **error);
 

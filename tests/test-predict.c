@@ -1,0 +1,338 @@
+/* test-predict.c: `predict` and `baseline` on the real captures of libvirt 9.0's cputestdata
+ * (tests/data/cpu), imported as dossiers the way a user would (`probe --import`). Data-driven:
+ * each case is a command line and its golden output under tests/data/predict
+ * (MM_REGENERATE=1 rewrites them). libvirt's own CPU logic (the test driver's baseline) does
+ * the CPU work, so these goldens pin what libvirt 9.0 and its cpu_map say. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "migmatrix/cpumodel.h"
+#include "migmatrix/mode.h"
+#include "migmatrix/predict.h"
+#include "migmatrix/util.h"
+#include "testutil.h"
+
+typedef struct {
+    char *dir;
+    char *db;
+} Fixture;
+
+static const struct {
+    const char *host, *capture;
+} captures[] = {
+    { "e5-2630v4", "Xeon-E5-2630-v4" },
+    { "gold-6130", "Xeon-Gold-6130" },
+    { "hygon-7185", "Hygon-C86-7185-32-core" },
+    { "epyc-7601", "EPYC-7601-32-Core" },
+};
+
+static int
+setup(void **state)
+{
+    Fixture *f = g_new0(Fixture, 1);
+
+    f->dir = g_dir_make_tmp("mm-predict-XXXXXX", NULL);
+    f->db = g_build_filename(f->dir, "captures.db", NULL);
+    for (gsize i = 0; i < G_N_ELEMENTS(captures); i++) {
+        g_autofree char *host = g_strdup_printf(MM_TEST_DATA "/cpu/x86_64-cpuid-%s-host.xml", captures[i].capture);
+        g_autofree char *json = g_strdup_printf(MM_TEST_DATA "/cpu/x86_64-cpuid-%s-json.xml", captures[i].capture);
+        const char *args[] = { "probe", "--import", captures[i].host, "--db", f->db, host, json, NULL };
+        g_autofree char *out = NULL, *err = NULL;
+
+        if (mm_test_run_migmatrix(args, &out, &err) != 0) {
+            fprintf(stderr, "import %s: %s\n", captures[i].host, err);
+            return -1;
+        }
+    }
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    Fixture *f = *state;
+    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", f->dir);
+
+    g_assert_cmpint(system(cmd), ==, 0);
+    g_free(f->dir);
+    g_free(f->db);
+    g_free(f);
+    return 0;
+}
+
+/* The DB's temporary path and the import times vary from run to run: the goldens say DB and TIME. */
+static char *
+normalise(const char *text, const Fixture *f)
+{
+    g_autoptr(GRegex) when = g_regex_new("20[0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9:.]+Z", 0, 0, NULL);
+    g_auto(GStrv) parts = g_strsplit(text, f->db, -1);
+    g_autofree char *no_db = g_strjoinv("DB", parts);
+
+    return g_regex_replace_literal(when, no_db, -1, 0, "TIME", 0, NULL);
+}
+
+/* ARGS (with "DB" for the fixture's DB) must exit with RC and print the golden NAME (stdout,
+ * then stderr after a "--- stderr" line when there is any). */
+static void
+check(const Fixture *f, const char *const *args, int rc, const char *name)
+{
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    g_autofree char *out = NULL, *err = NULL, *all = NULL, *norm = NULL;
+    g_autofree char *golden = g_build_filename(MM_TEST_DATA, "predict", name, NULL);
+    int got;
+
+    for (guint i = 0; args[i]; i++)
+        g_ptr_array_add(argv, (gpointer)(strcmp(args[i], "DB") == 0 ? f->db : args[i]));
+    g_ptr_array_add(argv, NULL);
+    got = mm_test_run_migmatrix((const char *const *)argv->pdata, &out, &err);
+    if (got != rc)
+        fail_msg("%s: exit %d, want %d\n%s\n%s", name, got, rc, out, err);
+    all = *err ? g_strconcat(out, "--- stderr\n", err, NULL) : g_strdup(out);
+    norm = normalise(all, f);
+    assert_true(mm_test_compare_to_file(norm, golden));
+}
+
+/* Every mode on every pair of the four captures: the grids and each cell's rule. */
+static void
+test_predict_captures(void **state)
+{
+    const Fixture *f = *state;
+
+    check(f, (const char *const[]){ "predict", "tests/data/predict/captures.ini", "--db", "DB", NULL }, 0,
+          "captures.text");
+    check(f, (const char *const[]){ "predict", "tests/data/predict/captures.ini", "--db", "DB", "--format", "md", NULL },
+          0, "captures.md");
+}
+
+/* No dossier, or a stale one: those cells are unknown and say why, never guessed. */
+static void
+test_predict_unknown(void **state)
+{
+    const Fixture *f = *state;
+    g_autofree char *empty = g_build_filename(f->dir, "none.db", NULL);
+    const char *args[] = { "predict", "tests/data/predict/captures.ini", "--db", empty, NULL };
+    const char *old[] = { "predict", "tests/data/predict/captures.ini", "--db", f->db, "--filter", "e5-2630v4>*", NULL };
+    g_autofree char *out = NULL, *err = NULL, *out2 = NULL, *err2 = NULL, *sql = NULL;
+
+    assert_int_equal(mm_test_run_migmatrix(args, &out, &err), 0);
+    assert_non_null(strstr(out, "108 cases: 0 predicted, 108 unknown"));
+    assert_non_null(strstr(out, "no dossier of e5-2630v4 (run `migmatrix probe`"));
+    assert_false(g_file_test(empty, G_FILE_TEST_EXISTS));   /* predict never creates a DB */
+
+    /* The e5's import made 60 days old: its cells go unknown, naming it. */
+    sql = g_strdup_printf("sqlite3 '%s' \"UPDATE runs SET started_at = strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ', 'now', "
+                          "'-60 days') WHERE id = 1\"",
+                          f->db);
+    assert_int_equal(system(sql), 0);
+    assert_int_equal(mm_test_run_migmatrix(old, &out2, &err2), 0);
+    assert_non_null(strstr(out2, "27 cases: 0 predicted, 27 unknown"));
+    assert_non_null(strstr(out2, "dossier of e5-2630v4 is stale: recorded"));
+    assert_non_null(strstr(out2, "more than 30 days ago (--max-age)"));
+    g_free(sql);
+    sql = g_strdup_printf("sqlite3 '%s' \"UPDATE runs SET started_at = strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ', 'now') "
+                          "WHERE id = 1\"",
+                          f->db);
+    assert_int_equal(system(sql), 0);
+}
+
+/* The model every host can run, what each gives up, and the refusal across vendors. */
+static void
+test_baseline(void **state)
+{
+    const Fixture *f = *state;
+
+    check(f, (const char *const[]){ "baseline", "--db", "DB", "e5-2630v4", "gold-6130", NULL }, 0,
+          "baseline-intel.xml");
+    check(f, (const char *const[]){ "baseline", "--db", "DB", "hygon-7185", "--format", "text", NULL }, 0,
+          "baseline-hygon.text");
+    check(f, (const char *const[]){ "baseline", "--db", "DB", "--hosts", "*", NULL }, MM_EXIT_USAGE,
+          "baseline-mixed.text");
+    check(f, (const char *const[]){ "baseline", "--db", "DB", "e5-2630v4", "nosuch", NULL }, MM_EXIT_USAGE,
+          "baseline-missing.text");
+}
+
+/* The baseline is libvirt's: the same model libvirt gives for the captures' host-model CPUs,
+ * read straight from the -json.xml files (libvirt's own output) rather than from our dossiers. */
+static void
+test_baseline_is_libvirts(void **state)
+{
+    const Fixture *f = *state;
+    static const struct {
+        guint a, b;
+    } pairs[] = { { 0, 1 }, { 2, 2 }, { 3, 3 } };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(pairs); i++) {
+        g_autoptr(GPtrArray) xmls = g_ptr_array_new_with_free_func(g_free);
+        g_autoptr(GError) err = NULL;
+        g_autofree char *direct = NULL, *out = NULL, *errs = NULL;
+        g_autoptr(MmCpuDef) want = NULL, got = NULL;
+        guint idx[] = { pairs[i].a, pairs[i].b };
+
+        for (guint k = 0; k < 2; k++) {
+            g_autofree char *path = g_strdup_printf(MM_TEST_DATA "/cpu/x86_64-cpuid-%s-json.xml",
+                                                    captures[idx[k]].capture);
+            g_autofree char *text = NULL;
+            g_autoptr(MmCpuDef) d = NULL;
+            g_autoptr(GPtrArray) feats = NULL;
+
+            assert_true(g_file_get_contents(path, &text, NULL, NULL));
+            d = mm_cpu_def_parse(text, &err);
+            assert_non_null(d);
+            feats = mm_cpu_features_missing(d, NULL);
+            g_ptr_array_add(feats, NULL);
+            g_ptr_array_add(xmls, mm_cpu_host_xml("x86_64", d->vendor, d->model, (const char *const *)feats->pdata));
+        }
+        direct = mm_cpu_baseline((const char *const *)xmls->pdata, 2, false, &err);
+        assert_non_null(direct);
+        want = mm_cpu_def_parse(direct, &err);
+        {
+            const char *args[] = { "baseline", "--db", f->db, captures[pairs[i].a].host, captures[pairs[i].b].host, NULL };
+            assert_int_equal(mm_test_run_migmatrix(args, &out, &errs), 0);
+        }
+        got = mm_cpu_def_parse(strstr(out, "<cpu"), &err);
+        assert_non_null(got);
+        assert_string_equal(got->model, want->model);
+        assert_string_equal(got->vendor, want->vendor);
+    }
+}
+
+/* ---- the rules, from a table: synthetic dossiers, one rule each ---------------------------- */
+
+#define X1 "arch=x86_64;cpu_vendor=Intel;cpu_model=Broadwell;cpu_signature=family 6 model 79 stepping 1;"          \
+           "microcode=0xb1;kvm.domcaps=yes;kvm.host_model=yes;kvm.host_model_cpu=Broadwell;"                       \
+           "kvm.host_model_vendor=Intel;kvm.host_passthrough=yes;kvm.maximum=yes;"                                 \
+           "kvm.custom_usable=Broadwell,qemu64;kvm.custom_unusable=Skylake-Server-IBRS"
+#define X2 "arch=x86_64;cpu_vendor=Intel;cpu_model=Skylake-Server-IBRS;cpu_signature=family 6 model 85 stepping 4;" \
+           "microcode=0x2000065;kvm.domcaps=yes;kvm.host_model=yes;kvm.host_model_cpu=Skylake-Server-IBRS;"        \
+           "kvm.host_model_vendor=Intel;kvm.host_passthrough=yes;kvm.maximum=yes;"                                 \
+           "kvm.custom_usable=Broadwell,Skylake-Server-IBRS,qemu64"
+#define A1 "arch=aarch64;cpu_vendor=HiSilicon;cpu_model=cortex-a57;cpu_signature=part 0xd08;kvm.domcaps=yes;"     \
+           "kvm.host_model=no;kvm.host_passthrough=yes;kvm.maximum=yes"
+#define T1 "arch=x86_64;cpu_vendor=AMD;cpu_model=EPYC;cpu_signature=family 23 model 1 stepping 2"
+
+static const struct {
+    const char *what;
+    const char *src, *dst;   /* facts "k=v;…"; NULL: no dossier; "STALE:…": a stale one */
+    const char *src_vt, *dst_vt;
+    const char *mode;
+    const char *dst_default; /* the destination's default_cpu_mode (reboot), or NULL: no reboot */
+    bool ping_pong, compare_cpu;
+    const char *outcome;     /* or "unknown" */
+    const char *rule;        /* "stage/rule" */
+} rule_cases[] = {
+    { "custom model the domcaps list usable, both ends", X1, X1, "kvm", "kvm", "custom:Broadwell", NULL, false, false,
+      "pass", "cycle/pass" },
+    { "custom model the source lists unusable", X1, X2, "kvm", "kvm", "custom:Skylake-Server-IBRS", NULL, false, false,
+      "start-failed", "start/custom-domcaps" },
+    { "host-model onto an older CPU", X2, X1, "kvm", "kvm", "host-model", NULL, false, false, "migrate-failed",
+      "migrate/host-model-subset" },
+    { "the same, with the CPU compare before it", X2, X1, "kvm", "kvm", "host-model", NULL, false, true,
+      "precheck-incompatible", "migrate/host-model-subset" },
+    { "host-passthrough onto an older CPU: it migrates, the guest loses features", X2, X1, "kvm", "kvm",
+      "host-passthrough", NULL, false, false, "cpu-changed", "migrate/cpu-changes" },
+    { "a named model on ARM KVM", A1, A1, "kvm", "kvm", "custom:cortex-a57", NULL, false, false, "start-failed",
+      "start/arm-kvm-custom" },
+    { "host-model on ARM KVM (domcaps: unsupported)", A1, A1, "kvm", "kvm", "host-model", NULL, false, false,
+      "start-failed", "start/mode-domcaps" },
+    { "host-passthrough between identical ARM hosts", A1, A1, "kvm", "kvm", "host-passthrough", NULL, false, false,
+      "pass", "cycle/pass" },
+    { "host-passthrough under TCG, no domcaps", T1, T1, "qemu", "qemu", "host-passthrough", NULL, false, false,
+      "start-failed", "start/passthrough-accel" },
+    { "maximum without domcaps or QEMU version", T1, T1, "qemu", "qemu", "maximum", NULL, false, false, "unknown",
+      "start/mode-unrecorded" },
+    { "no dossier of the source", NULL, X1, "kvm", "kvm", "host-model", NULL, false, false, "unknown",
+      "start/dossier" },
+    { "a stale dossier of the destination", X1, "STALE:" X1, "kvm", "kvm", "custom:Broadwell", NULL, false, false,
+      "unknown", "migrate/dossier" },
+    { "reboot into a default model the destination does not offer", X1, X2, "kvm", "kvm", "none", "custom:Dhyana",
+      false, false, "reboot-failed", "reboot/custom-domcaps" },
+    { "back after a reboot into the destination's host-model", X1, X2, "kvm", "kvm", "host-model", "host-model", true,
+      false, "back-failed", "migrate-back/host-model-subset" },
+    { "back without a reboot: the source's own CPU returns home", X1, X2, "kvm", "kvm", "host-model", NULL, true,
+      false, "pass", "cycle/pass" },
+};
+
+static MmDossier *
+dossier_of(const char *name, const char *spec)
+{
+    MmDossier *d = g_new0(MmDossier, 1);
+    g_auto(GStrv) kvs = NULL;
+
+    d->host = g_strdup(name);
+    if (!spec)
+        return d;
+    if (g_str_has_prefix(spec, "STALE:")) {
+        d->stale = g_strdup("recorded 2026-01-01, more than 30 days ago (--max-age)");
+        spec += strlen("STALE:");
+    }
+    d->facts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    kvs = g_strsplit(spec, ";", -1);
+    for (guint i = 0; kvs[i]; i++) {
+        char *eq = strchr(kvs[i], '=');
+        if (eq)
+            g_hash_table_insert(d->facts, g_strndup(kvs[i], eq - kvs[i]), g_strdup(eq + 1));
+    }
+    return d;
+}
+
+static void
+test_rules_table(void **state)
+{
+    (void)state;
+    for (gsize i = 0; i < G_N_ELEMENTS(rule_cases); i++) {
+        g_autoptr(GHashTable) dossiers = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+                                                               (GDestroyNotify)mm_dossier_free);
+        MmHost src = { .name = (char *)"src", .virt_type = (char *)rule_cases[i].src_vt };
+        MmHost dst = { .name = (char *)"dst", .virt_type = (char *)rule_cases[i].dst_vt };
+        MmGuest guest = { .name = (char *)"g" };
+        MmCpuMode mode = { 0 };
+        MmCase c = { .id = (char *)"src>dst/g/x", .src = &src, .dst = &dst, .guest = &guest, .mode = &mode,
+                     .mode_text = (char *)rule_cases[i].mode, .ping_pong = rule_cases[i].ping_pong,
+                     .compare_cpu = rule_cases[i].compare_cpu, .hard_reboot = rule_cases[i].dst_default != NULL };
+        g_autoptr(MmPredictor) p = NULL;
+        g_autofree char *rule = NULL;
+        MmPrediction pr;
+        MmDossier *ds = dossier_of("src", rule_cases[i].src), *dd = dossier_of("dst", rule_cases[i].dst);
+
+        g_hash_table_insert(dossiers, ds->host, ds);
+        g_hash_table_insert(dossiers, dd->host, dd);
+        assert_true(mm_cpu_mode_parse(rule_cases[i].mode, &mode, NULL));
+        if (rule_cases[i].dst_default) {
+            assert_true(mm_cpu_mode_parse(rule_cases[i].dst_default, &dst.default_cpu_mode, NULL));
+            dst.has_default_cpu_mode = true;
+            dst.default_cpu_mode_text = (char *)rule_cases[i].dst_default;
+        }
+        p = mm_predictor_new(dossiers);
+        mm_predict_case(p, &c, &pr);
+        rule = g_strdup_printf("%s/%s", pr.stage, pr.rule);
+        if (g_strcmp0(pr.unknown ? "unknown" : mm_outcome_name(pr.outcome), rule_cases[i].outcome) != 0 ||
+            strcmp(rule, rule_cases[i].rule) != 0)
+            fail_msg("%s: predicted %s by %s (%s), want %s by %s", rule_cases[i].what,
+                     pr.unknown ? "unknown" : mm_outcome_name(pr.outcome), rule, pr.reason ? pr.reason : "-",
+                     rule_cases[i].outcome, rule_cases[i].rule);
+        mm_prediction_clear(&pr);
+        mm_cpu_mode_clear(&mode);
+        mm_cpu_mode_clear(&dst.default_cpu_mode);
+    }
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rules_table),
+        cmocka_unit_test(test_predict_captures),
+        cmocka_unit_test(test_predict_unknown),
+        cmocka_unit_test(test_baseline),
+        cmocka_unit_test(test_baseline_is_libvirts),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
