@@ -116,6 +116,15 @@ mm_dossier_parse_capabilities(const char *xml, const char *name, GHashTable *fac
                 g_ptr_array_add(uniq, types->pdata[i]);
         set_list(facts, "virt_types", uniq);
     }
+    {
+        /* The arches it can run guests of (TCG emulates others than its own). */
+        g_autoptr(GPtrArray) arches = mm_xml_strings(ctx, NULL, "/capabilities/guest/arch/@name");
+        g_autoptr(GPtrArray) uniq = g_ptr_array_new();
+        for (guint i = 0; i < arches->len; i++)
+            if (!g_ptr_array_find_with_equal_func(uniq, arches->pdata[i], g_str_equal, NULL))
+                g_ptr_array_add(uniq, arches->pdata[i]);
+        set_list(facts, "guest_arches", uniq);
+    }
     return true;
 }
 
@@ -159,6 +168,18 @@ mm_dossier_parse_domcaps(const char *xml, const char *name, GHashTable *facts, G
         g_set_error(error, MM_ERROR, MM_ERROR_INPUT, "%s: no <domain> (virt type) element", name);
         return false;
     }
+    {
+        g_autofree char *arch = mm_xml_string(ctx, NULL, "/domainCapabilities/arch");
+        const char *host_arch = mm_facts_get(facts, "arch");
+
+        /* Another arch's guests (TCG emulating aarch64 on x86_64): its facts are "qemu@aarch64.…",
+         * beside the host's own arch's "qemu.…". */
+        if (arch && host_arch && strcmp(arch, host_arch) != 0) {
+            char *qualified = g_strdup_printf("%s@%s", vt, arch);
+            g_free(vt);
+            vt = qualified;
+        }
+    }
     set_vt(facts, vt, "domcaps", "yes");
     {
         g_autofree char *path = mm_xml_string(ctx, NULL, "/domainCapabilities/path");
@@ -183,8 +204,13 @@ mm_dossier_parse_domcaps(const char *xml, const char *name, GHashTable *facts, G
     {
         g_autofree char *ku = g_strdup_printf("%s.custom_usable", vt);
         g_autofree char *kn = g_strdup_printf("%s.custom_unusable", vt);
+        g_autofree char *kq = g_strdup_printf("%s.custom_unknown", vt);
+        /* QEMU said nothing about these (aarch64 reports no usability): a subset of unusable. */
+        g_autoptr(GPtrArray) unknown =
+            mm_xml_strings(ctx, NULL, "/domainCapabilities/cpu/mode[@name='custom']/model[@usable='unknown']");
         set_list(facts, ku, usable);
         set_list(facts, kn, unusable);
+        set_list(facts, kq, unknown);
     }
     return true;
 }

@@ -42,6 +42,9 @@ mm_prediction_clear(MmPrediction *p)
 typedef struct {
     const MmHost *host;
     const MmDossier *d;      /* NULL: none recorded */
+    char *arch;              /* the guests' arch: the host's own, or another under TCG */
+    char *vt;                /* the facts' prefix: the virt type, "qemu@aarch64" for another arch */
+    bool cross;              /* ARCH is not the host's: its CPU says nothing of the guest's */
     bool hm_done, cpu_done;
     MmCpuDef *hm;            /* host-model expansion, full feature list, disabled ones removed */
     char *hm_why;            /* why there is none */
@@ -71,6 +74,7 @@ typedef struct {
     MmPredictor *p;
     HostCpu *on, *origin, *from, *to;
     const MmCpuMode *mode;
+    bool compare;            /* the move is preceded by the CPU compare (enable_compare_cpu) */
     char *detail;
     GPtrArray *lost;
 } Ctx;
@@ -92,6 +96,8 @@ host_cpu_free(HostCpu *h)
     mm_cpu_def_free(h->cpu);
     g_free(h->hm_why);
     g_free(h->cpu_why);
+    g_free(h->arch);
+    g_free(h->vt);
     g_hash_table_unref(h->custom);
     g_free(h);
 }
@@ -114,7 +120,13 @@ fact(const HostCpu *h, const char *name)
 static const char *
 vt_fact(const HostCpu *h, const char *name)
 {
-    return h->d && h->d->facts ? mm_facts_get_vt(h->d->facts, h->host->virt_type, name) : NULL;
+    return h->d && h->d->facts ? mm_facts_get_vt(h->d->facts, h->vt, name) : NULL;
+}
+
+static const char *
+arch_of(const HostCpu *h)
+{
+    return h->arch ? h->arch : fact(h, "arch");
 }
 
 static bool
@@ -156,7 +168,7 @@ host_model_cpu(HostCpu *h)
     }
     req = g_strsplit(vt_fact(h, "host_model_require") ?: "", ",", -1);
     dis = g_strsplit(vt_fact(h, "host_model_disable") ?: "", ",", -1);
-    xml = mm_cpu_host_xml(fact(h, "arch"), vt_fact(h, "host_model_vendor") ?: fact(h, "cpu_vendor"), model,
+    xml = mm_cpu_host_xml(arch_of(h), vt_fact(h, "host_model_vendor") ?: fact(h, "cpu_vendor"), model,
                           (const char *const *)req);
     if (!(h->hm = mm_cpu_expand(xml, &err))) {
         h->hm_why = g_strdup_printf("%s's host-model CPU: %s", h->host->name, err->message);
@@ -177,12 +189,16 @@ host_cpu(HostCpu *h)
     if (h->cpu_done)
         return h->cpu;
     h->cpu_done = true;
+    if (h->cross) {
+        h->cpu_why = g_strdup_printf("%s emulates %s guests: its own CPU is not theirs", h->host->name, h->arch);
+        return NULL;
+    }
     if (!fact(h, "cpu_model")) {
         h->cpu_why = g_strdup_printf("%s's dossier has no host CPU", h->host->name);
         return NULL;
     }
     feats = g_strsplit(fact(h, "cpu_features") ?: "", ",", -1);
-    xml = mm_cpu_host_xml(fact(h, "arch"), fact(h, "cpu_vendor"), fact(h, "cpu_model"), (const char *const *)feats);
+    xml = mm_cpu_host_xml(arch_of(h), fact(h, "cpu_vendor"), fact(h, "cpu_model"), (const char *const *)feats);
     if (!(h->cpu = mm_cpu_expand(xml, &err)))
         h->cpu_why = g_strdup_printf("%s's host CPU: %s", h->host->name, err->message);
     return h->cpu;
@@ -221,6 +237,12 @@ check_dossier(Ctx *x)
             x->detail = g_strdup_printf("dossier of %s is stale: %s", hs[i]->host->name, hs[i]->d->stale);
             return V_UNKNOWN;
         }
+        if (hs[i]->cross && !vt_fact(hs[i], "domcaps")) {
+            x->detail = g_strdup_printf("dossier of %s has no domain capabilities for %s guests under %s (a `migmatrix "
+                                        "probe` records them)",
+                                        hs[i]->host->name, hs[i]->arch, hs[i]->host->virt_type);
+            return V_UNKNOWN;
+        }
     }
     return V_NEXT;
 }
@@ -232,17 +254,17 @@ check_none(Ctx *x)
 
     if (x->mode->kind != MM_MODE_NONE)
         return V_NEXT;
-    if (g_strcmp0(fact(h, "arch"), "x86_64") == 0 || strcmp(h->host->virt_type, "kvm") != 0)
+    if (g_strcmp0(arch_of(h), "x86_64") == 0 || strcmp(h->host->virt_type, "kvm") != 0)
         return V_OK;
     /* Elsewhere under KVM, QEMU's default model is not the host's (aarch64 'virt': cortex-a15). */
-    x->detail = g_strdup_printf("no rule for mode none on %s KVM", fact(h, "arch") ?: "?");
+    x->detail = g_strdup_printf("no rule for mode none on %s KVM", arch_of(h) ?: "?");
     return V_UNKNOWN;
 }
 
 static Verdict
 check_arm_custom(Ctx *x)
 {
-    if (x->mode->kind != MM_MODE_CUSTOM || g_strcmp0(fact(x->on, "arch"), "aarch64") != 0 ||
+    if (x->mode->kind != MM_MODE_CUSTOM || g_strcmp0(arch_of(x->on), "aarch64") != 0 ||
         g_strcmp0(x->on->host->virt_type, "kvm") != 0)
         return V_NEXT;
     x->detail = g_strdup_printf("%s on aarch64 KVM: kvm_init_vcpu failed", x->mode->model);
@@ -264,7 +286,7 @@ check_mode_domcaps(Ctx *x)
     if (strcmp(v, "yes") == 0)
         return V_OK;
     x->detail = g_strdup_printf("%s not supported on %s (%s %s, domain capabilities)",
-                                mm_cpu_mode_kind_name(x->mode->kind), x->on->host->name, fact(x->on, "arch") ?: "?",
+                                mm_cpu_mode_kind_name(x->mode->kind), x->on->host->name, arch_of(x->on) ?: "?",
                                 x->on->host->virt_type);
     return V_FAIL;
 }
@@ -289,7 +311,7 @@ check_maximum_qemu(Ctx *x)
     guint major = 0, minor = 0;
 
     if (x->mode->kind != MM_MODE_MAXIMUM || !qv || sscanf(qv, "%u.%u", &major, &minor) != 2 ||
-        g_strcmp0(fact(x->on, "arch"), "x86_64") != 0)
+        g_strcmp0(arch_of(x->on), "x86_64") != 0)
         return V_NEXT;
     if (major > 2 || (major == 2 && minor >= 9))
         return V_OK;
@@ -305,6 +327,29 @@ check_mode_unrecorded(Ctx *x)
     x->detail = g_strdup_printf("%s's dossier does not say whether %s supports %s (import its domcapabilities)",
                                 x->on->host->name, x->on->host->virt_type, mm_cpu_mode_kind_name(x->mode->kind));
     return V_UNKNOWN;
+}
+
+/* Under TCG libvirt does not compare a custom CPU with the host (check='none' by default): a
+ * model QEMU knows starts, usable or not; only the CPU compare before a move refuses it. */
+static Verdict
+check_custom_tcg(Ctx *x)
+{
+    const char *m;
+    bool usable;
+
+    if (x->mode->kind != MM_MODE_CUSTOM || strcmp(x->on->host->virt_type, "qemu") != 0 ||
+        g_strcmp0(vt_fact(x->on, "domcaps"), "yes") != 0)
+        return V_NEXT;
+    m = x->mode->model;
+    usable = list_has(vt_fact(x->on, "custom_usable"), m);
+    if (!usable && !list_has(vt_fact(x->on, "custom_unusable"), m))
+        return V_NEXT;       /* a model QEMU does not know: custom-domcaps says so */
+    if (!usable && x->compare) {
+        x->detail = g_strdup_printf("%s not usable on %s: the CPU compare refuses it (TCG alone would run it)", m,
+                                    x->on->host->name);
+        return V_FAIL;
+    }
+    return V_OK;
 }
 
 static Verdict
@@ -332,11 +377,11 @@ check_custom_vendor(Ctx *x)
 
     if (x->mode->kind != MM_MODE_CUSTOM)
         return V_NEXT;
-    if (!vendor || !fact(x->on, "arch")) {
+    if (!vendor || !arch_of(x->on)) {
         x->detail = g_strdup_printf("%s's dossier has no CPU vendor", x->on->host->name);
         return V_UNKNOWN;
     }
-    xml = mm_cpu_host_xml(fact(x->on, "arch"), vendor, x->mode->model, NULL);
+    xml = mm_cpu_host_xml(arch_of(x->on), vendor, x->mode->model, NULL);
     if (!(m = mm_cpu_expand(xml, &err))) {
         x->detail = g_strdup_printf("%s on %s: %s", x->mode->model, x->on->host->name, err->message);
         return V_FAIL;
@@ -364,7 +409,7 @@ check_custom_features(Ctx *x)
         x->detail = g_strdup(why);
         return V_UNKNOWN;
     }
-    xml = mm_cpu_host_xml(fact(x->on, "arch"), fact(x->on, "cpu_vendor"), x->mode->model, NULL);
+    xml = mm_cpu_host_xml(arch_of(x->on), fact(x->on, "cpu_vendor"), x->mode->model, NULL);
     if (!(m = mm_cpu_expand(xml, &err))) {
         x->detail = g_strdup_printf("%s on %s: %s", x->mode->model, x->on->host->name, err->message);
         return V_FAIL;
@@ -384,9 +429,9 @@ check_custom_features(Ctx *x)
 static Verdict
 check_custom_dest(Ctx *x)
 {
-    static const Check start_custom[] = { check_arm_custom, check_custom_domcaps, check_custom_vendor,
-                                          check_custom_features };
-    Ctx y = { .p = x->p, .on = x->to, .mode = x->mode };
+    static const Check start_custom[] = { check_arm_custom, check_custom_tcg, check_custom_domcaps,
+                                          check_custom_vendor, check_custom_features };
+    Ctx y = { .p = x->p, .on = x->to, .mode = x->mode, .compare = x->compare };
 
     if (x->mode->kind != MM_MODE_CUSTOM)
         return V_NEXT;
@@ -439,6 +484,11 @@ check_same_cpu(Ctx *x)
 
     if (x->mode->kind != MM_MODE_HOST_PASSTHROUGH && x->mode->kind != MM_MODE_MAXIMUM)
         return V_NEXT;
+    /* Under TCG the guest's CPU is QEMU's emulation: the same QEMU gives the same CPU. */
+    if (strcmp(x->to->host->virt_type, "qemu") == 0 && fact(x->origin, "qemu_version") &&
+        g_strcmp0(fact(x->origin, "qemu_version"), fact(x->to, "qemu_version")) == 0 &&
+        g_strcmp0(vt_fact(x->origin, "host_model_require"), vt_fact(x->to, "host_model_require")) == 0)
+        return V_OK;
     sa = fact(x->origin, "cpu_signature");
     sb = fact(x->to, "cpu_signature");
     ma = fact(x->origin, "microcode");
@@ -497,6 +547,10 @@ static const Rule rules[] = {
     { { "mode-unrecorded", "without domcaps: host-model and maximum are unknown",
         "they depend on the QEMU binary (query-cpu-model-expansion, the 'max' model)" },
       START, check_mode_unrecorded },
+    { { "custom-tcg", "under TCG a custom model QEMU knows starts, usable or not; the CPU compare before a move "
+        "refuses an unusable one", "qemuDomainDefPostParse: custom CPUs under TCG get check='none' (not compared "
+        "to the host); virConnectCompareHypervisorCPU reads the same domcaps usability" },
+      START, check_custom_tcg },
     { { "custom-domcaps", "custom:MODEL starts when the domain capabilities list it usable",
         "domcaps <model usable='yes|no'>: QEMU's query-cpu-definitions unavailable-features" },
       START, check_custom_domcaps },
@@ -558,15 +612,21 @@ mm_predictor_free(MmPredictor *p)
 }
 
 static HostCpu *
-host_of(MmPredictor *p, const MmHost *host)
+host_of(MmPredictor *p, const MmHost *host, const char *arch)
 {
-    g_autofree char *key = g_strdup_printf("%s|%s", host->name, host->virt_type);
+    g_autofree char *key = g_strdup_printf("%s|%s|%s", host->name, host->virt_type, arch ? arch : "");
     HostCpu *h = g_hash_table_lookup(p->hosts, key);
 
     if (!h) {
+        const char *own;
+
         h = g_new0(HostCpu, 1);
         h->host = host;
         h->d = g_hash_table_lookup(p->dossiers, host->name);
+        own = fact(h, "arch");
+        h->cross = arch && own && strcmp(arch, own) != 0;
+        h->arch = g_strdup(arch ? arch : own);
+        h->vt = h->cross ? g_strdup_printf("%s@%s", host->virt_type, arch) : g_strdup(host->virt_type);
         h->custom = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         g_hash_table_insert(p->hosts, g_steal_pointer(&key), h);
     }
@@ -576,23 +636,25 @@ host_of(MmPredictor *p, const MmHost *host)
 /* One stage through the rules of KIND; cached by what decides it. */
 static const Cached *
 stage(MmPredictor *p, unsigned kind, const MmHost *on, const MmHost *origin, const MmHost *from, const MmHost *to,
-      const MmCpuMode *mode)
+      const MmCpuMode *mode, const char *arch, bool compare)
 {
     g_autofree char *mode_text = mm_cpu_mode_to_string(mode);
-    g_autofree char *key = kind == START ? g_strdup_printf("S|%s|%s|%s", on->name, on->virt_type, mode_text)
-                                         : g_strdup_printf("M|%s|%s|%s|%s|%s", origin->name, from->name, to->name,
-                                                           to->virt_type, mode_text);
+    g_autofree char *key = kind == START ? g_strdup_printf("S|%s|%s|%s|%s", on->name, on->virt_type, arch ? arch : "",
+                                                           mode_text)
+                                         : g_strdup_printf("M|%s|%s|%s|%s|%s|%s|%d", origin->name, from->name,
+                                                           to->name, to->virt_type, arch ? arch : "", mode_text,
+                                                           compare);
     Cached *c = g_hash_table_lookup(p->cache, key);
-    Ctx x = { .p = p, .mode = mode };
+    Ctx x = { .p = p, .mode = mode, .compare = compare };
 
     if (c)
         return c;
     if (kind == START)
-        x.on = host_of(p, on);
+        x.on = host_of(p, on, arch);
     else {
-        x.origin = host_of(p, origin);
-        x.from = host_of(p, from);
-        x.to = host_of(p, to);
+        x.origin = host_of(p, origin, arch);
+        x.from = host_of(p, from, arch);
+        x.to = host_of(p, to, arch);
     }
     c = g_new0(Cached, 1);
     c->v = V_OK;
@@ -660,7 +722,8 @@ mm_predict_case(MmPredictor *p, const MmCase *c, MmPrediction *out)
 
         if (!stages[i].run)
             continue;
-        r = stage(p, stages[i].kind, stages[i].on, stages[i].origin, stages[i].from, stages[i].to, stages[i].mode);
+        r = stage(p, stages[i].kind, stages[i].on, stages[i].origin, stages[i].from, stages[i].to, stages[i].mode,
+                  c->guest->arch, stages[i].fail == MM_OUTCOME_PRECHECK_INCOMPATIBLE);
         if (r->v == V_OK)
             continue;
         if (r->v == V_CHANGED) {

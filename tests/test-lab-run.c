@@ -410,6 +410,62 @@ test_local_matrix(void **state)
         assert_string_equal(pre, "compatible");
     }
 
+    /* Predictions, stored before the cases ran, from the run's own dossiers. The aarch64 guest's
+     * are from each host's aarch64 domain capabilities under TCG; lab-c's mask is as invisible to
+     * them as to the pre-check, so its cells are mispredictions (docs/lab.md lists them all). */
+    {
+        static const struct {
+            const char *id, *predicted, *rule;
+            bool mispredicted;
+        } want[] = {
+            { "lab-a>lab-b/arm64/host-model", "start-failed", "start/mode-domcaps", false },
+            { "lab-a>lab-b/arm64/custom:cortex-a57", "pass", "cycle/pass", false },
+            { "lab-a>lab-b/linux/host-passthrough", "start-failed", "start/mode-domcaps", false },
+            { "lab-a>lab-b/linux-agent/custom:Dhyana", "precheck-incompatible", "migrate/custom-dest", false },
+            { "lab-a>lab-b/linux-agent/none", "reboot-failed", "reboot/mode-domcaps", false },
+            { "lab-a>lab-c/linux/custom:Westmere", "pass", "cycle/pass", true },
+            { "lab-a>lab-b/linux/custom:Westmere", "pass", "cycle/pass", false },
+        };
+        for (gsize i = 0; i < G_N_ELEMENTS(want); i++) {
+            const MmCaseRecord *c = find(&d, want[i].id);
+
+            if (g_strcmp0(c->predicted, want[i].predicted) != 0 || g_strcmp0(c->predicted_rule, want[i].rule) != 0 ||
+                mm_case_mispredicted(c) != want[i].mispredicted)
+                fail_msg("%s: predicted %s by %s (%s), outcome %s; want %s by %s%s", want[i].id, c->predicted,
+                         c->predicted_rule, c->predicted_reason ? c->predicted_reason : "-", c->outcome,
+                         want[i].predicted, want[i].rule, want[i].mispredicted ? ", mispredicted" : "");
+        }
+    }
+    /* Every misprediction is one docs/lab.md explains: lab-c's mask (invisible to libvirt's
+     * capabilities), a guest that hangs itself, a hook that rewrites the XML, vCPU hot-plug. */
+    {
+        static const char *const explained[] = {
+            "lab-a>lab-c/linux/custom:Westmere", "lab-a>lab-c/linux/host-model", "lab-a>lab-c/linux/maximum",
+            "lab-c>lab-a/linux/custom:Westmere", "lab-a>lab-c/linux-agent/maximum", "lab-a>lab-c/linux-aes/maximum",
+            "lab-a>lab-c/linux-agent/none", "lab-a>lab-c/linux-agent/custom:Westmere",
+            "lab-a>lab-b/linux-hang/custom:Westmere", "lab-a>lab-b/linux-restamp/custom:qemu64",
+            "lab-b>lab-a/platform-numa/host-model", NULL,
+        };
+        guint run = 0, wrong = 0;
+
+        for (guint i = 0; i < d.cases->len; i++) {
+            const MmCaseRecord *c = d.cases->pdata[i];
+
+            if (g_strcmp0(c->outcome, "na") == 0)
+                continue;
+            run++;
+            if (!mm_case_mispredicted(c))
+                continue;
+            wrong++;
+            if (!g_strv_contains(explained, c->case_id))
+                fail_msg("%s: a misprediction docs/lab.md does not explain: predicted %s by %s (%s), got %s (%s)",
+                         c->case_id, c->predicted, c->predicted_rule, c->predicted_reason ? c->predicted_reason : "-",
+                         c->outcome, c->reason ? c->reason : "-");
+        }
+        print_message("predictions: %u of %u run cells as predicted (%.1f %%), %u mispredicted, each explained\n",
+                      run - wrong, run, 100.0 * (run - wrong) / run, wrong);
+    }
+
     /* The platform's template: the full cycle, its NUMA cells, topology, metadata and clock kept on
      * the destination; the hard reboot there takes numa_cpu_mode; other modes are n/a. */
     expect_case(&d, "lab-a>lab-b/platform-numa/host-model", "pass", NULL,

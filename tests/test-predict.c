@@ -216,6 +216,10 @@ test_baseline_is_libvirts(void **state)
 #define A1 "arch=aarch64;cpu_vendor=HiSilicon;cpu_model=cortex-a57;cpu_signature=part 0xd08;kvm.domcaps=yes;"     \
            "kvm.host_model=no;kvm.host_passthrough=yes;kvm.maximum=yes"
 #define T1 "arch=x86_64;cpu_vendor=AMD;cpu_model=EPYC;cpu_signature=family 23 model 1 stepping 2"
+#define T2 T1 ";qemu_version=7.2.0;qemu.domcaps=yes;qemu.host_model=yes;qemu.host_model_cpu=EPYC;"              \
+           "qemu.host_model_vendor=AMD;qemu.custom_usable=qemu64,Westmere;qemu.custom_unusable=Dhyana"
+#define T2ARM T2 ";qemu@aarch64.domcaps=yes;qemu@aarch64.host_model=no;qemu@aarch64.host_passthrough=no;"       \
+           "qemu@aarch64.maximum=yes;qemu@aarch64.custom_unusable=cortex-a57;qemu@aarch64.custom_unknown=cortex-a57"
 
 static const struct {
     const char *what;
@@ -226,37 +230,48 @@ static const struct {
     bool ping_pong, compare_cpu;
     const char *outcome;     /* or "unknown" */
     const char *rule;        /* "stage/rule" */
+    const char *guest_arch;  /* NULL: the hosts' own */
 } rule_cases[] = {
     { "custom model the domcaps list usable, both ends", X1, X1, "kvm", "kvm", "custom:Broadwell", NULL, false, false,
-      "pass", "cycle/pass" },
+      "pass", "cycle/pass", NULL },
     { "custom model the source lists unusable", X1, X2, "kvm", "kvm", "custom:Skylake-Server-IBRS", NULL, false, false,
-      "start-failed", "start/custom-domcaps" },
+      "start-failed", "start/custom-domcaps", NULL },
     { "host-model onto an older CPU", X2, X1, "kvm", "kvm", "host-model", NULL, false, false, "migrate-failed",
-      "migrate/host-model-subset" },
+      "migrate/host-model-subset", NULL },
     { "the same, with the CPU compare before it", X2, X1, "kvm", "kvm", "host-model", NULL, false, true,
-      "precheck-incompatible", "migrate/host-model-subset" },
+      "precheck-incompatible", "migrate/host-model-subset", NULL },
     { "host-passthrough onto an older CPU: it migrates, the guest loses features", X2, X1, "kvm", "kvm",
-      "host-passthrough", NULL, false, false, "cpu-changed", "migrate/cpu-changes" },
+      "host-passthrough", NULL, false, false, "cpu-changed", "migrate/cpu-changes", NULL },
     { "a named model on ARM KVM", A1, A1, "kvm", "kvm", "custom:cortex-a57", NULL, false, false, "start-failed",
-      "start/arm-kvm-custom" },
+      "start/arm-kvm-custom", NULL },
     { "host-model on ARM KVM (domcaps: unsupported)", A1, A1, "kvm", "kvm", "host-model", NULL, false, false,
-      "start-failed", "start/mode-domcaps" },
+      "start-failed", "start/mode-domcaps", NULL },
     { "host-passthrough between identical ARM hosts", A1, A1, "kvm", "kvm", "host-passthrough", NULL, false, false,
-      "pass", "cycle/pass" },
+      "pass", "cycle/pass", NULL },
     { "host-passthrough under TCG, no domcaps", T1, T1, "qemu", "qemu", "host-passthrough", NULL, false, false,
-      "start-failed", "start/passthrough-accel" },
+      "start-failed", "start/passthrough-accel", NULL },
     { "maximum without domcaps or QEMU version", T1, T1, "qemu", "qemu", "maximum", NULL, false, false, "unknown",
-      "start/mode-unrecorded" },
+      "start/mode-unrecorded", NULL },
     { "no dossier of the source", NULL, X1, "kvm", "kvm", "host-model", NULL, false, false, "unknown",
-      "start/dossier" },
+      "start/dossier", NULL },
     { "a stale dossier of the destination", X1, "STALE:" X1, "kvm", "kvm", "custom:Broadwell", NULL, false, false,
-      "unknown", "migrate/dossier" },
+      "unknown", "migrate/dossier", NULL },
     { "reboot into a default model the destination does not offer", X1, X2, "kvm", "kvm", "none", "custom:Dhyana",
-      false, false, "reboot-failed", "reboot/custom-domcaps" },
+      false, false, "reboot-failed", "reboot/custom-domcaps", NULL },
     { "back after a reboot into the destination's host-model", X1, X2, "kvm", "kvm", "host-model", "host-model", true,
-      false, "back-failed", "migrate-back/host-model-subset" },
+      false, "back-failed", "migrate-back/host-model-subset", NULL },
     { "back without a reboot: the source's own CPU returns home", X1, X2, "kvm", "kvm", "host-model", NULL, true,
-      false, "pass", "cycle/pass" },
+      false, "pass", "cycle/pass", NULL },
+    { "TCG runs a custom model QEMU calls unusable, unchecked", T2, T2, "qemu", "qemu", "custom:Dhyana", NULL, false,
+      false, "pass", "cycle/pass", NULL },
+    { "the CPU compare before the move refuses it", T2, T2, "qemu", "qemu", "custom:Dhyana", NULL, false, true,
+      "precheck-incompatible", "migrate/custom-dest", NULL },
+    { "aarch64 guests on x86_64 under TCG: no host-model for aarch64", T2ARM, T2ARM, "qemu", "qemu", "host-model",
+      NULL, false, false, "start-failed", "start/mode-domcaps", "aarch64" },
+    { "aarch64 guests on x86_64 under TCG: a model QEMU reports nothing about", T2ARM, T2ARM, "qemu", "qemu",
+      "custom:cortex-a57", NULL, false, false, "pass", "cycle/pass", "aarch64" },
+    { "aarch64 guests, but no aarch64 domain capabilities in the dossier", T2, T2, "qemu", "qemu", "maximum", NULL,
+      false, false, "unknown", "start/dossier", "aarch64" },
 };
 
 static MmDossier *
@@ -291,7 +306,7 @@ test_rules_table(void **state)
                                                                (GDestroyNotify)mm_dossier_free);
         MmHost src = { .name = (char *)"src", .virt_type = (char *)rule_cases[i].src_vt };
         MmHost dst = { .name = (char *)"dst", .virt_type = (char *)rule_cases[i].dst_vt };
-        MmGuest guest = { .name = (char *)"g" };
+        MmGuest guest = { .name = (char *)"g", .arch = (char *)rule_cases[i].guest_arch };
         MmCpuMode mode = { 0 };
         MmCase c = { .id = (char *)"src>dst/g/x", .src = &src, .dst = &dst, .guest = &guest, .mode = &mode,
                      .mode_text = (char *)rule_cases[i].mode, .ping_pong = rule_cases[i].ping_pong,

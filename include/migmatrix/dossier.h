@@ -7,7 +7,10 @@
  *   arch, cpu_vendor, cpu_model, cpu_features, cpu_signature, microcode, host_uuid
  *   VT.domcaps = yes, VT.emulator, VT.machine, VT.host_passthrough, VT.maximum (yes|no),
  *   VT.host_model (yes|no), VT.host_model_cpu, VT.host_model_vendor, VT.host_model_require,
- *   VT.host_model_disable, VT.custom_usable, VT.custom_unusable      (VT = kvm | qemu) */
+ *   VT.host_model_disable, VT.custom_usable, VT.custom_unusable (not 'yes': 'no' or 'unknown'),
+ *   VT.custom_unknown                                                (VT = kvm | qemu)
+ *   guest_arches: the arches capabilities offer guests of; domain capabilities of another arch
+ *   than the host's (TCG) are recorded as VT@ARCH.… (qemu@aarch64.host_model) */
 #pragma once
 
 #include <glib.h>
