@@ -25,7 +25,7 @@ printf 'predict: %s cases in %.2f s, %d MiB RSS (json)\n' "$cases" "$wall" $((kb
 read -r wall_text kb < "$tmp/t"
 printf 'predict: %.2f s (text)\n' "$wall_text"
 
-# 100 hosts: 25 copies of each Intel capture's dossier under new names, then their baseline.
+# 100 hosts: 50 copies of each Intel capture's dossier under new names, then their baseline.
 for i in $(seq 1 50); do
     for c in "${caps[@]:0:2}"; do
         host=${c%%:*} cap=${c#*:}

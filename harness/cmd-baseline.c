@@ -94,7 +94,7 @@ member_load(MmStore *store, const char *name, const char *vt, GError **error)
 /* Hosts that cannot share one model (another arch or vendor): exit 2, naming the groups that
  * could. */
 static bool
-check_one_family(GPtrArray *members, const char *db)
+check_one_family(GPtrArray *members, const char *db, const char *vt)
 {
     g_autoptr(GHashTable) groups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)string_free);
     g_autoptr(GPtrArray) order = g_ptr_array_new();
@@ -121,7 +121,8 @@ check_one_family(GPtrArray *members, const char *db)
         GString *g = order->pdata[i];
         const char *names = strchr(g->str, ':') + 1;
 
-        g_string_append_printf(msg, "  %s\n    migmatrix baseline --db %s%s\n", g->str, db, names);
+        g_string_append_printf(msg, "  %s\n    migmatrix baseline --db %s%s%s%s\n", g->str, db,
+                               strcmp(vt, "kvm") ? " --virt-type " : "", strcmp(vt, "kvm") ? vt : "", names);
     }
     fputs(msg->str, stderr);
     return false;
@@ -257,7 +258,7 @@ mm_cmd_baseline(int argc, char **argv)
         g_ptr_array_add(members, m);
         g_ptr_array_add(xmls, m->hm_xml);
     }
-    if (!check_one_family(members, dbpath))
+    if (!check_one_family(members, dbpath, vt))
         return MM_EXIT_USAGE;
 
     /* libvirt's baseline of the host-model CPUs: what each host can give a guest, not its raw

@@ -74,12 +74,17 @@ probe_import(const char *host, const char *virt_type, char **files, const char *
     MmHostRow row = { .name = host, .facts = facts, .virt_type = virt_type };
     gint64 run;
 
-    for (int i = 0; files[i]; i++) {
-        if (!mm_dossier_import_file(files[i], virt_type, facts, &err)) {
-            fprintf(stderr, "migmatrix probe --import: %s\n", err->message);
-            return mm_exit_for_error(err);
+    /* Capabilities and <cpu> files first: they say the host's own arch, which decides whether
+     * a domcapabilities file is for its own guests or another arch's (qemu@aarch64.…). */
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; files[i]; i++) {
+            if (mm_dossier_file_is_domcaps(files[i]) != (pass == 1))
+                continue;
+            if (!mm_dossier_import_file(files[i], virt_type, facts, &err)) {
+                fprintf(stderr, "migmatrix probe --import: %s\n", err->message);
+                return mm_exit_for_error(err);
+            }
         }
-    }
     mm_facts_set(facts, "source", "import");
     mm_facts_set(facts, "import_files", sources);
     if (!(store = mm_store_open(db, &err)) ||

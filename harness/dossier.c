@@ -261,3 +261,14 @@ mm_dossier_import_file(const char *path, const char *virt_type, GHashTable *fact
                 path, root);
     return false;
 }
+
+bool
+mm_dossier_file_is_domcaps(const char *path)
+{
+    g_autofree char *text = NULL;
+    g_autoptr(xmlDoc) doc = NULL;
+
+    if (!g_file_get_contents(path, &text, NULL, NULL) || !(doc = mm_xml_parse(text, -1, path, NULL)))
+        return false;         /* the import itself reports it */
+    return strcmp((const char *)xmlDocGetRootElement(doc)->name, "domainCapabilities") == 0;
+}

@@ -50,7 +50,6 @@ typedef struct {
     char *hm_why;            /* why there is none */
     MmCpuDef *cpu;           /* the host CPU, expanded */
     char *cpu_why;
-    GHashTable *custom;      /* model → Verdict (cached start verdicts of custom:MODEL) */
 } HostCpu;
 
 typedef enum { V_NEXT, V_OK, V_FAIL, V_CHANGED, V_UNKNOWN } Verdict;
@@ -98,7 +97,6 @@ host_cpu_free(HostCpu *h)
     g_free(h->cpu_why);
     g_free(h->arch);
     g_free(h->vt);
-    g_hash_table_unref(h->custom);
     g_free(h);
 }
 
@@ -168,7 +166,7 @@ host_model_cpu(HostCpu *h)
     }
     req = g_strsplit(vt_fact(h, "host_model_require") ?: "", ",", -1);
     dis = g_strsplit(vt_fact(h, "host_model_disable") ?: "", ",", -1);
-    xml = mm_cpu_host_xml(arch_of(h), vt_fact(h, "host_model_vendor") ?: fact(h, "cpu_vendor"), model,
+    xml = mm_cpu_host_xml(arch_of(h), vt_fact(h, "host_model_vendor") ?: (h->cross ? NULL : fact(h, "cpu_vendor")), model,
                           (const char *const *)req);
     if (!(h->hm = mm_cpu_expand(xml, &err))) {
         h->hm_why = g_strdup_printf("%s's host-model CPU: %s", h->host->name, err->message);
@@ -213,7 +211,7 @@ guest_view(HostCpu *h, const char **why)
     if (!d)
         d = host_cpu(h);
     if (!d && why)
-        *why = h->hm_why;
+        *why = h->cpu_why ? h->cpu_why : h->hm_why;
     return d;
 }
 
@@ -344,7 +342,9 @@ check_custom_tcg(Ctx *x)
     usable = list_has(vt_fact(x->on, "custom_usable"), m);
     if (!usable && !list_has(vt_fact(x->on, "custom_unusable"), m))
         return V_NEXT;       /* a model QEMU does not know: custom-domcaps says so */
-    if (!usable && x->compare) {
+    /* The compare answers "unsupported" for a model QEMU reports nothing about (aarch64), and the
+     * engine then migrates: only an x86 model QEMU calls unusable is refused. */
+    if (!usable && x->compare && !list_has(vt_fact(x->on, "custom_unknown"), m)) {
         x->detail = g_strdup_printf("%s not usable on %s: the CPU compare refuses it (TCG alone would run it)", m,
                                     x->on->host->name);
         return V_FAIL;
@@ -484,11 +484,16 @@ check_same_cpu(Ctx *x)
 
     if (x->mode->kind != MM_MODE_HOST_PASSTHROUGH && x->mode->kind != MM_MODE_MAXIMUM)
         return V_NEXT;
-    /* Under TCG the guest's CPU is QEMU's emulation: the same QEMU gives the same CPU. */
-    if (strcmp(x->to->host->virt_type, "qemu") == 0 && fact(x->origin, "qemu_version") &&
-        g_strcmp0(fact(x->origin, "qemu_version"), fact(x->to, "qemu_version")) == 0 &&
-        g_strcmp0(vt_fact(x->origin, "host_model_require"), vt_fact(x->to, "host_model_require")) == 0)
-        return V_OK;
+    /* Under TCG the guest's CPU is QEMU's emulation, not the host's: the same QEMU offering the
+     * same CPU gives the same CPU; otherwise cpu-changes compares what each offers. */
+    if (strcmp(x->origin->host->virt_type, "qemu") == 0 || strcmp(x->to->host->virt_type, "qemu") == 0)
+        return fact(x->origin, "qemu_version") &&
+                       g_strcmp0(fact(x->origin, "qemu_version"), fact(x->to, "qemu_version")) == 0 &&
+                       g_strcmp0(vt_fact(x->origin, "host_model_cpu"), vt_fact(x->to, "host_model_cpu")) == 0 &&
+                       g_strcmp0(vt_fact(x->origin, "host_model_require"), vt_fact(x->to, "host_model_require")) == 0 &&
+                       g_strcmp0(vt_fact(x->origin, "host_model_disable"), vt_fact(x->to, "host_model_disable")) == 0
+                   ? V_OK
+                   : V_NEXT;
     sa = fact(x->origin, "cpu_signature");
     sb = fact(x->to, "cpu_signature");
     ma = fact(x->origin, "microcode");
@@ -627,7 +632,6 @@ host_of(MmPredictor *p, const MmHost *host, const char *arch)
         h->cross = arch && own && strcmp(arch, own) != 0;
         h->arch = g_strdup(arch ? arch : own);
         h->vt = h->cross ? g_strdup_printf("%s@%s", host->virt_type, arch) : g_strdup(host->virt_type);
-        h->custom = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
         g_hash_table_insert(p->hosts, g_steal_pointer(&key), h);
     }
     return h;
@@ -738,6 +742,18 @@ mm_predict_case(MmPredictor *p, const MmCase *c, MmPrediction *out)
         out->rule = r->rule;
         out->stage = stages[i].name;
         out->reason = g_strdup(r->detail);
+        return;
+    }
+    /* The engine sees a changed CPU only through the guest's own probe (cpu_probe): without
+     * one, the same move ends pass. */
+    if (changed && c->guest->cpu_probe == MM_PROBE_NONE) {
+        g_autofree char *lost = changed->lost ? join_list(changed->lost, 6) : NULL;
+
+        out->outcome = MM_OUTCOME_PASS;
+        out->rule = changed->rule;
+        out->stage = changed_stage;
+        out->reason = g_strdup_printf("the guest's CPU changes (lost %s), unseen: it has no cpu_probe",
+                                      lost ? lost : "?");
         return;
     }
     if (changed) {

@@ -1439,7 +1439,10 @@ attach(MmStore *store, const MergeInput *in, GError **error)
     bind_text(store, st, 1, in->path);
     ok = step_done(store, st, error);
     sqlite3_finalize(st);
-    return ok && exec(store, mmap, error);
+    /* Only a speed-up: a failure to map leaves plain reads. */
+    if (ok)
+        exec(store, mmap, NULL);
+    return ok;
 }
 
 static void
@@ -1587,6 +1590,21 @@ set_journal_mode(MmStore *store, const char *mode)
     return sqlite3_busy_timeout(store->db, 15000) == SQLITE_OK && took;
 }
 
+/* A DB with no run yet: the merge is its first content, and nobody reads it. A kept nightly DB
+ * stays in WAL, so its readers go on while the merge writes. */
+static bool
+merge_into_new(MmStore *store)
+{
+    sqlite3_stmt *st = NULL;
+    bool empty = false;
+
+    if (sqlite3_prepare_v2(store->db, "SELECT NOT EXISTS (SELECT 1 FROM main.runs)", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        empty = sqlite3_column_int(st, 0) != 0;
+    sqlite3_finalize(st);
+    return empty;
+}
+
 /* The shards' runs must be one split of one scenario: same N, each K once, none missing. */
 static bool
 merge_check_split(const MergeInput *in, guint n_in, GError **error)
@@ -1702,9 +1720,9 @@ mm_store_merge(MmStore *store, const char *const *inputs, GError **error)
     if (!exec(store, "PRAGMA foreign_keys = OFF; PRAGMA cache_size = -262144", error))
         goto out;
     /* In WAL every new page is written twice (to the log, then by the checkpoint); a rollback
-     * journal writes it once and journals only the pages that existed. Worth it for a bulk
-     * insert, when no one else has the DB open; else the merge stays in WAL. */
-    rollback_journal = all_attached && set_journal_mode(store, "DELETE");
+     * journal writes it once. Worth it for the bulk insert into a new DB that no one else has
+     * open; a DB with runs, or one open elsewhere, stays in WAL. */
+    rollback_journal = all_attached && merge_into_new(store) && set_journal_mode(store, "DELETE");
     if (!mm_store_begin(store, error))
         goto out;
     in_txn = true;

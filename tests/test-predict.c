@@ -213,11 +213,15 @@ test_baseline_is_libvirts(void **state)
            "microcode=0x2000065;kvm.domcaps=yes;kvm.host_model=yes;kvm.host_model_cpu=Skylake-Server-IBRS;"        \
            "kvm.host_model_vendor=Intel;kvm.host_passthrough=yes;kvm.maximum=yes;"                                 \
            "kvm.custom_usable=Broadwell,Skylake-Server-IBRS,qemu64"
+#define E1 "arch=x86_64;cpu_vendor=AMD;cpu_model=EPYC;cpu_signature=family 23 model 1 stepping 2;"               \
+           "kvm.domcaps=yes;kvm.host_model=yes;kvm.host_model_cpu=EPYC;kvm.host_model_vendor=AMD;"                \
+           "kvm.host_passthrough=yes;kvm.maximum=yes;kvm.custom_usable=EPYC,qemu64"
 #define A1 "arch=aarch64;cpu_vendor=HiSilicon;cpu_model=cortex-a57;cpu_signature=part 0xd08;kvm.domcaps=yes;"     \
            "kvm.host_model=no;kvm.host_passthrough=yes;kvm.maximum=yes"
 #define T1 "arch=x86_64;cpu_vendor=AMD;cpu_model=EPYC;cpu_signature=family 23 model 1 stepping 2"
 #define T2 T1 ";qemu_version=7.2.0;qemu.domcaps=yes;qemu.host_model=yes;qemu.host_model_cpu=EPYC;"              \
-           "qemu.host_model_vendor=AMD;qemu.custom_usable=qemu64,Westmere;qemu.custom_unusable=Dhyana"
+           "qemu.host_model_vendor=AMD;qemu.custom_usable=qemu64,Westmere;qemu.custom_unusable=Dhyana;qemu.maximum=yes"
+#define T3 T2 ";qemu.host_model_disable=aes;qemu.maximum=yes"
 #define T2ARM T2 ";qemu@aarch64.domcaps=yes;qemu@aarch64.host_model=no;qemu@aarch64.host_passthrough=no;"       \
            "qemu@aarch64.maximum=yes;qemu@aarch64.custom_unusable=cortex-a57;qemu@aarch64.custom_unknown=cortex-a57"
 
@@ -230,7 +234,7 @@ static const struct {
     bool ping_pong, compare_cpu;
     const char *outcome;     /* or "unknown" */
     const char *rule;        /* "stage/rule" */
-    const char *guest_arch;  /* NULL: the hosts' own */
+    const char *guest_arch;  /* NULL: the hosts' own; "noprobe": the hosts' own, and no cpu_probe */
 } rule_cases[] = {
     { "custom model the domcaps list usable, both ends", X1, X1, "kvm", "kvm", "custom:Broadwell", NULL, false, false,
       "pass", "cycle/pass", NULL },
@@ -240,8 +244,10 @@ static const struct {
       "migrate/host-model-subset", NULL },
     { "the same, with the CPU compare before it", X2, X1, "kvm", "kvm", "host-model", NULL, false, true,
       "precheck-incompatible", "migrate/host-model-subset", NULL },
-    { "host-passthrough onto an older CPU: it migrates, the guest loses features", X2, X1, "kvm", "kvm",
+    { "host-passthrough onto an older CPU: libvirt lets it migrate, the guest loses features", X2, X1, "kvm", "kvm",
       "host-passthrough", NULL, false, false, "cpu-changed", "migrate/cpu-changes", NULL },
+    { "maximum under TCG onto a QEMU without aes: it migrates, the guest loses aes", T2, T3, "qemu", "qemu",
+      "maximum", NULL, false, false, "cpu-changed", "migrate/cpu-changes", NULL },
     { "a named model on ARM KVM", A1, A1, "kvm", "kvm", "custom:cortex-a57", NULL, false, false, "start-failed",
       "start/arm-kvm-custom", NULL },
     { "host-model on ARM KVM (domcaps: unsupported)", A1, A1, "kvm", "kvm", "host-model", NULL, false, false,
@@ -270,6 +276,12 @@ static const struct {
       NULL, false, false, "start-failed", "start/mode-domcaps", "aarch64" },
     { "aarch64 guests on x86_64 under TCG: a model QEMU reports nothing about", T2ARM, T2ARM, "qemu", "qemu",
       "custom:cortex-a57", NULL, false, false, "pass", "cycle/pass", "aarch64" },
+    { "the same move, but the guest cannot see its CPU (no cpu_probe): the engine says pass", T2, T3, "qemu", "qemu",
+      "maximum", NULL, false, false, "pass", "migrate/cpu-changes", "noprobe" },
+    { "host-passthrough onto another vendor: the same rule, the CPU changes", X2, E1, "kvm", "kvm",
+      "host-passthrough", NULL, false, false, "cpu-changed", "migrate/cpu-changes", NULL },
+    { "aarch64 under TCG with the compare: 'unsupported', and the engine migrates", T2ARM, T2ARM, "qemu", "qemu",
+      "custom:cortex-a57", NULL, false, true, "pass", "cycle/pass", "aarch64" },
     { "aarch64 guests, but no aarch64 domain capabilities in the dossier", T2, T2, "qemu", "qemu", "maximum", NULL,
       false, false, "unknown", "start/dossier", "aarch64" },
 };
@@ -306,7 +318,10 @@ test_rules_table(void **state)
                                                                (GDestroyNotify)mm_dossier_free);
         MmHost src = { .name = (char *)"src", .virt_type = (char *)rule_cases[i].src_vt };
         MmHost dst = { .name = (char *)"dst", .virt_type = (char *)rule_cases[i].dst_vt };
-        MmGuest guest = { .name = (char *)"g", .arch = (char *)rule_cases[i].guest_arch };
+        /* Guests read their own CPU (cpu_probe), unless the row's guest arch says "noprobe". */
+        bool noprobe = g_strcmp0(rule_cases[i].guest_arch, "noprobe") == 0;
+        MmGuest guest = { .name = (char *)"g", .arch = noprobe ? NULL : (char *)rule_cases[i].guest_arch,
+                          .cpu_probe = noprobe ? MM_PROBE_NONE : MM_PROBE_AGENT };
         MmCpuMode mode = { 0 };
         MmCase c = { .id = (char *)"src>dst/g/x", .src = &src, .dst = &dst, .guest = &guest, .mode = &mode,
                      .mode_text = (char *)rule_cases[i].mode, .ping_pong = rule_cases[i].ping_pong,

@@ -29,4 +29,6 @@ bool mm_dossier_parse_domcaps(const char *xml, const char *name, GHashTable *fac
 bool mm_dossier_parse_cpu(const char *xml, const char *name, const char *virt_type, GHashTable *facts,
                           GError **error);
 /* Any of the three, told apart by the root element. */
+/* PATH is a domcapabilities XML (false when it cannot be read: the import says why). */
+bool mm_dossier_file_is_domcaps(const char *path);
 bool mm_dossier_import_file(const char *path, const char *virt_type, GHashTable *facts, GError **error);
