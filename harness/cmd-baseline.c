@@ -14,8 +14,9 @@ typedef struct {
     char *name;
     GHashTable *facts;
     char *arch, *vendor;
-    char *hm_xml;            /* its host-model CPU, in the host form libvirt's baseline takes */
-    MmCpuDef *offers;        /* that CPU expanded, minus what host-model disables */
+    char *hm_xml;            /* the CPU given to libvirt's baseline (its host-model CPU, or with --cpu
+                              * host its host CPU), in the host form libvirt's baseline takes */
+    MmCpuDef *offers;        /* that CPU expanded (minus what host-model disables) */
     GPtrArray *gives_up;     /* host-model features the baseline lacks */
 } Member;
 
@@ -52,7 +53,7 @@ join(GPtrArray *names, const char *sep)
 }
 
 static Member *
-member_load(MmStore *store, const char *name, const char *vt, GError **error)
+member_load(MmStore *store, const char *name, const char *vt, bool host_cpu, GError **error)
 {
     g_autoptr(Member) m = g_new0(Member, 1);
     g_auto(GStrv) req = NULL, dis = NULL;
@@ -71,11 +72,31 @@ member_load(MmStore *store, const char *name, const char *vt, GError **error)
     if (!(m->facts = mm_store_host_facts(store, run, name, error)))
         return NULL;
     m->arch = g_strdup(mm_facts_get(m->facts, "arch"));
+    if (host_cpu) {
+        /* The host CPU as capabilities show it: what `virsh cpu-baseline` of the hosts' capabilities
+         * (and libvirt's own baseline tests) take. */
+        g_auto(GStrv) feats = g_strsplit(mm_facts_get(m->facts, "cpu_features") ?: "", ",", -1);
+
+        m->vendor = g_strdup(mm_facts_get(m->facts, "cpu_vendor"));
+        if (!mm_facts_get(m->facts, "cpu_model")) {
+            g_set_error(error, MM_ERROR, MM_ERROR_INPUT,
+                        "%s: its dossier (run %" G_GINT64_FORMAT ") has no host CPU; import the host's capabilities "
+                        "or its host <cpu>",
+                        name, run);
+            return NULL;
+        }
+        m->hm_xml = mm_cpu_host_xml(m->arch, m->vendor, mm_facts_get(m->facts, "cpu_model"), (const char *const *)feats);
+        if (!(m->offers = mm_cpu_expand(m->hm_xml, error))) {
+            g_prefix_error(error, "%s's host CPU: ", name);
+            return NULL;
+        }
+        return g_steal_pointer(&m);
+    }
     m->vendor = g_strdup(mm_facts_get_vt(m->facts, vt, "host_model_vendor") ?: mm_facts_get(m->facts, "cpu_vendor"));
     if (!(model = mm_facts_get_vt(m->facts, vt, "host_model_cpu"))) {
         g_set_error(error, MM_ERROR, MM_ERROR_INPUT,
                     "%s: its dossier (run %" G_GINT64_FORMAT ") has no host-model CPU for %s; import the host's "
-                    "domcapabilities or its host-model <cpu>, or give --virt-type",
+                    "domcapabilities or its host-model <cpu>, give --virt-type, or baseline the host CPUs (--cpu host)",
                     name, run, vt);
         return NULL;
     }
@@ -94,7 +115,7 @@ member_load(MmStore *store, const char *name, const char *vt, GError **error)
 /* Hosts that cannot share one model (another arch or vendor): exit 2, naming the groups that
  * could. */
 static bool
-check_one_family(GPtrArray *members, const char *db, const char *vt)
+check_one_family(GPtrArray *members, const char *db, const char *vt, const char *cpu)
 {
     g_autoptr(GHashTable) groups = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)string_free);
     g_autoptr(GPtrArray) order = g_ptr_array_new();
@@ -121,8 +142,9 @@ check_one_family(GPtrArray *members, const char *db, const char *vt)
         GString *g = order->pdata[i];
         const char *names = strchr(g->str, ':') + 1;
 
-        g_string_append_printf(msg, "  %s\n    migmatrix baseline --db %s%s%s%s\n", g->str, db,
-                               strcmp(vt, "kvm") ? " --virt-type " : "", strcmp(vt, "kvm") ? vt : "", names);
+        g_string_append_printf(msg, "  %s\n    migmatrix baseline --db %s%s%s%s%s\n", g->str, db,
+                               strcmp(vt, "kvm") ? " --virt-type " : "", strcmp(vt, "kvm") ? vt : "",
+                               strcmp(cpu, "host") ? "" : " --cpu host", names);
     }
     fputs(msg->str, stderr);
     return false;
@@ -177,13 +199,16 @@ print_json(GPtrArray *members, const MmCpuDef *base, const char *xml, GPtrArray 
 int
 mm_cmd_baseline(int argc, char **argv)
 {
-    g_autofree char *format = NULL, *db = NULL, *glob = NULL, *vt = NULL;
+    g_autofree char *format = NULL, *db = NULL, *glob = NULL, *vt = NULL, *cpu = NULL;
     GOptionEntry entries[] = {
         { "db", 0, 0, G_OPTION_ARG_FILENAME, &db, "Results DB with the dossiers (default: results/migmatrix.db)",
           "PATH" },
         { "hosts", 0, 0, G_OPTION_ARG_STRING, &glob, "Every host with a dossier whose name matches GLOB", "GLOB" },
         { "format", 0, 0, G_OPTION_ARG_STRING, &format, "Output: xml (default), text or json", "FORMAT" },
         { "virt-type", 0, 0, G_OPTION_ARG_STRING, &vt, "Whose host-model CPU to use: kvm (default) or qemu", "TYPE" },
+        { "cpu", 0, 0, G_OPTION_ARG_STRING, &cpu,
+          "Which CPU of each host: host-model (default: what it can give a guest) or host (its CPU as capabilities "
+          "show it, as `virsh cpu-baseline` takes)", "WHICH" },
         G_OPTION_ENTRY_NULL,
     };
     g_autoptr(MmStore) store = NULL;
@@ -208,6 +233,12 @@ mm_cmd_baseline(int argc, char **argv)
         vt = g_strdup("kvm");
     if (strcmp(format, "xml") && strcmp(format, "text") && strcmp(format, "json")) {
         mm_cli_usage_error("baseline", "--format %s: use xml, text or json", format);
+        return MM_EXIT_USAGE;
+    }
+    if (!cpu)
+        cpu = g_strdup("host-model");
+    if (strcmp(cpu, "host-model") && strcmp(cpu, "host")) {
+        mm_cli_usage_error("baseline", "--cpu %s: use host-model or host", cpu);
         return MM_EXIT_USAGE;
     }
     if (strcmp(vt, "kvm") && strcmp(vt, "qemu")) {
@@ -249,7 +280,7 @@ mm_cmd_baseline(int argc, char **argv)
                 g_ptr_array_add(names, g_strdup(argv[i]));
     }
     for (guint i = 0; i < names->len; i++) {
-        Member *m = member_load(store, names->pdata[i], vt, &err);
+        Member *m = member_load(store, names->pdata[i], vt, strcmp(cpu, "host") == 0, &err);
 
         if (!m) {
             fprintf(stderr, "migmatrix baseline: %s\n", err->message);
@@ -258,7 +289,7 @@ mm_cmd_baseline(int argc, char **argv)
         g_ptr_array_add(members, m);
         g_ptr_array_add(xmls, m->hm_xml);
     }
-    if (!check_one_family(members, dbpath, vt))
+    if (!check_one_family(members, dbpath, vt, cpu))
         return MM_EXIT_USAGE;
 
     /* libvirt's baseline of the host-model CPUs: what each host can give a guest, not its raw
@@ -307,15 +338,16 @@ mm_cmd_baseline(int argc, char **argv)
     }
     out = g_string_new(NULL);
     if (strcmp(format, "text") == 0) {
-        g_string_append_printf(out, "baseline of %u host%s (%s %s): %s", members->len, members->len == 1 ? "" : "s",
+        g_string_append_printf(out, "baseline of %u host%s' %s CPUs (%s %s): %s", members->len,
+                               members->len == 1 ? "" : "s", strcmp(cpu, "host") ? "host-model" : "host",
                                ((Member *)members->pdata[0])->arch, base->vendor ? base->vendor : "?", base->model);
         g_string_append_printf(out, ", %u features in all\n\n%s\n", g_hash_table_size(full->features), xml);
         for (guint i = 0; i < members->len; i++) {
             Member *m = members->pdata[i];
             g_autofree char *list = join(m->gives_up, ", ");
 
-            g_string_append_printf(out, "%s gives up %u of its host-model's features%s%s\n", m->name,
-                                   m->gives_up->len, m->gives_up->len ? ": " : "", list);
+            g_string_append_printf(out, "%s gives up %u of its %s CPU's features%s%s\n", m->name, m->gives_up->len,
+                                   strcmp(cpu, "host") ? "host-model" : "host", m->gives_up->len ? ": " : "", list);
         }
     } else {
         for (guint i = 0; i < members->len; i++) {
@@ -327,8 +359,9 @@ mm_cmd_baseline(int argc, char **argv)
             g_autofree char *name = g_strdup(m->name);
             for (char *c = strstr(name, "--"); c; c = strstr(c, "--"))
                 c[1] = '_';
-            g_string_append_printf(out, "<!-- %s gives up %u host-model feature%s%s%s -->\n", name, m->gives_up->len,
-                                   m->gives_up->len == 1 ? "" : "s", m->gives_up->len ? ": " : "", list);
+            g_string_append_printf(out, "<!-- %s gives up %u %s feature%s%s%s -->\n", name, m->gives_up->len,
+                                   strcmp(cpu, "host") ? "host-model" : "host CPU", m->gives_up->len == 1 ? "" : "s",
+                                   m->gives_up->len ? ": " : "", list);
         }
         g_string_append(out, xml);
     }

@@ -152,10 +152,42 @@ test_baseline(void **state)
           "baseline-intel.xml");
     check(f, (const char *const[]){ "baseline", "--db", "DB", "hygon-7185", "--format", "text", NULL }, 0,
           "baseline-hygon.text");
+    check(f, (const char *const[]){ "baseline", "--db", "DB", "--cpu", "host", "e5-2630v4", "gold-6130", NULL }, 0,
+          "baseline-intel-host.xml");
     check(f, (const char *const[]){ "baseline", "--db", "DB", "--hosts", "*", NULL }, MM_EXIT_USAGE,
           "baseline-mixed.text");
     check(f, (const char *const[]){ "baseline", "--db", "DB", "e5-2630v4", "nosuch", NULL }, MM_EXIT_USAGE,
           "baseline-missing.text");
+}
+
+/* With --cpu host, the baseline is `virsh cpu-baseline` of the captures' own -host.xml files,
+ * handed to libvirt as they are: the same XML out, feature for feature, after the round trip
+ * through import, the DB and our host CPU description. */
+static void
+test_baseline_host_cpus_as_libvirt(void **state)
+{
+    const Fixture *f = *state;
+    static const struct {
+        guint a, b;
+    } pairs[] = { { 0, 1 }, { 2, 2 }, { 3, 3 }, { 0, 0 } };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(pairs); i++) {
+        g_autoptr(GError) err = NULL;
+        g_autofree char *a = NULL, *b = NULL, *direct = NULL, *out = NULL, *errs = NULL;
+        g_autofree char *pa = g_strdup_printf(MM_TEST_DATA "/cpu/x86_64-cpuid-%s-host.xml", captures[pairs[i].a].capture);
+        g_autofree char *pb = g_strdup_printf(MM_TEST_DATA "/cpu/x86_64-cpuid-%s-host.xml", captures[pairs[i].b].capture);
+        const char *args[] = { "baseline", "--db", f->db, "--cpu", "host", captures[pairs[i].a].host,
+                               captures[pairs[i].b].host, NULL };
+
+        assert_true(g_file_get_contents(pa, &a, NULL, NULL));
+        assert_true(g_file_get_contents(pb, &b, NULL, NULL));
+        direct = mm_cpu_baseline((const char *const[]){ a, b }, pairs[i].a == pairs[i].b ? 1 : 2, false, &err);
+        assert_non_null(direct);
+        assert_int_equal(mm_test_run_migmatrix(args, &out, &errs), 0);
+        if (strcmp(strstr(out, "<cpu"), direct) != 0)
+            fail_msg("%s + %s: baseline printed\n%s\nlibvirt, from the files:\n%s", captures[pairs[i].a].host,
+                     captures[pairs[i].b].host, strstr(out, "<cpu"), direct);
+    }
 }
 
 /* The baseline is libvirt's: the same model libvirt gives for the captures' host-model CPUs,
@@ -362,6 +394,7 @@ main(void)
         cmocka_unit_test(test_predict_unknown),
         cmocka_unit_test(test_baseline),
         cmocka_unit_test(test_baseline_is_libvirts),
+        cmocka_unit_test(test_baseline_host_cpus_as_libvirt),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
