@@ -338,8 +338,9 @@ mm_cmd_baseline(int argc, char **argv)
     }
     out = g_string_new(NULL);
     if (strcmp(format, "text") == 0) {
-        g_string_append_printf(out, "baseline of %u host%s' %s CPUs (%s %s): %s", members->len,
-                               members->len == 1 ? "" : "s", strcmp(cpu, "host") ? "host-model" : "host",
+        g_string_append_printf(out, "baseline of %u %s %s CPU%s (%s %s): %s", members->len,
+                               members->len == 1 ? "host's" : "hosts'", strcmp(cpu, "host") ? "host-model" : "host",
+                               members->len == 1 ? "" : "s",
                                ((Member *)members->pdata[0])->arch, base->vendor ? base->vendor : "?", base->model);
         g_string_append_printf(out, ", %u features in all\n\n%s\n", g_hash_table_size(full->features), xml);
         for (guint i = 0; i < members->len; i++) {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "migmatrix/cli.h"
+#include "migmatrix/cpumodel.h"
 #include "migmatrix/dossier.h"
 #include "migmatrix/hosttable.h"
 #include "migmatrix/probe.h"
@@ -85,6 +86,22 @@ probe_import(const char *host, const char *virt_type, char **files, const char *
                 return mm_exit_for_error(err);
             }
         }
+    /* A host-model <cpu> alone (domcapabilities' or cputestdata's -json.xml) names no arch. A model
+     * libvirt's x86 cpu_map knows is an x86_64 CPU; anything else stays without an arch, and
+     * predict and baseline then say the dossier lacks it. */
+    if (!mm_facts_get(facts, "arch")) {
+        const char *model = mm_facts_get_vt(facts, virt_type, "host_model_cpu");
+        g_autofree char *xml = model ? mm_cpu_host_xml("x86_64", NULL, model, NULL) : NULL;
+        g_autoptr(MmCpuDef) known = xml ? mm_cpu_expand(xml, NULL) : NULL;
+
+        if (known) {
+            mm_facts_set(facts, "arch", "x86_64");
+            mm_facts_set(facts, "arch_from", "the host-model CPU's model (libvirt's x86 cpu_map)");
+        } else {
+            fprintf(stderr, "warning: %s: the files name no arch; import the host's capabilities too, or predict and "
+                            "baseline cannot use this dossier\n", host);
+        }
+    }
     mm_facts_set(facts, "source", "import");
     mm_facts_set(facts, "import_files", sources);
     if (!(store = mm_store_open(db, &err)) ||

@@ -122,6 +122,13 @@ test_probe_import(void **state)
     assert_int_equal(RUN("probe", "--import", "bdw", "cpu/x86_64-cpuid-Xeon-E5-2630-v4-json.xml", "--db", db),
                      MM_EXIT_OK);
     assert_non_null(strstr(out, "Broadwell +10 -0"));
+    /* A host-model <cpu> alone names no arch: libvirt's x86 cpu_map knows Broadwell, so the
+     * dossier is x86_64, and baseline takes it. */
+    assert_non_null(strstr(out, "x86_64"));
+    g_clear_pointer(&out, g_free);
+    g_clear_pointer(&err, g_free);
+    assert_int_equal(RUN("baseline", "--db", db, "--format", "text", "bdw"), MM_EXIT_OK);
+    assert_non_null(strstr(out, "baseline of 1 host's host-model CPU (x86_64 Intel): Broadwell"));
     g_clear_pointer(&out, g_free);
     g_clear_pointer(&err, g_free);
     assert_int_equal(RUN("runs", "--db", db), MM_EXIT_OK);
