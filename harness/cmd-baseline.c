@@ -7,6 +7,7 @@
 #include "migmatrix/cli.h"
 #include "migmatrix/cpumodel.h"
 #include "migmatrix/dossier.h"
+#include "migmatrix/guestcpu.h"
 #include "migmatrix/json.h"
 #include "migmatrix/store.h"
 
@@ -42,22 +43,11 @@ string_free(GString *s)
     g_string_free(s, true);
 }
 
-static char *
-join(GPtrArray *names, const char *sep)
-{
-    g_autoptr(GString) s = g_string_new(NULL);
-
-    for (guint i = 0; i < names->len; i++)
-        g_string_append_printf(s, "%s%s", i ? sep : "", (char *)names->pdata[i]);
-    return g_string_free(g_steal_pointer(&s), false);
-}
-
 static Member *
 member_load(MmStore *store, const char *name, const char *vt, bool host_cpu, GError **error)
 {
     g_autoptr(Member) m = g_new0(Member, 1);
-    g_auto(GStrv) req = NULL, dis = NULL;
-    const char *model;
+    g_autoptr(GError) err = NULL;
     gint64 run = 0;
 
     m->name = g_strdup(name);
@@ -72,43 +62,18 @@ member_load(MmStore *store, const char *name, const char *vt, bool host_cpu, GEr
     if (!(m->facts = mm_store_host_facts(store, run, name, error)))
         return NULL;
     m->arch = g_strdup(mm_facts_get(m->facts, "arch"));
-    if (host_cpu) {
-        /* The host CPU as capabilities show it: what `virsh cpu-baseline` of the hosts' capabilities
-         * (and libvirt's own baseline tests) take. */
-        g_auto(GStrv) feats = g_strsplit(mm_facts_get(m->facts, "cpu_features") ?: "", ",", -1);
-
-        m->vendor = g_strdup(mm_facts_get(m->facts, "cpu_vendor"));
-        if (!mm_facts_get(m->facts, "cpu_model")) {
-            g_set_error(error, MM_ERROR, MM_ERROR_INPUT,
-                        "%s: its dossier (run %" G_GINT64_FORMAT ") has no host CPU; import the host's capabilities "
-                        "or its host <cpu>",
-                        name, run);
-            return NULL;
-        }
-        m->hm_xml = mm_cpu_host_xml(m->arch, m->vendor, mm_facts_get(m->facts, "cpu_model"), (const char *const *)feats);
-        if (!(m->offers = mm_cpu_expand(m->hm_xml, error))) {
-            g_prefix_error(error, "%s's host CPU: ", name);
-            return NULL;
-        }
-        return g_steal_pointer(&m);
-    }
-    m->vendor = g_strdup(mm_facts_get_vt(m->facts, vt, "host_model_vendor") ?: mm_facts_get(m->facts, "cpu_vendor"));
-    if (!(model = mm_facts_get_vt(m->facts, vt, "host_model_cpu"))) {
-        g_set_error(error, MM_ERROR, MM_ERROR_INPUT,
-                    "%s: its dossier (run %" G_GINT64_FORMAT ") has no host-model CPU for %s; import the host's "
-                    "domcapabilities or its host-model <cpu>, give --virt-type, or baseline the host CPUs (--cpu host)",
-                    name, run, vt);
+    /* --cpu host: the host CPU as capabilities show it, what `virsh cpu-baseline` of the hosts'
+     * capabilities (and libvirt's own baseline tests) take. */
+    if (!(m->offers = mm_cpu_from_facts(m->facts, host_cpu ? NULL : vt, NULL, &m->hm_xml, &err))) {
+        g_set_error(error, MM_ERROR, MM_ERROR_INPUT, "%s: its dossier (run %" G_GINT64_FORMAT "): %s%s", name, run,
+                    err->message,
+                    err->code != MM_ERROR_INPUT || strstr(err->message, "libvirt") ? ""
+                    : host_cpu ? "; import the host's capabilities or its host <cpu>"
+                               : "; import the host's domcapabilities or its host-model <cpu>, give --virt-type, or "
+                                 "baseline the host CPUs (--cpu host)");
         return NULL;
     }
-    req = g_strsplit(mm_facts_get_vt(m->facts, vt, "host_model_require") ?: "", ",", -1);
-    dis = g_strsplit(mm_facts_get_vt(m->facts, vt, "host_model_disable") ?: "", ",", -1);
-    m->hm_xml = mm_cpu_host_xml(m->arch, m->vendor, model, (const char *const *)req);
-    if (!(m->offers = mm_cpu_expand(m->hm_xml, error))) {
-        g_prefix_error(error, "%s's host-model CPU: ", name);
-        return NULL;
-    }
-    for (guint i = 0; dis[i]; i++)
-        g_hash_table_remove(m->offers->features, dis[i]);
+    m->vendor = g_strdup(m->offers->vendor);
     return g_steal_pointer(&m);
 }
 
@@ -345,7 +310,7 @@ mm_cmd_baseline(int argc, char **argv)
         g_string_append_printf(out, ", %u features in all\n\n%s\n", g_hash_table_size(full->features), xml);
         for (guint i = 0; i < members->len; i++) {
             Member *m = members->pdata[i];
-            g_autofree char *list = join(m->gives_up, ", ");
+            g_autofree char *list = mm_guestcpu_join(m->gives_up, ", ");
 
             g_string_append_printf(out, "%s gives up %u of its %s CPU's features%s%s\n", m->name, m->gives_up->len,
                                    strcmp(cpu, "host") ? "host-model" : "host", m->gives_up->len ? ": " : "", list);
@@ -354,7 +319,7 @@ mm_cmd_baseline(int argc, char **argv)
         for (guint i = 0; i < members->len; i++) {
             Member *m = members->pdata[i];
 
-            g_autofree char *list = join(m->gives_up, ", ");
+            g_autofree char *list = mm_guestcpu_join(m->gives_up, ", ");
 
             /* Host names are the user's: no "--" may end the comment early. */
             g_autofree char *name = g_strdup(m->name);

@@ -5,6 +5,7 @@
 #include <libvirt/virterror.h>
 #include <string.h>
 
+#include "migmatrix/dossier.h"
 #include "migmatrix/hosts.h"
 #include "migmatrix/util.h"
 #include "migmatrix/xml.h"
@@ -123,6 +124,38 @@ mm_cpu_expand(const char *xml, GError **error)
         g_autoptr(MmCpuDef) in = mm_cpu_def_parse(xml, NULL);
         d->arch = in ? g_strdup(in->arch) : NULL;
     }
+    return d;
+}
+
+MmCpuDef *
+mm_cpu_from_facts(GHashTable *facts, const char *vt, const char *arch, char **xml, GError **error)
+{
+    const char *own = mm_facts_get(facts, "arch");
+    bool cross = arch && own && strcmp(arch, own) != 0;
+    const char *model = vt ? mm_facts_get_vt(facts, vt, "host_model_cpu") : mm_facts_get(facts, "cpu_model");
+    const char *vendor = mm_facts_get(facts, "cpu_vendor");
+    g_auto(GStrv) feats = NULL, dis = NULL;
+    g_autofree char *text = NULL;
+    MmCpuDef *d;
+
+    if (!model) {
+        g_set_error(error, MM_ERROR, MM_ERROR_INPUT, vt ? "no host-model CPU for %s" : "no host CPU", vt);
+        return NULL;
+    }
+    if (vt) {
+        vendor = mm_facts_get_vt(facts, vt, "host_model_vendor") ?: (cross ? NULL : vendor);
+        feats = g_strsplit(mm_facts_get_vt(facts, vt, "host_model_require") ?: "", ",", -1);
+        dis = g_strsplit(mm_facts_get_vt(facts, vt, "host_model_disable") ?: "", ",", -1);
+    } else {
+        feats = g_strsplit(mm_facts_get(facts, "cpu_features") ?: "", ",", -1);
+    }
+    text = mm_cpu_host_xml(arch ? arch : own, vendor, model, (const char *const *)feats);
+    if (!(d = mm_cpu_expand(text, error)))
+        return NULL;
+    for (guint i = 0; dis && dis[i]; i++)
+        g_hash_table_remove(d->features, dis[i]);
+    if (xml)
+        *xml = g_steal_pointer(&text);
     return d;
 }
 

@@ -25,6 +25,14 @@ mm_facts_get(GHashTable *facts, const char *name)
     return facts ? g_hash_table_lookup(facts, name) : NULL;
 }
 
+bool
+mm_facts_list_has(const char *list, const char *item)
+{
+    g_auto(GStrv) parts = g_strsplit(list ? list : "", ",", -1);
+
+    return g_strv_contains((const char *const *)parts, item);
+}
+
 const char *
 mm_facts_get_vt(GHashTable *facts, const char *virt_type, const char *name)
 {

@@ -127,14 +127,6 @@ arch_of(const HostCpu *h)
     return h->arch ? h->arch : fact(h, "arch");
 }
 
-static bool
-list_has(const char *list, const char *item)
-{
-    g_auto(GStrv) parts = g_strsplit(list ? list : "", ",", -1);
-
-    return g_strv_contains((const char *const *)parts, item);
-}
-
 static char *
 join_list(GPtrArray *names, guint max)
 {
@@ -153,27 +145,12 @@ static const MmCpuDef *
 host_model_cpu(HostCpu *h)
 {
     g_autoptr(GError) err = NULL;
-    g_autofree char *xml = NULL;
-    g_auto(GStrv) req = NULL, dis = NULL;
-    const char *model = vt_fact(h, "host_model_cpu");
 
     if (h->hm_done)
         return h->hm;
     h->hm_done = true;
-    if (!model) {
-        h->hm_why = g_strdup_printf("%s's dossier has no host-model CPU for %s", h->host->name, h->host->virt_type);
-        return NULL;
-    }
-    req = g_strsplit(vt_fact(h, "host_model_require") ?: "", ",", -1);
-    dis = g_strsplit(vt_fact(h, "host_model_disable") ?: "", ",", -1);
-    xml = mm_cpu_host_xml(arch_of(h), vt_fact(h, "host_model_vendor") ?: (h->cross ? NULL : fact(h, "cpu_vendor")), model,
-                          (const char *const *)req);
-    if (!(h->hm = mm_cpu_expand(xml, &err))) {
-        h->hm_why = g_strdup_printf("%s's host-model CPU: %s", h->host->name, err->message);
-        return NULL;
-    }
-    for (guint i = 0; dis[i]; i++)
-        g_hash_table_remove(h->hm->features, dis[i]);
+    if (!(h->hm = mm_cpu_from_facts(h->d->facts, h->vt, h->arch, NULL, &err)))
+        h->hm_why = g_strdup_printf("%s's dossier: %s", h->host->name, err->message);
     return h->hm;
 }
 
@@ -181,8 +158,6 @@ static const MmCpuDef *
 host_cpu(HostCpu *h)
 {
     g_autoptr(GError) err = NULL;
-    g_autofree char *xml = NULL;
-    g_auto(GStrv) feats = NULL;
 
     if (h->cpu_done)
         return h->cpu;
@@ -191,14 +166,8 @@ host_cpu(HostCpu *h)
         h->cpu_why = g_strdup_printf("%s emulates %s guests: its own CPU is not theirs", h->host->name, h->arch);
         return NULL;
     }
-    if (!fact(h, "cpu_model")) {
-        h->cpu_why = g_strdup_printf("%s's dossier has no host CPU", h->host->name);
-        return NULL;
-    }
-    feats = g_strsplit(fact(h, "cpu_features") ?: "", ",", -1);
-    xml = mm_cpu_host_xml(arch_of(h), fact(h, "cpu_vendor"), fact(h, "cpu_model"), (const char *const *)feats);
-    if (!(h->cpu = mm_cpu_expand(xml, &err)))
-        h->cpu_why = g_strdup_printf("%s's host CPU: %s", h->host->name, err->message);
+    if (!(h->cpu = mm_cpu_from_facts(h->d->facts, NULL, h->arch, NULL, &err)))
+        h->cpu_why = g_strdup_printf("%s's dossier: %s", h->host->name, err->message);
     return h->cpu;
 }
 
@@ -339,12 +308,12 @@ check_custom_tcg(Ctx *x)
         g_strcmp0(vt_fact(x->on, "domcaps"), "yes") != 0)
         return V_NEXT;
     m = x->mode->model;
-    usable = list_has(vt_fact(x->on, "custom_usable"), m);
-    if (!usable && !list_has(vt_fact(x->on, "custom_unusable"), m))
+    usable = mm_facts_list_has(vt_fact(x->on, "custom_usable"), m);
+    if (!usable && !mm_facts_list_has(vt_fact(x->on, "custom_unusable"), m))
         return V_NEXT;       /* a model QEMU does not know: custom-domcaps says so */
     /* The compare answers "unsupported" for a model QEMU reports nothing about (aarch64), and the
      * engine then migrates: only an x86 model QEMU calls unusable is refused. */
-    if (!usable && x->compare && !list_has(vt_fact(x->on, "custom_unknown"), m)) {
+    if (!usable && x->compare && !mm_facts_list_has(vt_fact(x->on, "custom_unknown"), m)) {
         x->detail = g_strdup_printf("%s not usable on %s: the CPU compare refuses it (TCG alone would run it)", m,
                                     x->on->host->name);
         return V_FAIL;
@@ -357,9 +326,9 @@ check_custom_domcaps(Ctx *x)
 {
     if (x->mode->kind != MM_MODE_CUSTOM || g_strcmp0(vt_fact(x->on, "domcaps"), "yes") != 0)
         return V_NEXT;
-    if (list_has(vt_fact(x->on, "custom_usable"), x->mode->model))
+    if (mm_facts_list_has(vt_fact(x->on, "custom_usable"), x->mode->model))
         return V_OK;
-    if (list_has(vt_fact(x->on, "custom_unusable"), x->mode->model))
+    if (mm_facts_list_has(vt_fact(x->on, "custom_unusable"), x->mode->model))
         x->detail = g_strdup_printf("%s not usable on %s (QEMU: features blocked)", x->mode->model, x->on->host->name);
     else
         x->detail = g_strdup_printf("%s's QEMU offers no model %s", x->on->host->name, x->mode->model);

@@ -27,14 +27,6 @@ cpuinfo_field(const char *cpuinfo, const char *key)
 }
 
 static bool
-list_contains(const char *list, const char *item)
-{
-    g_auto(GStrv) parts = g_strsplit(list ? list : "", ",", -1);
-
-    return g_strv_contains((const char *const *)parts, item);
-}
-
-static bool
 probe_ssh(const MmHost *host, GHashTable *facts, GError **error)
 {
     g_autoptr(MmSsh) ssh = mm_host_ssh(host, error);
@@ -122,7 +114,7 @@ mm_probe_host(const MmHost *host, GHashTable *facts, GError **error)
     }
     /* TCG also runs the platform's other arch (aarch64 guests on x86_64 hosts, or the reverse):
      * its domain capabilities too, so a prediction of those guests has its facts. */
-    if (list_contains(mm_facts_get(facts, "virt_types"), "qemu")) {
+    if (mm_facts_list_has(mm_facts_get(facts, "virt_types"), "qemu")) {
         static const char *const platform_arches[] = { "x86_64", "aarch64" };
 
         for (guint i = 0; i < G_N_ELEMENTS(platform_arches); i++) {
@@ -130,7 +122,7 @@ mm_probe_host(const MmHost *host, GHashTable *facts, GError **error)
             g_autofree char *dc = NULL;
 
             if (g_strcmp0(arch, mm_facts_get(facts, "arch")) == 0 ||
-                !list_contains(mm_facts_get(facts, "guest_arches"), arch))
+                !mm_facts_list_has(mm_facts_get(facts, "guest_arches"), arch))
                 continue;
             if (!(dc = virConnectGetDomainCapabilities(conn, NULL, arch, NULL, "qemu", 0))) {
                 g_autofree char *key = g_strdup_printf("qemu@%s.domcaps_error", arch);

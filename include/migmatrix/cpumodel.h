@@ -42,5 +42,13 @@ char *mm_cpu_baseline(const char *const *xmls, guint n, bool expand, GError **er
 /* Parses a <cpu> element (guest or host form) into a definition, features as written. */
 MmCpuDef *mm_cpu_def_parse(const char *xml, GError **error);
 
+/* The CPU a dossier's FACTS describe, expanded by libvirt; *XML (may be NULL) gets the host form
+ * it was handed. With VT: its host-model CPU for that virt type (what it can give a guest), the
+ * features host-model disables taken out of the expansion; VT NULL: its host CPU, as
+ * capabilities show it. ARCH: the guests' arch (NULL: the host's own); for another arch the host's
+ * own CPU vendor is not used. MM_ERROR_INPUT "no host-model CPU for kvm" (or "no host CPU") when
+ * the dossier lacks it. */
+MmCpuDef *mm_cpu_from_facts(GHashTable *facts, const char *vt, const char *arch, char **xml, GError **error);
+
 /* The names in A and not in B, sorted; never NULL. */
 GPtrArray *mm_cpu_features_missing(const MmCpuDef *a, const MmCpuDef *b);

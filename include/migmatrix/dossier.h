@@ -19,6 +19,8 @@
 GHashTable *mm_facts_new(void);
 void mm_facts_set(GHashTable *facts, const char *name, const char *value);
 const char *mm_facts_get(GHashTable *facts, const char *name);
+/* ITEM is one of the comma-separated LIST (a list fact; LIST may be NULL). */
+bool mm_facts_list_has(const char *list, const char *item);
 /* "VT.name" */
 const char *mm_facts_get_vt(GHashTable *facts, const char *virt_type, const char *name);
 
