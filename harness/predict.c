@@ -335,12 +335,24 @@ check_custom_domcaps(Ctx *x)
     return V_FAIL;
 }
 
+/* The custom model as libvirt makes it for X's host vendor, expanded; NULL with X's detail set
+ * when libvirt refuses it. */
+static MmCpuDef *
+model_on_host(Ctx *x)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree char *xml = mm_cpu_host_xml(arch_of(x->on), fact(x->on, "cpu_vendor"), x->mode->model, NULL);
+    MmCpuDef *m = mm_cpu_expand(xml, &err);
+
+    if (!m)
+        x->detail = g_strdup_printf("%s on %s: %s", x->mode->model, x->on->host->name, err->message);
+    return m;
+}
+
 /* Without domain capabilities: libvirt's own x86 logic on the captured CPU. */
 static Verdict
 check_custom_vendor(Ctx *x)
 {
-    g_autoptr(GError) err = NULL;
-    g_autofree char *xml = NULL;
     g_autoptr(MmCpuDef) m = NULL;
     const char *vendor = fact(x->on, "cpu_vendor");
 
@@ -350,11 +362,8 @@ check_custom_vendor(Ctx *x)
         x->detail = g_strdup_printf("%s's dossier has no CPU vendor", x->on->host->name);
         return V_UNKNOWN;
     }
-    xml = mm_cpu_host_xml(arch_of(x->on), vendor, x->mode->model, NULL);
-    if (!(m = mm_cpu_expand(xml, &err))) {
-        x->detail = g_strdup_printf("%s on %s: %s", x->mode->model, x->on->host->name, err->message);
+    if (!(m = model_on_host(x)))
         return V_FAIL;
-    }
     if (g_strcmp0(m->model, x->mode->model) == 0)
         return V_NEXT;
     x->detail = g_strdup_printf("%s is not a model for %s CPUs (libvirt takes %s for that vendor)", x->mode->model, vendor,
@@ -365,8 +374,6 @@ check_custom_vendor(Ctx *x)
 static Verdict
 check_custom_features(Ctx *x)
 {
-    g_autoptr(GError) err = NULL;
-    g_autofree char *xml = NULL;
     g_autoptr(MmCpuDef) m = NULL;
     g_autoptr(GPtrArray) missing = NULL;
     const MmCpuDef *offer;
@@ -378,11 +385,8 @@ check_custom_features(Ctx *x)
         x->detail = g_strdup(why);
         return V_UNKNOWN;
     }
-    xml = mm_cpu_host_xml(arch_of(x->on), fact(x->on, "cpu_vendor"), x->mode->model, NULL);
-    if (!(m = mm_cpu_expand(xml, &err))) {
-        x->detail = g_strdup_printf("%s on %s: %s", x->mode->model, x->on->host->name, err->message);
+    if (!(m = model_on_host(x)))
         return V_FAIL;
-    }
     missing = mm_cpu_features_missing(m, offer);
     if (!missing->len)
         return V_OK;
