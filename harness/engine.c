@@ -378,6 +378,14 @@ define_and_start(Cycle *cy, virConnectPtr conn, const MmHost *host, const char *
     return true;
 }
 
+/* A wait the harness could not watch (its event loop stuck) says nothing of the guest: the
+ * case is infra-error, never guest-hung or start-failed. */
+static bool
+watched_nothing(Cycle *cy, const char *detail)
+{
+    return fail_text(cy, MM_OUTCOME_INFRA_ERROR, "harness stalled", "%s", detail);
+}
+
 /* Waits for progress: ADVANCES observations beyond BASELINE within TIMEOUT. */
 static MmWaitResult
 await_alive(Cycle *cy, gint64 baseline, guint timeout, char **detail)
@@ -706,6 +714,8 @@ alive_before_move(Cycle *cy, const MmHost *to)
 
     if (r == MM_WAIT_INTERRUPTED)
         return false;
+    if (r == MM_WAIT_BLIND)
+        return watched_nothing(cy, detail);
     if (r == MM_WAIT_OK) {
         say(cy, "alive on %s before migrating: %s", cy->here->name, detail);
         return true;
@@ -886,6 +896,8 @@ verify_moved(Cycle *cy, virConnectPtr from_conn, MmOutcome outcome, const char *
     r = await_alive(cy, cy->last_beat, cy->o->sc->alive_timeout, &detail);
     if (r == MM_WAIT_INTERRUPTED)
         return false;
+    if (r == MM_WAIT_BLIND)
+        return watched_nothing(cy, detail);
     /* Read the CPU even from a guest that stopped: what it lost is the likely cause. */
     compare_cpu(cy, point, true);
     if (r == MM_WAIT_RESTARTED || mm_reboot_watch_count(cy->reboots) > 0) {
@@ -1016,6 +1028,8 @@ phase_wait_alive(Cycle *cy)
 
     if (r == MM_WAIT_INTERRUPTED)
         return false;
+    if (r == MM_WAIT_BLIND)
+        return watched_nothing(cy, detail);
     if (r != MM_WAIT_OK)
         return fail_text(cy, MM_OUTCOME_START_FAILED, "not alive after boot", "%s probe: %s",
                          mm_probe_kind_name(cy->c->guest->probe), detail);
@@ -1351,6 +1365,8 @@ phase_reboot(Cycle *cy)
     r = await_alive(cy, -1, boot_timeout(cy), &detail);
     if (r == MM_WAIT_INTERRUPTED)
         return false;
+    if (r == MM_WAIT_BLIND)
+        return watched_nothing(cy, detail);
     if (r != MM_WAIT_OK)
         return fail_text(cy, MM_OUTCOME_REBOOT_FAILED, "not alive after reboot", "after hard reboot on %s: %s",
                          dst->name, detail);
@@ -1440,6 +1456,8 @@ phase_rollback(Cycle *cy)
     r = await_alive(cy, mm_liveness_last(cy->live), cy->o->sc->alive_timeout, &detail);
     if (r == MM_WAIT_INTERRUPTED)
         return false;
+    if (r == MM_WAIT_BLIND)
+        return watched_nothing(cy, detail);
     if (r == MM_WAIT_RESTARTED)
         return rollback_broken(cy, "source restarted", "the guest started again on %s after the failed migration: %s",
                                cy->here->name, detail);

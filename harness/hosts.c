@@ -15,6 +15,57 @@ silent_error_handler(void *opaque, virErrorPtr err)
     (void)err;
 }
 
+/* The event loop's pulse (mm_libvirt_events_stalled): the last tick, and the latest gaps. */
+#define STALL_MIN (2 * G_TIME_SPAN_SECOND)
+#define STALLS_KEPT 32
+
+static struct {
+    GMutex lock;
+    gint64 last;
+    gint64 from[STALLS_KEPT], to[STALLS_KEPT];
+    guint n;
+} pulse;
+
+static void
+pulse_tick(int timer, void *opaque)
+{
+    gint64 now = g_get_monotonic_time();
+
+    (void)timer;
+    (void)opaque;
+    g_mutex_lock(&pulse.lock);
+    if (pulse.last && now - pulse.last > STALL_MIN) {
+        pulse.from[pulse.n % STALLS_KEPT] = pulse.last;
+        pulse.to[pulse.n % STALLS_KEPT] = now;
+        pulse.n++;
+    }
+    pulse.last = now;
+    g_mutex_unlock(&pulse.lock);
+}
+
+static gint64
+overlap(gint64 a0, gint64 a1, gint64 b0, gint64 b1)
+{
+    gint64 lo = MAX(a0, b0), hi = MIN(a1, b1);
+
+    return hi > lo ? hi - lo : 0;
+}
+
+gint64
+mm_libvirt_events_stalled(gint64 from, gint64 to)
+{
+    gint64 total = 0;
+
+    g_mutex_lock(&pulse.lock);
+    for (guint i = 0; i < MIN(pulse.n, STALLS_KEPT); i++)
+        total += overlap(pulse.from[i], pulse.to[i], from, to);
+    /* A gap that has not ended yet: the loop has not ticked since. */
+    if (pulse.last && g_get_monotonic_time() - pulse.last > STALL_MIN)
+        total += overlap(pulse.last, g_get_monotonic_time(), from, to);
+    g_mutex_unlock(&pulse.lock);
+    return total;
+}
+
 static gpointer
 event_loop_thread(gpointer data)
 {
@@ -34,6 +85,12 @@ mm_libvirt_init(void)
         virSetErrorFunc(NULL, silent_error_handler);
         /* Must precede the first virConnectOpen: remote streams and keepalive need it. */
         virEventRegisterDefaultImpl();
+        /* Without its timer there is no pulse: then no wait is ever called blind. */
+        pulse.last = g_get_monotonic_time();
+        if (virEventAddTimeout(1000, pulse_tick, NULL, NULL) < 0) {
+            pulse.last = 0;
+            virResetLastError();
+        }
         g_thread_unref(g_thread_new("libvirt-events", event_loop_thread, NULL));
         g_once_init_leave(&done, 1);
     }

@@ -25,6 +25,8 @@ typedef struct {
     gint64 last;             /* last counter value, -1 none */
     guint64 seen;            /* values seen so far */
     gint64 values[64];       /* ring of recent values, for "advances beyond baseline" */
+    guint64 bytes;           /* read from the console so far */
+    gint64 last_read;        /* monotonic µs of the latest read, 0 none */
     bool eof;
     bool failed;             /* the stream ended in an error, not EOF */
     GRegex *cpu_re;          /* cpu_probe = console:PATTERN, or NULL */
@@ -102,6 +104,8 @@ static void
 console_feed(Console *c, const char *buf, gsize len)
 {
     g_mutex_lock(&c->lock);
+    c->bytes += len;
+    c->last_read = g_get_monotonic_time();
     for (gsize i = 0; i < len; i++) {
         /* Reads can split a line ("H" then "EARTBEAT 2"): buffer up to each newline. */
         if (buf[i] == '\n') {
@@ -252,11 +256,13 @@ console_wait(MmLiveness *l, gint64 baseline, guint advances, guint timeout_s, ch
     gint64 deadline = t0 + (gint64)timeout_s * G_USEC_PER_SEC;
     guint64 seen_before;
     gint64 restarted_from = -1, restarted_to = -1;
+    guint64 bytes_before;
     MmWaitResult r;
 
     g_mutex_lock(&c->lock);
     /* Only what arrives from now on counts toward this wait. */
     seen_before = c->seen;
+    bytes_before = c->bytes;
     for (;;) {
         guint64 saved = c->seen;
         guint got;
@@ -291,8 +297,38 @@ console_wait(MmLiveness *l, gint64 baseline, guint advances, guint timeout_s, ch
         if ((r = console_block(c, deadline)) != MM_WAIT_OK)
             break;
     }
+    /* A guest is not called hung on a wait the harness itself could not watch. */
+    if (r == MM_WAIT_TIMEOUT || r == MM_WAIT_GONE) {
+        gint64 now = g_get_monotonic_time();
+        gint64 stalled = mm_libvirt_events_stalled(t0, now);
+
+        if (stalled * 3 >= now - t0) {
+            if (detail)
+                *detail = g_strdup_printf("the console was not read for %.1f s of the %.1f s wait: libvirt's event "
+                                          "loop in migmatrix was stuck; nothing is known of the guest",
+                                          stalled / 1e6, (now - t0) / 1e6);
+            g_mutex_unlock(&c->lock);
+            return MM_WAIT_BLIND;
+        }
+    }
     if (detail) {
         double secs = (g_get_monotonic_time() - t0) / 1e6;
+        g_autofree char *heard = NULL;
+        gint64 stalled = mm_libvirt_events_stalled(t0, g_get_monotonic_time());
+
+        /* What the console carried in the meantime tells a silent guest from one that prints
+         * something else (a panic, a login prompt), and a stuck harness from neither. */
+        if (r != MM_WAIT_OK && r != MM_WAIT_RESTARTED)
+            heard = c->bytes == bytes_before
+                        ? g_strdup("; nothing arrived on the console")
+                        : g_strdup_printf("; %" G_GUINT64_FORMAT " bytes arrived on the console, the last %.1f s ago",
+                                          c->bytes - bytes_before, (g_get_monotonic_time() - c->last_read) / 1e6);
+        if (heard && stalled) {
+            char *more = g_strdup_printf("%s; libvirt's event loop was stuck for %.1f s of it", heard, stalled / 1e6);
+
+            g_free(heard);
+            heard = more;
+        }
 
         if (r == MM_WAIT_OK)
             *detail = g_strdup_printf("heartbeat %" G_GINT64_FORMAT " after %.1f s (baseline %" G_GINT64_FORMAT ")",
@@ -302,10 +338,10 @@ console_wait(MmLiveness *l, gint64 baseline, guint advances, guint timeout_s, ch
                                       ": the guest started again (crashed and rebooted)",
                                       restarted_from, restarted_to);
         else if (c->last >= 0)
-            *detail = g_strdup_printf("no heartbeat beyond %" G_GINT64_FORMAT " for %.1f s%s", c->last, secs,
-                                      c->eof ? " (console closed)" : "");
+            *detail = g_strdup_printf("no heartbeat beyond %" G_GINT64_FORMAT " for %.1f s%s%s", c->last, secs,
+                                      c->eof ? " (console closed)" : "", heard);
         else
-            *detail = g_strdup_printf("no heartbeat in %.1f s%s", secs, c->eof ? " (console closed)" : "");
+            *detail = g_strdup_printf("no heartbeat in %.1f s%s%s", secs, c->eof ? " (console closed)" : "", heard);
     }
     g_mutex_unlock(&c->lock);
     return r;

@@ -197,6 +197,39 @@ test_metadata_owner(void **state)
     mm_cpu_mode_clear(&none);
 }
 
+/* A callback that holds libvirt's event loop thread, as a stuck call inside libvirt would. */
+static void
+hold_the_loop(int timer, void *opaque)
+{
+    virEventRemoveTimeout(timer);
+    g_usleep(3500 * 1000);
+    g_atomic_int_set((gint *)opaque, 1);
+}
+
+/* The event loop's pulse: a 3.5 s hold is counted as a stall inside the span that saw it, not
+ * before it; so a console wait across it is told apart from a silent guest. */
+static void
+test_event_loop_stall(void **state)
+{
+    gint done = 0;
+    gint64 t0, t1, stalled;
+
+    (void)state;
+    mm_libvirt_init();
+    g_usleep(1200 * 1000);        /* a tick before the hold */
+    t0 = g_get_monotonic_time();
+    assert_int_equal(mm_libvirt_events_stalled(t0 - 1000000, t0), 0);
+    assert_true(virEventAddTimeout(0, hold_the_loop, &done, NULL) >= 0);
+    while (!g_atomic_int_get(&done))
+        g_usleep(50 * 1000);
+    g_usleep(1500 * 1000);        /* the first tick after it */
+    t1 = g_get_monotonic_time();
+    stalled = mm_libvirt_events_stalled(t0, t1);
+    assert_true(stalled >= 2500000);
+    assert_true(stalled <= t1 - t0);
+    assert_int_equal(mm_libvirt_events_stalled(t0 - 10000000, t0 - 1000000), 0);
+}
+
 int
 main(void)
 {
@@ -206,6 +239,7 @@ main(void)
         cmocka_unit_test(test_identity_and_names),
         cmocka_unit_test(test_owner_alive),
         cmocka_unit_test(test_metadata_owner),
+        cmocka_unit_test(test_event_loop_stall),
     };
     return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 }

@@ -175,14 +175,46 @@ assert_kept_on_destination(Db *d, const MmCaseRecord *c, const char *const *snip
             fail_msg("%s: '%s' is not in the destination's XML:\n%s", c->case_id, snippets[i], after);
 }
 
+/* What the DB says of a case, for a failed assertion: every step with its message, and the last
+ * lines of the guest's console. A lab failure in CI is then read from its log alone. */
+static char *
+evidence_of(Db *d, const MmCaseRecord *c)
+{
+    g_autoptr(GPtrArray) steps = mm_store_steps_list(d->store, c->id, NULL);
+    g_autofree char *tail = artifact_of(d, c, "console-tail");
+    GString *out = g_string_new(NULL);
+
+    g_string_append_printf(out, "%s: %s (%s: %s)\n", c->case_id, c->outcome, c->reason, c->error_text);
+    for (guint i = 0; steps && i < steps->len; i++) {
+        const MmStepRecord *s = steps->pdata[i];
+        g_string_append_printf(out, "  %s %s %s in %" G_GINT64_FORMAT " ms: %s\n", s->started_at, s->phase,
+                               s->ok ? "ok" : "FAILED", s->duration_ms, s->message ? s->message : "");
+    }
+    g_string_append_printf(out, "  console tail:\n%s\n", tail ? tail : "(none)");
+    return g_string_free(out, FALSE);
+}
+
+static void
+expect_outcome(Db *d, const char *id, const char *outcome)
+{
+    const MmCaseRecord *c = find(d, id);
+
+    if (strcmp(c->outcome, outcome) != 0) {
+        g_autofree char *why = evidence_of(d, c);
+        fail_msg("%s: outcome %s, expected %s\n%s", id, c->outcome, outcome, why);
+    }
+}
+
 static void
 expect_case(Db *d, const char *id, const char *outcome, const char *reason, const char *steps)
 {
     const MmCaseRecord *c = find(d, id);
     g_autofree char *got = steps_of(d, c);
 
-    if (strcmp(c->outcome, outcome) != 0)
-        fail_msg("%s: outcome %s (%s: %s), expected %s", id, c->outcome, c->reason, c->error_text, outcome);
+    if (strcmp(c->outcome, outcome) != 0) {
+        g_autofree char *why = evidence_of(d, c);
+        fail_msg("%s: outcome %s, expected %s\n%s", id, c->outcome, outcome, why);
+    }
     if (reason && (!c->reason || strcmp(c->reason, reason) != 0))
         fail_msg("%s: reason '%s', expected '%s'", id, c->reason, reason);
     if (steps && strcmp(got, steps) != 0)
@@ -647,7 +679,7 @@ test_sigkill_resume(void **state)
     assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
     db_open(&d, db);
     assert_string_equal(d.run->status, "running");   /* nobody could say otherwise */
-    assert_string_equal(find(&d, "lab-a>lab-b/idle/custom:cortex-a57")->outcome, "pass");
+    expect_outcome(&d, "lab-a>lab-b/idle/custom:cortex-a57", "pass");
     assert_string_equal(find(&d, "lab-a>lab-b/linux/custom:qemu64")->state, "running");
     id = g_strdup_printf("%" G_GINT64_FORMAT, d.run->id);
     db_close(&d);
@@ -939,9 +971,9 @@ test_host_drops(void **state)
     assert_int_equal(WEXITSTATUS(status), MM_EXIT_INFRA);
 
     db_open(&d, db);
-    assert_string_equal(find(&d, "lab-a>lab-b/linux/custom:qemu64")->outcome, "pass");
-    assert_string_equal(find(&d, "lab-a>lab-c/linux/custom:qemu64")->outcome, "infra-error");
-    assert_string_equal(find(&d, "lab-c>lab-a/linux/custom:qemu64")->outcome, "infra-error");
+    expect_outcome(&d, "lab-a>lab-b/linux/custom:qemu64", "pass");
+    expect_outcome(&d, "lab-a>lab-c/linux/custom:qemu64", "infra-error");
+    expect_outcome(&d, "lab-c>lab-a/linux/custom:qemu64", "infra-error");
     assert_non_null(strstr(find(&d, "lab-c>lab-a/linux/custom:qemu64")->error_text, "host down"));
     assert_string_equal(d.run->status, "done");
     db_close(&d);
@@ -988,7 +1020,7 @@ test_destination_libvirtd_killed(void **state)
         if (strcmp(c->outcome, "infra-error") != 0)
             fail_msg("%s: %s (%s: %s), expected infra-error", c->case_id, c->outcome, c->reason, c->error_text);
     }
-    assert_string_equal(find(&d, "lab-a>lab-c/linux/custom:qemu64")->outcome, "pass");
+    expect_outcome(&d, "lab-a>lab-c/linux/custom:qemu64", "pass");
     assert_string_equal(d.run->status, "done");
     db_close(&d);
     wait_libvirtd("lab-b");
@@ -1029,8 +1061,8 @@ test_sshd_stopped(void **state)
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), MM_EXIT_INFRA);
     db_open(&d, db);
-    assert_string_equal(find(&d, "lab-a>lab-c/linux/custom:qemu64")->outcome, "pass");
-    assert_string_equal(find(&d, "lab-a>lab-b/linux/custom:qemu64")->outcome, "pass");
+    expect_outcome(&d, "lab-a>lab-c/linux/custom:qemu64", "pass");
+    expect_outcome(&d, "lab-a>lab-b/linux/custom:qemu64", "pass");
     {
         const MmCaseRecord *c = find(&d, "lab-c>lab-a/linux/custom:qemu64");
         assert_string_equal(c->outcome, "infra-error");
@@ -1075,11 +1107,11 @@ test_jobs_host_drops(void **state)
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), MM_EXIT_INFRA);
     db_open(&d, db);
-    assert_string_equal(find(&d, "lab-a>lab-b/linux/custom:qemu64")->outcome, "infra-error");
-    assert_string_equal(find(&d, "lab-a>lab-b/linux/none")->outcome, "infra-error");
+    expect_outcome(&d, "lab-a>lab-b/linux/custom:qemu64", "infra-error");
+    expect_outcome(&d, "lab-a>lab-b/linux/none", "infra-error");
     assert_non_null(strstr(find(&d, "lab-a>lab-b/linux/none")->error_text, "host down"));
-    assert_string_equal(find(&d, "lab-c>lab-d/linux/custom:qemu64")->outcome, "pass");
-    assert_string_equal(find(&d, "lab-c>lab-d/linux/none")->outcome, "pass");
+    expect_outcome(&d, "lab-c>lab-d/linux/custom:qemu64", "pass");
+    expect_outcome(&d, "lab-c>lab-d/linux/none", "pass");
     assert_string_equal(d.run->status, "done");
     /* Plan order in the DB, as a serial run stores it; and two cases really ran at once: the
      * first of each pair began before the other ended. */

@@ -16,6 +16,12 @@
 /* Once per process: silence libvirt's own stderr printing, start the event loop thread. */
 void mm_libvirt_init(void);
 
+/* How long, in µs, libvirt's event loop thread in this process was stuck (a gap of more than
+ * 2 s between its 1 s ticks) within the monotonic span [FROM, TO], counting a gap still going
+ * on. Every console heartbeat and stream event passes through that thread: a wait that saw no
+ * progress while it was stuck has watched nothing, and says so instead of blaming the guest. */
+gint64 mm_libvirt_events_stalled(gint64 from, gint64 to);
+
 /* Sets ERROR (MM_ERROR_INFRA) from libvirt's last error of this thread, prefixed. */
 void mm_libvirt_error(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 

@@ -22,6 +22,9 @@ typedef enum {
     MM_WAIT_GONE,            /* the console closed or the domain stopped */
     MM_WAIT_RESTARTED,       /* the guest started again: its heartbeat counter went back */
     MM_WAIT_INTERRUPTED,
+    MM_WAIT_BLIND,           /* no progress seen, but this process's libvirt event loop, which
+                              * carries the console, was stuck for much of the wait: nothing
+                              * can be said of the guest */
 } MmWaitResult;
 
 typedef struct _MmLiveness MmLiveness;
