@@ -80,14 +80,14 @@ int
 mm_cmd_predict(int argc, char **argv)
 {
     g_autofree char *format = NULL, *db = NULL, *filter = NULL;
-    gint max_age = 30;
+    gint max_age = MM_DOSSIER_MAX_AGE_DAYS;
     gboolean rules = FALSE;
     GOptionEntry entries[] = {
         { "db", 0, 0, G_OPTION_ARG_FILENAME, &db, "Results DB with the dossiers (default: the scenario's [run] db)",
           "PATH" },
         { "format", 0, 0, G_OPTION_ARG_STRING, &format, "Output: text (default), md, html or json", "FORMAT" },
         { "filter", 0, 0, G_OPTION_ARG_STRING, &filter, "Only cases whose ID matches GLOB", "GLOB" },
-        { "max-age", 0, 0, G_OPTION_ARG_INT, &max_age, "A dossier older than DAYS is stale (default 30)", "DAYS" },
+        { "max-age", 0, 0, G_OPTION_ARG_INT, &max_age, "A dossier older than DAYS is stale (default " G_STRINGIFY(MM_DOSSIER_MAX_AGE_DAYS) ")", "DAYS" },
         { "rules", 0, 0, G_OPTION_ARG_NONE, &rules, "Print the rules, in the order they are tried, and exit", NULL },
         G_OPTION_ENTRY_NULL,
     };

@@ -311,7 +311,7 @@ snapshot_hosts(MmScenario *sc, const Work *w, MmStore *store, gint64 run, GError
 static bool
 store_predictions(MmScenario *sc, const Work *w, MmStore *store, GError **error)
 {
-    g_autoptr(GHashTable) dossiers = mm_cli_load_dossiers(store, sc, 30, error);
+    g_autoptr(GHashTable) dossiers = mm_cli_load_dossiers(store, sc, MM_DOSSIER_MAX_AGE_DAYS, error);
     g_autoptr(MmPredictor) p = NULL;
 
     if (!dossiers || !mm_store_begin(store, error))

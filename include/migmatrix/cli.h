@@ -61,5 +61,9 @@ MmRunRecord *mm_cli_matrix_run(const char *name, MmStore *store, gint64 run_id, 
 
 /* Each scenario host's newest dossier in STORE (NULL: no DB yet), as host name → MmDossier*:
  * stale when older than MAX_AGE_DAYS or when the host has since reported another libvirt. */
+/* The age past which a dossier is stale, unless `predict --max-age` says otherwise; `run` stores
+ * its predictions with it. */
+#define MM_DOSSIER_MAX_AGE_DAYS 30
+
 GHashTable *mm_cli_load_dossiers(MmStore *store, const MmScenario *sc, guint max_age_days, GError **error);
 void mm_cli_usage_error(const char *name, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
