@@ -95,7 +95,9 @@ set_mode(xmlNode *cpu, const MmCpuMode *mode, bool keep_features)
         return;
     prop(cpu, "mode", mm_cpu_mode_kind_name(mode->kind));
     if (mode->kind == MM_MODE_CUSTOM) {
-        xmlNode *model = xmlNewDocNode(cpu->doc, NULL, (const xmlChar *)"model", (const xmlChar *)mode->model);
+        xmlNode *model = xmlNewDocNode(cpu->doc, NULL, (const xmlChar *)"model",
+                                       (const xmlChar *)mm_cpu_mode_model(mode));
+        const MmNamedCpu *n = mode->named;
 
         prop(cpu, "match", "exact");
         /* forbid: never silently run another model than the one under test. */
@@ -105,6 +107,21 @@ set_mode(xmlNode *cpu, const MmCpuMode *mode, bool keep_features)
             xmlAddPrevSibling(cpu->children, model);
         else
             xmlAddChild(cpu, model);
+        /* A named CPU ([cpu:NAME]): its vendor after the model, its features at the end, as
+         * libvirt writes a CPU and as `baseline` prints it. */
+        if (n && n->vendor)
+            xmlAddNextSibling(model, xmlNewDocNode(cpu->doc, NULL, (const xmlChar *)"vendor",
+                                                   (const xmlChar *)n->vendor));
+        for (int k = 0; n && k < 2; k++) {
+            char **list = k ? n->disable : n->require;
+
+            for (int i = 0; list && list[i]; i++) {
+                xmlNode *f = child(cpu, "feature", NULL);
+
+                prop(f, "policy", k ? "disable" : "require");
+                prop(f, "name", list[i]);
+            }
+        }
     }
 }
 

@@ -85,6 +85,12 @@ mm_cpu_mode_to_string(const MmCpuMode *mode)
     return g_strdup(mode_names[mode->kind]);
 }
 
+const char *
+mm_cpu_mode_model(const MmCpuMode *mode)
+{
+    return mode->named ? mode->named->model : mode->model;
+}
+
 void
 mm_cpu_mode_clear(MmCpuMode *mode)
 {

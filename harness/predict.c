@@ -234,7 +234,7 @@ check_arm_custom(Ctx *x)
     if (x->mode->kind != MM_MODE_CUSTOM || g_strcmp0(arch_of(x->on), "aarch64") != 0 ||
         g_strcmp0(x->on->host->virt_type, "kvm") != 0)
         return V_NEXT;
-    x->detail = g_strdup_printf("%s on aarch64 KVM: kvm_init_vcpu failed", x->mode->model);
+    x->detail = g_strdup_printf("%s on aarch64 KVM: kvm_init_vcpu failed", mm_cpu_mode_model(x->mode));
     return V_FAIL;
 }
 
@@ -307,7 +307,7 @@ check_custom_tcg(Ctx *x)
     if (x->mode->kind != MM_MODE_CUSTOM || strcmp(x->on->host->virt_type, "qemu") != 0 ||
         g_strcmp0(vt_fact(x->on, "domcaps"), "yes") != 0)
         return V_NEXT;
-    m = x->mode->model;
+    m = mm_cpu_mode_model(x->mode);
     usable = mm_facts_list_has(vt_fact(x->on, "custom_usable"), m);
     if (!usable && !mm_facts_list_has(vt_fact(x->on, "custom_unusable"), m))
         return V_NEXT;       /* a model QEMU does not know: custom-domcaps says so */
@@ -324,7 +324,9 @@ check_custom_tcg(Ctx *x)
 static Verdict
 check_custom_domcaps(Ctx *x)
 {
-    if (x->mode->kind != MM_MODE_CUSTOM || g_strcmp0(vt_fact(x->on, "domcaps"), "yes") != 0)
+    /* domcaps say whether the bare model runs; a named CPU's own features are told by
+     * custom-vendor and custom-features, from the expansion. */
+    if (x->mode->kind != MM_MODE_CUSTOM || x->mode->named || g_strcmp0(vt_fact(x->on, "domcaps"), "yes") != 0)
         return V_NEXT;
     if (mm_facts_list_has(vt_fact(x->on, "custom_usable"), x->mode->model))
         return V_OK;
@@ -341,11 +343,18 @@ static MmCpuDef *
 model_on_host(Ctx *x)
 {
     g_autoptr(GError) err = NULL;
-    g_autofree char *xml = mm_cpu_host_xml(arch_of(x->on), fact(x->on, "cpu_vendor"), x->mode->model, NULL);
+    const MmNamedCpu *n = x->mode->named;
+    g_autofree char *xml = mm_cpu_host_xml(arch_of(x->on), fact(x->on, "cpu_vendor"), mm_cpu_mode_model(x->mode),
+                                           n ? (const char *const *)n->require : NULL);
     MmCpuDef *m = mm_cpu_expand(xml, &err);
 
-    if (!m)
+    if (!m) {
         x->detail = g_strdup_printf("%s on %s: %s", x->mode->model, x->on->host->name, err->message);
+        return NULL;
+    }
+    /* A named CPU's disabled features are not asked of the host (libvirt: policy='disable'). */
+    for (int i = 0; n && n->disable && n->disable[i]; i++)
+        g_hash_table_remove(m->features, n->disable[i]);
     return m;
 }
 
@@ -364,7 +373,7 @@ check_custom_vendor(Ctx *x)
     }
     if (!(m = model_on_host(x)))
         return V_FAIL;
-    if (g_strcmp0(m->model, x->mode->model) == 0)
+    if (g_strcmp0(m->model, mm_cpu_mode_model(x->mode)) == 0)
         return V_NEXT;
     x->detail = g_strdup_printf("%s is not a model for %s CPUs (libvirt takes %s for that vendor)", x->mode->model, vendor,
                                 m->model);

@@ -139,16 +139,17 @@ check_mode(Preflight *pf, HostState *h, const MmGuest *g, const MmCpuMode *mode,
         const char *unusable = mm_facts_get_vt(facts, vt, "custom_unusable");
         g_autofree char *all = g_strdup_printf("%s,%s", usable ? usable : "", unusable ? unusable : "");
         g_auto(GStrv) known = g_strsplit(all, ",", -1);
+        const char *model = mm_cpu_mode_model(mode);
         const char *hint;
 
         pf->stats->models_checked++;
-        if (g_strv_contains((const char *const *)known, mode->model) || said(pf, "model %s %s %s", h->host->name, g->arch, mode->model))
+        if (g_strv_contains((const char *const *)known, model) || said(pf, "model %s %s %s", h->host->name, g->arch, model))
             return;
-        hint = mm_suggest(mode->model, (const char *const *)known, -1);
+        hint = mm_suggest(model, (const char *const *)known, -1);
         mm_problems_add(pf->problems, MM_PROBLEM_ERROR, file, line, group, key,
                         "%s: %s's hypervisor (%s, %s guests) knows no CPU model '%s'%s%s%s; fix the name (the host's "
                         "models: `virsh domcapabilities --arch %s --virttype %s` on %s)",
-                        mode_text, h->host->name, vt, g->arch, mode->model, hint ? " (did you mean '" : "",
+                        mode_text, h->host->name, vt, g->arch, model, hint ? " (did you mean '" : "",
                         hint ? hint : "", hint ? "'?)" : "", g->arch, vt, h->host->name);
         return;
     }

@@ -23,6 +23,7 @@ typedef enum {
     GROUP_GUEST,
     GROUP_MATRIX,
     GROUP_EXPECT,
+    GROUP_CPU,
 } GroupKind;
 
 typedef enum {
@@ -62,6 +63,7 @@ static const char *const cpu_features_choices[] = { "mode", "template", NULL };
 #define HOST(k, t, f, ...) { GROUP_HOST, k, t, offsetof(MmHost, f), __VA_ARGS__ }
 #define GUEST(k, t, f, ...) { GROUP_GUEST, k, t, offsetof(MmGuest, f), __VA_ARGS__ }
 #define MATRIX(k, t, f, ...) { GROUP_MATRIX, k, t, offsetof(MmMatrixSpec, f), __VA_ARGS__ }
+#define CPU(k, t, f, ...) { GROUP_CPU, k, t, offsetof(MmNamedCpu, f), __VA_ARGS__ }
 
 static const KeySpec key_specs[] = {
     RUN("name", KT_STR, name, 0, 0, NULL),
@@ -126,11 +128,16 @@ static const KeySpec key_specs[] = {
     MATRIX("ping_pong", KT_TRIBOOL, ping_pong, 0, 0, NULL),
     MATRIX("hard_reboot", KT_TRIBOOL, hard_reboot, 0, 0, NULL),
     MATRIX("hotplug_vcpus", KT_TRIUINT, hotplug_vcpus, 0, 1024, NULL),
+
+    CPU("model", KT_STR, model, 0, 0, NULL),
+    CPU("vendor", KT_STR, vendor, 0, 0, NULL),
+    CPU("require", KT_LIST, require, 0, 0, NULL),
+    CPU("disable", KT_LIST, disable, 0, 0, NULL),
 };
 
 static const char *const group_kind_names[] = {
     [GROUP_RUN] = "run", [GROUP_HOST] = "host", [GROUP_GUEST] = "guest",
-    [GROUP_MATRIX] = "matrix", [GROUP_EXPECT] = "expect",
+    [GROUP_MATRIX] = "matrix", [GROUP_EXPECT] = "expect", [GROUP_CPU] = "cpu",
 };
 
 const char *const *
@@ -258,6 +265,9 @@ mm_scenario_free(MmScenario *sc)
     g_clear_pointer(&sc->guests, g_ptr_array_unref);
     g_clear_pointer(&sc->matrices, g_ptr_array_unref);
     g_clear_pointer(&sc->expect, g_ptr_array_unref);
+    /* Last: modes borrow from them. */
+    g_clear_pointer(&sc->cpu_by_name, g_hash_table_unref);
+    g_clear_pointer(&sc->cpus, g_ptr_array_unref);
     g_free(sc);
 }
 
@@ -573,7 +583,8 @@ apply_group(Loader *ld, SourceFile *f, const char *group, GroupKind kind, gpoint
                 PROBLEM(ld, f, group, keys[i], "unknown key; did you mean '%s'?", hint);
             else
                 PROBLEM(ld, f, group, keys[i], "unknown key; see docs/scenario-format.md for the keys of [%s%s]",
-                        group_kind_names[kind], kind == GROUP_HOST || kind == GROUP_GUEST ? ":NAME" : "");
+                        group_kind_names[kind],
+                        kind == GROUP_HOST || kind == GROUP_GUEST || kind == GROUP_CPU ? ":NAME" : "");
             continue;
         }
         apply_key(ld, f, group, spec, base);
@@ -650,6 +661,43 @@ load_guest(Loader *ld, SourceFile *f, const char *group, const char *name)
     g_ptr_array_add(ld->sc->guests, g);
     g_hash_table_insert(ld->sc->guest_by_name, g->name, g);
     apply_group(ld, f, group, GROUP_GUEST, g);
+}
+
+static void
+named_cpu_free(MmNamedCpu *c)
+{
+    g_free(c->name);
+    g_free(c->file);
+    g_free(c->model);
+    g_free(c->vendor);
+    g_strfreev(c->require);
+    g_strfreev(c->disable);
+    g_free(c);
+}
+
+static void
+load_cpu(Loader *ld, SourceFile *f, const char *group, const char *name)
+{
+    MmNamedCpu *prev = g_hash_table_lookup(ld->sc->cpu_by_name, name);
+    MmNamedCpu *c;
+
+    if (prev) {
+        PROBLEM(ld, f, group, NULL, "CPU '%s' is already defined in %s; give one of them another name", name,
+                prev->file);
+        return;
+    }
+    if (!name_valid(name)) {
+        PROBLEM(ld, f, group, NULL,
+                "CPU name '%s' may use only letters, digits, '-', '_' and '.', since custom:%s is part of case IDs",
+                name, name);
+        return;
+    }
+    c = g_new0(MmNamedCpu, 1);
+    c->name = g_strdup(name);
+    c->file = g_strdup(f->path);
+    g_ptr_array_add(ld->sc->cpus, c);
+    g_hash_table_insert(ld->sc->cpu_by_name, c->name, c);
+    apply_group(ld, f, group, GROUP_CPU, c);
 }
 
 static MmMatrixSpec *
@@ -732,9 +780,11 @@ load_groups(Loader *ld, SourceFile *f)
             load_host(ld, f, g, colon + 1);
         } else if (colon && colon[1] && strncmp(g, "guest:", 6) == 0) {
             load_guest(ld, f, g, colon + 1);
+        } else if (colon && colon[1] && strncmp(g, "cpu:", 4) == 0) {
+            load_cpu(ld, f, g, colon + 1);
         } else {
             static const char *const plain[] = { "run", "matrix", "expect", NULL };
-            static const char *const named[] = { "host", "guest", "matrix", NULL };
+            static const char *const named[] = { "host", "guest", "matrix", "cpu", NULL };
             g_autofree char *kind = g_strndup(g, colon ? (gsize)(colon - g) : strlen(g));
             const char *hint = mm_suggest(kind, colon ? named : plain, -1);
 
@@ -745,7 +795,7 @@ load_groups(Loader *ld, SourceFile *f)
             else
                 PROBLEM(ld, f, g, NULL,
                         "unknown group; the groups are [run], [host:NAME], [guest:NAME], [matrix], "
-                        "[matrix:NAME] and [expect]");
+                        "[matrix:NAME], [cpu:NAME] and [expect]");
         }
     }
 }
@@ -823,6 +873,60 @@ check_uri_verification(Loader *ld, const MmHost *h, const char *group, GUri *uri
                         "normal, refuses them) and add the host's key to known_hosts", v);
 }
 
+/* custom:NAME of a [cpu:NAME] group means that CPU (a group's name wins over a libvirt model of
+ * the same name: the scenario says what it means). Always true: for the && chains above. */
+static bool
+resolve_named(Loader *ld, MmCpuMode *mode)
+{
+    if (mode->kind == MM_MODE_CUSTOM)
+        mode->named = g_hash_table_lookup(ld->sc->cpu_by_name, mode->model);
+    return true;
+}
+
+/* A feature name as libvirt's cpu_map spells them (e.g. avx512f, sse4.2, vmx-ept). */
+static bool
+feature_name_valid(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (!g_ascii_isalnum(*s) && *s != '-' && *s != '_' && *s != '.')
+            return false;
+    return true;
+}
+
+static void
+check_cpu(Loader *ld, MmNamedCpu *c)
+{
+    g_autofree char *group = g_strdup_printf("cpu:%s", c->name);
+    char **lists[] = { c->require, c->disable };
+    const char *keys[] = { "require", "disable" };
+
+#define CPROBLEM(key, ...) mm_problems_add(ld->problems, MM_PROBLEM_ERROR, c->file, line_in(ld, c->file, group, key), group, key, __VA_ARGS__)
+    if (!c->model || !*c->model)
+        CPROBLEM("model", "missing; a named CPU needs a libvirt CPU model, e.g. model = Broadwell-noTSX-IBRS "
+                 "(`migmatrix baseline` prints one a pool can share)");
+    else if (!feature_name_valid(c->model))
+        CPROBLEM("model", "'%s' is not a CPU model name: use letters, digits and - _ . as libvirt does, e.g. "
+                 "Skylake-Server-IBRS", c->model);
+    if (c->vendor && !feature_name_valid(c->vendor))
+        CPROBLEM("vendor", "'%s' is not a CPU vendor as libvirt writes them (Intel, AMD, Hygon); remove vendor to "
+                 "take the model's own", c->vendor);
+    for (int l = 0; l < 2; l++)
+        for (int i = 0; lists[l] && lists[l][i]; i++) {
+            if (lists[l][i][0] == '+' || lists[l][i][0] == '-')
+                CPROBLEM(keys[l], "'%s': write the feature's name alone (%s = %s); the key says the policy",
+                         lists[l][i], keys[l], lists[l][i] + 1);
+            else if (!feature_name_valid(lists[l][i]))
+                CPROBLEM(keys[l], "'%s' is not a CPU feature name: use libvirt's names (letters, digits, - _ .), "
+                         "e.g. avx512f, sse4.2", lists[l][i]);
+            else if (l == 0 && c->disable && g_strv_contains((const char *const *)c->disable, lists[l][i]))
+                CPROBLEM("disable", "'%s' is both required and disabled; keep it in one of require and disable",
+                         lists[l][i]);
+        }
+#undef CPROBLEM
+}
+
 static void
 check_host(Loader *ld, MmHost *h)
 {
@@ -865,14 +969,16 @@ check_host(Loader *ld, MmHost *h)
         }
     }
     if (h->numa_cpu_mode_text) {
-        if (mm_cpu_mode_parse(h->numa_cpu_mode_text, &h->numa_cpu_mode, &err))
+        if (mm_cpu_mode_parse(h->numa_cpu_mode_text, &h->numa_cpu_mode, &err) &&
+            resolve_named(ld, &h->numa_cpu_mode))
             h->has_numa_cpu_mode = true;
         else
             HPROBLEM("numa_cpu_mode", "%s", err->message);
         g_clear_error(&err);
     }
     if (h->default_cpu_mode_text) {
-        if (mm_cpu_mode_parse(h->default_cpu_mode_text, &h->default_cpu_mode, &err))
+        if (mm_cpu_mode_parse(h->default_cpu_mode_text, &h->default_cpu_mode, &err) &&
+            resolve_named(ld, &h->default_cpu_mode))
             h->has_default_cpu_mode = true;
         else
             HPROBLEM("default_cpu_mode", "%s", err->message);
@@ -1386,9 +1492,10 @@ check_matrix(Loader *ld, MmMatrixSpec *m)
         g_autoptr(GError) err = NULL;
         MmCpuMode mode;
 
-        if (mm_cpu_mode_parse(m->modes_text[i], &mode, &err))
+        if (mm_cpu_mode_parse(m->modes_text[i], &mode, &err)) {
+            resolve_named(ld, &mode);
             g_array_append_val(m->modes, mode);
-        else
+        } else
             MPROBLEM("modes", "%s", err->message);
     }
     for (guint i = 0; i < ld->sc->guests->len; i++) {
@@ -1470,6 +1577,8 @@ mm_scenario_load(const char *path, GPtrArray *problems)
     sc->expect = g_ptr_array_new_with_free_func((GDestroyNotify)expect_rule_free);
     sc->host_by_name = g_hash_table_new(g_str_hash, g_str_equal);
     sc->guest_by_name = g_hash_table_new(g_str_hash, g_str_equal);
+    sc->cpus = g_ptr_array_new_with_free_func((GDestroyNotify)named_cpu_free);
+    sc->cpu_by_name = g_hash_table_new(g_str_hash, g_str_equal);
 
     load_file(&ld, path, NULL, 0);
     if (!ld.unreadable) {
@@ -1477,6 +1586,8 @@ mm_scenario_load(const char *path, GPtrArray *problems)
         for (guint i = 0; i < sc->matrices->len; i++)
             ld.any_hard_reboot |= ((MmMatrixSpec *)sc->matrices->pdata[i])->hard_reboot == 1;
         check_run(&ld, path);
+        for (guint i = 0; i < sc->cpus->len; i++)
+            check_cpu(&ld, sc->cpus->pdata[i]);
         for (guint i = 0; i < sc->hosts->len; i++)
             check_host(&ld, sc->hosts->pdata[i]);
         for (guint i = 0; i < sc->guests->len; i++)

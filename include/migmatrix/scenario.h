@@ -161,6 +161,8 @@ typedef struct {
     GPtrArray *expect;       /* MmExpectRule*, in file order; the last match wins */
     GHashTable *host_by_name;
     GHashTable *guest_by_name;
+    GPtrArray *cpus;         /* MmNamedCpu*, the [cpu:NAME] groups */
+    GHashTable *cpu_by_name;
     GHashTable *key_lines;   /* "file\x1fgroup[\x1fkey]" → line, for mm_scenario_key_line */
 } MmScenario;
 
