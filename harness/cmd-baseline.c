@@ -115,6 +115,77 @@ check_one_family(GPtrArray *members, const char *db, const char *vt, const char 
     return false;
 }
 
+/* libvirt's baseline of the members' CPUs, and what each gives up (Member.gives_up). */
+typedef struct {
+    char *xml;               /* <cpu> as libvirt gives it, plus the disabled features */
+    MmCpuDef *base;          /* that, as written: model, vendor, the model's extras */
+    MmCpuDef *full;          /* every feature the baseline gives a guest */
+    GPtrArray *disabled;     /* model features some host's host-model disables */
+} Baseline;
+
+static void
+baseline_free(Baseline *b)
+{
+    g_free(b->xml);
+    mm_cpu_def_free(b->base);
+    mm_cpu_def_free(b->full);
+    if (b->disabled)
+        g_ptr_array_unref(b->disabled);
+    g_free(b);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Baseline, baseline_free)
+
+static Baseline *
+baseline_compute(GPtrArray *members, GError **error)
+{
+    g_autoptr(Baseline) b = g_new0(Baseline, 1);
+    g_autoptr(GPtrArray) xmls = g_ptr_array_new();
+    g_autofree char *expanded_xml = NULL;
+
+    for (guint i = 0; i < members->len; i++)
+        g_ptr_array_add(xmls, ((Member *)members->pdata[i])->hm_xml);
+    b->disabled = g_ptr_array_new_with_free_func(g_free);
+    /* libvirt's baseline of the host-model CPUs: what each host can give a guest, not its raw
+     * CPUID (which lists what KVM cannot pass on: vmx, monitor, ds…). */
+    if (!(b->xml = mm_cpu_baseline((const char *const *)xmls->pdata, xmls->len, false, error)) ||
+        !(expanded_xml = mm_cpu_baseline((const char *const *)xmls->pdata, xmls->len, true, error)) ||
+        !(b->base = mm_cpu_def_parse(b->xml, error)) || !(b->full = mm_cpu_def_parse(expanded_xml, error)))
+        return NULL;
+    /* A feature the model brings that some host's host-model disables (Hygon's svm, monitor) is
+     * disabled here too, so every host can start it. */
+    for (guint i = 0; i < members->len; i++) {
+        Member *m = members->pdata[i];
+        g_autoptr(GPtrArray) lacks = mm_cpu_features_missing(b->full, m->offers);
+
+        for (guint k = 0; k < lacks->len; k++)
+            if (!g_ptr_array_find_with_equal_func(b->disabled, lacks->pdata[k], g_str_equal, NULL))
+                g_ptr_array_add(b->disabled, g_strdup(lacks->pdata[k]));
+    }
+    for (guint k = 0; k < b->disabled->len; k++)
+        g_hash_table_remove(b->full->features, b->disabled->pdata[k]);
+    if (b->disabled->len) {
+        g_autoptr(GString) x = g_string_new(b->xml);
+        char *end = strstr(x->str, "</cpu>");
+        g_autoptr(GString) add = g_string_new(NULL);
+
+        for (guint k = 0; k < b->disabled->len; k++) {
+            g_autofree char *f = g_markup_escape_text(b->disabled->pdata[k], -1);
+            g_string_append_printf(add, "  <feature policy='disable' name='%s'/>\n", f);
+        }
+        if (end)
+            g_string_insert(x, end - x->str, add->str);
+        g_free(b->xml);
+        b->xml = g_string_free(g_steal_pointer(&x), false);
+    }
+    for (guint i = 0; i < members->len; i++) {
+        Member *m = members->pdata[i];
+
+        g_clear_pointer(&m->gives_up, g_ptr_array_unref);
+        m->gives_up = mm_cpu_features_missing(m->offers, b->full);
+    }
+    return g_steal_pointer(&b);
+}
+
 static void
 print_json(GPtrArray *members, const MmCpuDef *base, const char *xml, GPtrArray *disabled)
 {
@@ -180,10 +251,10 @@ mm_cmd_baseline(int argc, char **argv)
     g_autoptr(GError) err = NULL;
     g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GPtrArray) members = g_ptr_array_new_with_free_func((GDestroyNotify)member_free);
-    g_autoptr(GPtrArray) xmls = g_ptr_array_new();
-    g_autoptr(GPtrArray) disabled = g_ptr_array_new_with_free_func(g_free);
-    g_autofree char *xml = NULL, *expanded_xml = NULL;
-    g_autoptr(MmCpuDef) base = NULL, full = NULL;
+    g_autoptr(Baseline) b = NULL;
+    GPtrArray *disabled;
+    const char *xml;
+    const MmCpuDef *base, *full;
     g_autoptr(GString) out = NULL;
     const char *dbpath;
 
@@ -252,50 +323,18 @@ mm_cmd_baseline(int argc, char **argv)
             return mm_exit_for_error(err);
         }
         g_ptr_array_add(members, m);
-        g_ptr_array_add(xmls, m->hm_xml);
     }
     if (!check_one_family(members, dbpath, vt, cpu))
         return MM_EXIT_USAGE;
 
-    /* libvirt's baseline of the host-model CPUs: what each host can give a guest, not its raw
-     * CPUID (which lists what KVM cannot pass on: vmx, monitor, ds…). */
-    if (!(xml = mm_cpu_baseline((const char *const *)xmls->pdata, xmls->len, false, &err)) ||
-        !(expanded_xml = mm_cpu_baseline((const char *const *)xmls->pdata, xmls->len, true, &err)) ||
-        !(base = mm_cpu_def_parse(xml, &err)) || !(full = mm_cpu_def_parse(expanded_xml, &err))) {
+    if (!(b = baseline_compute(members, &err))) {
         fprintf(stderr, "migmatrix baseline: %s\n", err->message);
         return mm_exit_for_error(err);
     }
-    /* A feature the model brings that some host's host-model disables (Hygon's svm, monitor) is
-     * disabled here too, so every host can start it. */
-    for (guint i = 0; i < members->len; i++) {
-        Member *m = members->pdata[i];
-        g_autoptr(GPtrArray) lacks = mm_cpu_features_missing(full, m->offers);
-
-        for (guint k = 0; k < lacks->len; k++)
-            if (!g_ptr_array_find_with_equal_func(disabled, lacks->pdata[k], g_str_equal, NULL))
-                g_ptr_array_add(disabled, g_strdup(lacks->pdata[k]));
-    }
-    for (guint k = 0; k < disabled->len; k++)
-        g_hash_table_remove(full->features, disabled->pdata[k]);
-    if (disabled->len) {
-        g_autoptr(GString) x = g_string_new(xml);
-        char *end = strstr(x->str, "</cpu>");
-        g_autoptr(GString) add = g_string_new(NULL);
-
-        for (guint k = 0; k < disabled->len; k++)
-        {
-            g_autofree char *f = g_markup_escape_text(disabled->pdata[k], -1);
-            g_string_append_printf(add, "  <feature policy='disable' name='%s'/>\n", f);
-        }
-        if (end)
-            g_string_insert(x, end - x->str, add->str);
-        g_free(xml);
-        xml = g_string_free(g_steal_pointer(&x), false);
-    }
-    for (guint i = 0; i < members->len; i++) {
-        Member *m = members->pdata[i];
-        m->gives_up = mm_cpu_features_missing(m->offers, full);
-    }
+    xml = b->xml;
+    base = b->base;
+    full = b->full;
+    disabled = b->disabled;
 
     if (strcmp(format, "json") == 0) {
         print_json(members, base, xml, disabled);
