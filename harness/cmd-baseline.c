@@ -9,6 +9,8 @@
 #include "migmatrix/dossier.h"
 #include "migmatrix/guestcpu.h"
 #include "migmatrix/json.h"
+#include "migmatrix/matrix.h"
+#include "migmatrix/scenario.h"
 #include "migmatrix/store.h"
 
 typedef struct {
@@ -232,10 +234,246 @@ print_json(GPtrArray *members, const MmCpuDef *base, const char *xml, GPtrArray 
     fputs(out->str, stdout);
 }
 
+/* A name no group of SC uses yet: BASE, else BASE-2, BASE-3… */
+static char *
+free_name(const char *base, bool (*taken)(const MmScenario *, const char *), const MmScenario *sc)
+{
+    char *name = g_strdup(base);
+
+    for (int i = 2; taken(sc, name); i++) {
+        g_free(name);
+        name = g_strdup_printf("%s-%d", base, i);
+    }
+    return name;
+}
+
+static bool
+cpu_taken(const MmScenario *sc, const char *name)
+{
+    return g_hash_table_contains(sc->cpu_by_name, name);
+}
+
+static bool
+matrix_taken(const MmScenario *sc, const char *name)
+{
+    for (guint i = 0; i < sc->matrices->len; i++)
+        if (strcmp(((MmMatrixSpec *)sc->matrices->pdata[i])->name, name) == 0)
+            return true;
+    return false;
+}
+
+static int
+cmp_name(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void
+append_list(GString *out, const char *key, GPtrArray *items)
+{
+    g_autofree char *list = NULL;
+
+    if (!items->len)
+        return;
+    g_ptr_array_add(items, NULL);
+    list = g_strjoinv(", ", (char **)items->pdata);
+    g_ptr_array_remove_index(items, items->len - 1);
+    g_string_append_printf(out, "%s = %s\n", key, list);
+}
+
+/* One family of SC's hosts (one arch and vendor): the [cpu:…] and [matrix:…] groups that test
+ * its baseline between the pairs SCENARIO already plans inside the family (a ring of all its
+ * hosts when it plans none), with the guests SCENARIO runs there. */
+static bool
+check_family(GString *out, const MmScenario *sc, const MmMatrix *plan, GPtrArray *members, const char *cpu_name,
+             const char *matrix_name, guint *added, GError **error)
+{
+    g_autoptr(Baseline) b = baseline_compute(members, error);
+    g_autoptr(GPtrArray) pairs = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GPtrArray) guests = g_ptr_array_new();
+    g_autoptr(GPtrArray) require = g_ptr_array_new();
+    g_autoptr(GHashTable) in = g_hash_table_new(g_str_hash, g_str_equal);
+    GHashTableIter it;
+    gpointer k;
+
+    if (!b)
+        return false;
+    for (guint i = 0; i < members->len; i++)
+        g_hash_table_add(in, ((Member *)members->pdata[i])->name);
+    for (guint i = 0; i < plan->cases->len; i++) {
+        const MmCase *c = plan->cases->pdata[i];
+        g_autofree char *pair = NULL;
+
+        if (!g_hash_table_contains(in, c->src->name) || !g_hash_table_contains(in, c->dst->name) || c->na_reason)
+            continue;
+        pair = g_strdup_printf("%s>%s", c->src->name, c->dst->name);
+        if (!g_ptr_array_find_with_equal_func(pairs, pair, g_str_equal, NULL))
+            g_ptr_array_add(pairs, g_steal_pointer(&pair));
+        if (!g_ptr_array_find(guests, c->guest->name, NULL))
+            g_ptr_array_add(guests, c->guest->name);
+    }
+    if (!pairs->len)
+        for (guint i = 0; i < members->len; i++)
+            g_ptr_array_add(pairs, g_strdup_printf("%s>%s", ((Member *)members->pdata[i])->name,
+                                                   ((Member *)members->pdata[(i + 1) % members->len])->name));
+    /* No pair of the family planned: the scenario's guests of its arch. */
+    for (guint i = 0; !guests->len && i < plan->cases->len; i++) {
+        const MmCase *c = plan->cases->pdata[i];
+
+        if (strcmp(c->guest->arch, ((Member *)members->pdata[0])->arch) == 0)
+            for (guint j = i; j < plan->cases->len; j++) {
+                const MmGuest *g = ((MmCase *)plan->cases->pdata[j])->guest;
+
+                if (strcmp(g->arch, c->guest->arch) == 0 && !g_ptr_array_find(guests, g->name, NULL))
+                    g_ptr_array_add(guests, g->name);
+            }
+    }
+    if (!guests->len) {
+        g_set_error(error, MM_ERROR, MM_ERROR_INPUT, "%s plans no %s guest to run custom:%s on", sc->path,
+                    ((Member *)members->pdata[0])->arch, cpu_name);
+        return false;
+    }
+    /* The baseline's features beyond its model, as libvirt wrote them. */
+    g_hash_table_iter_init(&it, b->base->features);
+    while (g_hash_table_iter_next(&it, &k, NULL))
+        g_ptr_array_add(require, k);
+    g_ptr_array_sort(require, cmp_name);
+
+    g_string_append_printf(out, "\n# libvirt's baseline of the host-model CPUs of %u hosts (%s %s):\n", members->len,
+                           ((Member *)members->pdata[0])->arch, b->base->vendor ? b->base->vendor : "?");
+    for (guint i = 0; i < members->len; i++) {
+        Member *m = members->pdata[i];
+        g_autofree char *list = mm_guestcpu_join(m->gives_up, ", ");
+
+        g_string_append_printf(out, "#   %s gives up %u feature%s%s%s\n", m->name, m->gives_up->len,
+                               m->gives_up->len == 1 ? "" : "s", m->gives_up->len ? ": " : "", list);
+    }
+    g_string_append_printf(out, "[cpu:%s]\nmodel = %s\n", cpu_name, b->base->model);
+    if (b->base->vendor)
+        g_string_append_printf(out, "vendor = %s\n", b->base->vendor);
+    append_list(out, "require", require);
+    append_list(out, "disable", b->disabled);
+    g_string_append_printf(out, "\n[matrix:%s]\n", matrix_name);
+    append_list(out, "pairs", pairs);
+    append_list(out, "guests", guests);
+    g_string_append_printf(out, "modes = custom:%s\n", cpu_name);
+    *added += pairs->len * guests->len;
+    return true;
+}
+
+/* `baseline --check SCENARIO`: SCENARIO's plan plus custom:BASELINE, libvirt's baseline of each
+ * family of its hosts, as a scenario that includes it; the nightly runs that and so verifies
+ * the suggestion for real. */
+static int
+baseline_check(const char *scenario, const char *db, const char *out_path)
+{
+    g_autoptr(MmScenario) sc = NULL;
+    g_autoptr(MmMatrix) plan = NULL;
+    g_autoptr(MmStore) store = NULL;
+    g_autoptr(GError) err = NULL;
+    g_autoptr(GHashTable) used = g_hash_table_new(g_str_hash, g_str_equal);
+    g_autoptr(GPtrArray) families = g_ptr_array_new_with_free_func((GDestroyNotify)g_ptr_array_unref);
+    g_autoptr(GHashTable) family_of = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_autoptr(GString) out = g_string_new(NULL);
+    g_autoptr(GString) notes = g_string_new(NULL);
+    g_autofree char *abs = NULL, *now = mm_store_now();
+    const char *dbpath;
+    guint added = 0, checked = 0, pooled = 0;
+
+    if (!mm_cli_load_matrix(scenario, NULL, &sc, &plan))
+        return MM_EXIT_USAGE;
+    dbpath = mm_cli_db_path(db, sc);
+    if (!g_file_test(dbpath, G_FILE_TEST_IS_REGULAR)) {
+        fprintf(stderr, "migmatrix baseline: %s: no such results DB; record the hosts' dossiers with `migmatrix probe "
+                        "%s` first, or give --db\n", dbpath, scenario);
+        return MM_EXIT_USAGE;
+    }
+    if (!(store = mm_store_open(dbpath, &err))) {
+        fprintf(stderr, "migmatrix baseline: %s\n", err->message);
+        return MM_EXIT_INFRA;
+    }
+    for (guint i = 0; i < plan->cases->len; i++) {
+        const MmCase *c = plan->cases->pdata[i];
+
+        g_hash_table_add(used, c->src->name);
+        g_hash_table_add(used, c->dst->name);
+    }
+    /* The hosts the plan uses, in definition order, in families of one arch and vendor. */
+    for (guint i = 0; i < sc->hosts->len; i++) {
+        const MmHost *h = sc->hosts->pdata[i];
+        g_autofree char *key = NULL;
+        GPtrArray *family;
+        Member *m;
+
+        if (!g_hash_table_contains(used, h->name))
+            continue;
+        if (strcmp(h->arch, "x86_64") != 0) {
+            g_string_append_printf(notes, "  %s: %s: libvirt's baseline and host-model CPU are x86 only here; left out\n",
+                                   h->name, h->arch);
+            continue;
+        }
+        if (!(m = member_load(store, h->name, h->virt_type, false, &err))) {
+            fprintf(stderr, "migmatrix baseline: %s\n", err->message);
+            return mm_exit_for_error(err);
+        }
+        key = g_strdup_printf("%s %s", m->arch ? m->arch : "?", m->vendor ? m->vendor : "?");
+        if (!(family = g_hash_table_lookup(family_of, key))) {
+            family = g_ptr_array_new_with_free_func((GDestroyNotify)member_free);
+            g_ptr_array_add(families, family);
+            g_hash_table_insert(family_of, g_steal_pointer(&key), family);
+        }
+        g_ptr_array_add(family, m);
+    }
+
+    abs = g_canonicalize_filename(scenario, NULL);
+    g_string_append_printf(out, "# Written by `migmatrix baseline --check %s` at %s, from the dossiers in %s.\n"
+                                "# %s's plan, plus each host family's baseline CPU as a custom mode between its "
+                                "hosts.\n# Run it as it is: migmatrix run THIS-FILE\n[run]\ninclude = %s\n",
+                           scenario, now, dbpath, scenario, abs);
+    /* custom:BASELINE when one family has a baseline; BASELINE-VENDOR each when several do. */
+    for (guint i = 0; i < families->len; i++)
+        pooled += ((GPtrArray *)families->pdata[i])->len >= 2;
+    for (guint i = 0; i < families->len; i++) {
+        GPtrArray *family = families->pdata[i];
+        Member *first = family->pdata[0];
+        g_autofree char *base = pooled == 1 ? g_strdup("BASELINE")
+                                                   : g_strdup_printf("BASELINE-%s", first->vendor ? first->vendor : "x");
+        g_autofree char *cpu_name = free_name(base, cpu_taken, sc);
+        g_autofree char *mbase = g_ascii_strdown(cpu_name, -1);
+        g_autofree char *matrix_name = free_name(mbase, matrix_taken, sc);
+
+        if (family->len < 2) {
+            g_string_append_printf(notes, "  %s: the only %s %s host; a baseline needs two\n", first->name,
+                                   first->arch, first->vendor ? first->vendor : "?");
+            continue;
+        }
+        if (!check_family(out, sc, plan, family, cpu_name, matrix_name, &added, &err)) {
+            fprintf(stderr, "migmatrix baseline: %s\n", err->message);
+            return mm_exit_for_error(err);
+        }
+        checked++;
+    }
+    if (!checked) {
+        fprintf(stderr, "migmatrix baseline: %s: no two hosts of one arch and vendor, so no baseline to check\n%s",
+                scenario, notes->str);
+        return MM_EXIT_USAGE;
+    }
+    if (!out_path) {
+        fputs(out->str, stdout);
+    } else if (!g_file_set_contents(out_path, out->str, -1, &err)) {
+        fprintf(stderr, "migmatrix baseline: %s\n", err->message);
+        return MM_EXIT_INFRA;
+    }
+    fprintf(stderr, "baseline --check: %u custom-mode case%s added to %s's plan (%u famil%s)%s%s\n%s", added,
+            added == 1 ? "" : "s", scenario, checked, checked == 1 ? "y" : "ies", out_path ? "; run: migmatrix run " : "",
+            out_path ? out_path : "", notes->str);
+    return MM_EXIT_OK;
+}
+
 int
 mm_cmd_baseline(int argc, char **argv)
 {
-    g_autofree char *format = NULL, *db = NULL, *glob = NULL, *vt = NULL, *cpu = NULL;
+    g_autofree char *format = NULL, *db = NULL, *glob = NULL, *vt = NULL, *cpu = NULL, *check = NULL, *out_path = NULL;
     GOptionEntry entries[] = {
         { "db", 0, 0, G_OPTION_ARG_FILENAME, &db, "Results DB with the dossiers (default: results/migmatrix.db)",
           "PATH" },
@@ -245,6 +483,10 @@ mm_cmd_baseline(int argc, char **argv)
         { "cpu", 0, 0, G_OPTION_ARG_STRING, &cpu,
           "Which CPU of each host: host-model (default: what it can give a guest) or host (its CPU as capabilities "
           "show it, as `virsh cpu-baseline` takes)", "WHICH" },
+        { "check", 0, 0, G_OPTION_ARG_FILENAME, &check,
+          "Write SCENARIO's plan plus custom:BASELINE (each host family's baseline) as a scenario to run", "SCENARIO" },
+        { "out", 0, 0, G_OPTION_ARG_FILENAME, &out_path, "With --check: write the scenario to FILE (default: stdout)",
+          "FILE" },
         G_OPTION_ENTRY_NULL,
     };
     g_autoptr(MmStore) store = NULL;
@@ -258,11 +500,19 @@ mm_cmd_baseline(int argc, char **argv)
     g_autoptr(GString) out = NULL;
     const char *dbpath;
 
-    if (!mm_cli_parse("baseline", "HOST… | --hosts GLOB",
+    if (!mm_cli_parse("baseline", "HOST… | --hosts GLOB | --check SCENARIO",
                       "Print the custom CPU every named host can run (libvirt's baseline of their host-model CPUs), "
                       "and what each host gives up.",
                       entries, &argc, &argv))
         return MM_EXIT_USAGE;
+    if (check) {
+        if (argc > 1 || glob || format || vt || cpu) {
+            mm_cli_usage_error("baseline", "--check SCENARIO takes its hosts and virt types from the scenario: "
+                                           "drop HOST…, --hosts, --format, --virt-type and --cpu");
+            return MM_EXIT_USAGE;
+        }
+        return baseline_check(check, db, out_path);
+    }
     if (!format)
         format = g_strdup("xml");
     if (!vt)
@@ -279,6 +529,10 @@ mm_cmd_baseline(int argc, char **argv)
     }
     if (strcmp(vt, "kvm") && strcmp(vt, "qemu")) {
         mm_cli_usage_error("baseline", "--virt-type %s: use kvm or qemu", vt);
+        return MM_EXIT_USAGE;
+    }
+    if (out_path) {
+        mm_cli_usage_error("baseline", "--out goes with --check SCENARIO");
         return MM_EXIT_USAGE;
     }
     if ((argc < 2) == !glob) {

@@ -358,11 +358,19 @@ model_on_host(Ctx *x)
     return m;
 }
 
+/* How a detail names the custom CPU: "Broadwell", or "POOL (Broadwell)" for a [cpu:POOL]. */
+static char *
+custom_label(const MmCpuMode *mode)
+{
+    return mode->named ? g_strdup_printf("%s (%s)", mode->model, mode->named->model) : g_strdup(mode->model);
+}
+
 /* Without domain capabilities: libvirt's own x86 logic on the captured CPU. */
 static Verdict
 check_custom_vendor(Ctx *x)
 {
     g_autoptr(MmCpuDef) m = NULL;
+    g_autofree char *label = NULL;
     const char *vendor = fact(x->on, "cpu_vendor");
 
     if (x->mode->kind != MM_MODE_CUSTOM)
@@ -371,11 +379,18 @@ check_custom_vendor(Ctx *x)
         x->detail = g_strdup_printf("%s's dossier has no CPU vendor", x->on->host->name);
         return V_UNKNOWN;
     }
+    label = custom_label(x->mode);
+    /* A named CPU's own <vendor>: libvirt refuses it on another vendor's host. */
+    if (x->mode->named && x->mode->named->vendor && g_ascii_strcasecmp(x->mode->named->vendor, vendor) != 0) {
+        x->detail = g_strdup_printf("%s is for %s CPUs ([cpu:%s] vendor), and %s is %s", label,
+                                    x->mode->named->vendor, x->mode->model, x->on->host->name, vendor);
+        return V_FAIL;
+    }
     if (!(m = model_on_host(x)))
         return V_FAIL;
     if (g_strcmp0(m->model, mm_cpu_mode_model(x->mode)) == 0)
         return V_NEXT;
-    x->detail = g_strdup_printf("%s is not a model for %s CPUs (libvirt takes %s for that vendor)", x->mode->model, vendor,
+    x->detail = g_strdup_printf("%s is not a model for %s CPUs (libvirt takes %s for that vendor)", label, vendor,
                                 m->model);
     return V_FAIL;
 }
@@ -401,7 +416,9 @@ check_custom_features(Ctx *x)
         return V_OK;
     {
         g_autofree char *list = join_list(missing, 6);
-        x->detail = g_strdup_printf("%s not usable on %s: lacks %s", x->mode->model, x->on->host->name, list);
+        g_autofree char *label = custom_label(x->mode);
+
+        x->detail = g_strdup_printf("%s not usable on %s: lacks %s", label, x->on->host->name, list);
     }
     return V_FAIL;
 }
