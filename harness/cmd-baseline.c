@@ -304,7 +304,8 @@ check_family(GString *out, const MmScenario *sc, const MmMatrix *plan, GPtrArray
         const MmCase *c = plan->cases->pdata[i];
         g_autofree char *pair = NULL;
 
-        if (!g_hash_table_contains(in, c->src->name) || !g_hash_table_contains(in, c->dst->name) || c->na_reason)
+        if (!g_hash_table_contains(in, c->src->name) || !g_hash_table_contains(in, c->dst->name) || c->na_reason ||
+            strcmp(c->guest->arch, ((Member *)members->pdata[0])->arch) != 0)
             continue;
         pair = g_strdup_printf("%s>%s", c->src->name, c->dst->name);
         if (!g_ptr_array_find_with_equal_func(pairs, pair, g_str_equal, NULL))
