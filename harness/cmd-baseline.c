@@ -1,8 +1,10 @@
 /* cmd-baseline.c: `migmatrix baseline HOST…`: the one custom CPU (model plus features) that every
  * named host can give a guest, from their recorded dossiers, by libvirt's own baseline; and
  * what each host gives up against its host-model. */
+#include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "migmatrix/cli.h"
 #include "migmatrix/cpumodel.h"
@@ -153,6 +155,11 @@ baseline_compute(GPtrArray *members, GError **error)
         !(expanded_xml = mm_cpu_baseline((const char *const *)xmls->pdata, xmls->len, true, error)) ||
         !(b->base = mm_cpu_def_parse(b->xml, error)) || !(b->full = mm_cpu_def_parse(expanded_xml, error)))
         return NULL;
+    /* What libvirt's baseline itself disables stays disabled. */
+    for (guint k = 0; k < b->base->disabled->len; k++) {
+        g_ptr_array_add(b->disabled, g_strdup(b->base->disabled->pdata[k]));
+        g_hash_table_remove(b->full->features, b->base->disabled->pdata[k]);
+    }
     /* A feature the model brings that some host's host-model disables (Hygon's svm, monitor) is
      * disabled here too, so every host can start it. */
     for (guint i = 0; i < members->len; i++) {
@@ -163,17 +170,31 @@ baseline_compute(GPtrArray *members, GError **error)
             if (!g_ptr_array_find_with_equal_func(b->disabled, lacks->pdata[k], g_str_equal, NULL))
                 g_ptr_array_add(b->disabled, g_strdup(lacks->pdata[k]));
     }
-    for (guint k = 0; k < b->disabled->len; k++)
+    /* Never both required and disabled: a disabled one leaves the required extras, and its
+     * line in libvirt's XML turns to disable rather than a second line for it (libvirt refuses
+     * a feature listed twice). */
+    for (guint k = 0; k < b->disabled->len; k++) {
         g_hash_table_remove(b->full->features, b->disabled->pdata[k]);
+        g_hash_table_remove(b->base->features, b->disabled->pdata[k]);
+    }
     if (b->disabled->len) {
         g_autoptr(GString) x = g_string_new(b->xml);
-        char *end = strstr(x->str, "</cpu>");
+        char *end;
         g_autoptr(GString) add = g_string_new(NULL);
 
         for (guint k = 0; k < b->disabled->len; k++) {
             g_autofree char *f = g_markup_escape_text(b->disabled->pdata[k], -1);
-            g_string_append_printf(add, "  <feature policy='disable' name='%s'/>\n", f);
+            g_autofree char *req = g_strdup_printf("policy='require' name='%s'/>", f);
+            g_autofree char *dis = g_strdup_printf("policy='disable' name='%s'/>", f);
+
+            if (strstr(x->str, dis))
+                continue;
+            if (strstr(x->str, req))
+                g_string_replace(x, req, dis, 1);
+            else
+                g_string_append_printf(add, "  <feature policy='disable' name='%s'/>\n", f);
         }
+        end = strstr(x->str, "</cpu>");
         if (end)
             g_string_insert(x, end - x->str, add->str);
         g_free(b->xml);
@@ -286,7 +307,7 @@ append_list(GString *out, const char *key, GPtrArray *items)
  * hosts when it plans none), with the guests SCENARIO runs there. */
 static bool
 check_family(GString *out, const MmScenario *sc, const MmMatrix *plan, GPtrArray *members, const char *cpu_name,
-             const char *matrix_name, guint *added, GError **error)
+             const char *matrix_name, GError **error)
 {
     g_autoptr(Baseline) b = baseline_compute(members, error);
     g_autoptr(GPtrArray) pairs = g_ptr_array_new_with_free_func(g_free);
@@ -358,7 +379,6 @@ check_family(GString *out, const MmScenario *sc, const MmMatrix *plan, GPtrArray
     append_list(out, "pairs", pairs);
     append_list(out, "guests", guests);
     g_string_append_printf(out, "modes = custom:%s\n", cpu_name);
-    *added += pairs->len * guests->len;
     return true;
 }
 
@@ -379,10 +399,21 @@ baseline_check(const char *scenario, const char *db, const char *out_path)
     g_autoptr(GString) notes = g_string_new(NULL);
     g_autofree char *abs = NULL, *now = mm_store_now();
     const char *dbpath;
-    guint added = 0, checked = 0, pooled = 0;
+    g_autoptr(GPtrArray) matrices = g_ptr_array_new_with_free_func(g_free);
+    guint added = 0, checked = 0, pooled = 0, na = 0;
 
     if (!mm_cli_load_matrix(scenario, NULL, &sc, &plan))
         return MM_EXIT_USAGE;
+    if (out_path) {
+        g_autofree char *a = g_canonicalize_filename(out_path, NULL);
+        g_autofree char *b = g_canonicalize_filename(scenario, NULL);
+
+        if (strcmp(a, b) == 0) {
+            fprintf(stderr, "migmatrix baseline: --out %s is the scenario itself; write the check to another file, "
+                            "which includes it\n", out_path);
+            return MM_EXIT_USAGE;
+        }
+    }
     dbpath = mm_cli_db_path(db, sc);
     if (!g_file_test(dbpath, G_FILE_TEST_IS_REGULAR)) {
         fprintf(stderr, "migmatrix baseline: %s: no such results DB; record the hosts' dossiers with `migmatrix probe "
@@ -448,10 +479,11 @@ baseline_check(const char *scenario, const char *db, const char *out_path)
                                    first->arch, first->vendor ? first->vendor : "?");
             continue;
         }
-        if (!check_family(out, sc, plan, family, cpu_name, matrix_name, &added, &err)) {
+        if (!check_family(out, sc, plan, family, cpu_name, matrix_name, &err)) {
             fprintf(stderr, "migmatrix baseline: %s\n", err->message);
             return mm_exit_for_error(err);
         }
+        g_ptr_array_add(matrices, g_steal_pointer(&matrix_name));
         checked++;
     }
     if (!checked) {
@@ -459,15 +491,48 @@ baseline_check(const char *scenario, const char *db, const char *out_path)
                 scenario, notes->str);
         return MM_EXIT_USAGE;
     }
+    /* What was written must load as a scenario, and its own plan says what it adds. */
+    {
+        g_autofree char *tmp = NULL;
+        g_autoptr(MmScenario) sc2 = NULL;
+        g_autoptr(MmMatrix) plan2 = NULL;
+        int fd = g_file_open_tmp("mm-baseline-check-XXXXXX.ini", &tmp, &err);
+        bool loaded;
+
+        if (fd < 0 || !g_file_set_contents(tmp, out->str, -1, &err)) {
+            if (fd >= 0)
+                close(fd);
+            fprintf(stderr, "migmatrix baseline: %s\n", err->message);
+            return MM_EXIT_INFRA;
+        }
+        close(fd);
+        loaded = mm_cli_load_matrix(tmp, NULL, &sc2, &plan2);
+        g_unlink(tmp);
+        if (!loaded) {
+            fprintf(stderr, "migmatrix baseline: the scenario written for %s does not load (above); this is a "
+                            "migmatrix bug: please report it with the scenario\n", scenario);
+            return MM_EXIT_INFRA;
+        }
+        for (guint i = 0; i < plan2->cases->len; i++) {
+            const MmCase *c = plan2->cases->pdata[i];
+
+            if (g_ptr_array_find_with_equal_func(matrices, c->matrix, g_str_equal, NULL))
+                c->na_reason ? na++ : added++;
+        }
+    }
     if (!out_path) {
         fputs(out->str, stdout);
     } else if (!g_file_set_contents(out_path, out->str, -1, &err)) {
         fprintf(stderr, "migmatrix baseline: %s\n", err->message);
         return MM_EXIT_INFRA;
     }
-    fprintf(stderr, "baseline --check: %u custom-mode case%s added to %s's plan (%u famil%s)%s%s\n%s", added,
-            added == 1 ? "" : "s", scenario, checked, checked == 1 ? "y" : "ies", out_path ? "; run: migmatrix run " : "",
-            out_path ? out_path : "", notes->str);
+    {
+        g_autofree char *na_text = na ? g_strdup_printf("; %u more n/a", na) : g_strdup("");
+
+        fprintf(stderr, "baseline --check: %u custom-mode case%s added to %s's plan (%u famil%s%s)%s%s\n%s", added,
+                added == 1 ? "" : "s", scenario, checked, checked == 1 ? "y" : "ies", na_text,
+                out_path ? "; run: migmatrix run " : "", out_path ? out_path : "", notes->str);
+    }
     return MM_EXIT_OK;
 }
 

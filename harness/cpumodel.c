@@ -20,6 +20,8 @@ mm_cpu_def_free(MmCpuDef *d)
     g_free(d->model);
     if (d->features)
         g_hash_table_unref(d->features);
+    if (d->disabled)
+        g_ptr_array_unref(d->disabled);
     g_free(d);
 }
 
@@ -108,6 +110,7 @@ mm_cpu_def_parse(const char *xml, GError **error)
                                       "@policy='optional']/@name");
     for (guint i = 0; i < names->len; i++)
         g_hash_table_add(d->features, g_strdup(names->pdata[i]));
+    d->disabled = mm_xml_strings(ctx, NULL, "/cpu/feature[@policy='disable' or @policy='forbid']/@name");
     return g_steal_pointer(&d);
 }
 

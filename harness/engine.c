@@ -896,7 +896,8 @@ verify_moved(Cycle *cy, virConnectPtr from_conn, MmOutcome outcome, const char *
     r = await_alive(cy, cy->last_beat, cy->o->sc->alive_timeout, &detail);
     if (r == MM_WAIT_INTERRUPTED)
         return false;
-    if (r == MM_WAIT_BLIND)
+    /* A reset libvirt reported is known whatever the console did. */
+    if (r == MM_WAIT_BLIND && mm_reboot_watch_count(cy->reboots) == 0)
         return watched_nothing(cy, detail);
     /* Read the CPU even from a guest that stopped: what it lost is the likely cause. */
     compare_cpu(cy, point, true);

@@ -35,7 +35,8 @@ pulse_tick(int timer, void *opaque)
     (void)opaque;
     g_mutex_lock(&pulse.lock);
     if (pulse.last && now - pulse.last > STALL_MIN) {
-        pulse.from[pulse.n % STALLS_KEPT] = pulse.last;
+        /* The tick was due a second after the last one: the stall starts there. */
+        pulse.from[pulse.n % STALLS_KEPT] = pulse.last + G_TIME_SPAN_SECOND;
         pulse.to[pulse.n % STALLS_KEPT] = now;
         pulse.n++;
     }
@@ -54,14 +55,14 @@ overlap(gint64 a0, gint64 a1, gint64 b0, gint64 b1)
 gint64
 mm_libvirt_events_stalled(gint64 from, gint64 to)
 {
-    gint64 total = 0;
+    gint64 total = 0, now = g_get_monotonic_time();
 
     g_mutex_lock(&pulse.lock);
     for (guint i = 0; i < MIN(pulse.n, STALLS_KEPT); i++)
         total += overlap(pulse.from[i], pulse.to[i], from, to);
     /* A gap that has not ended yet: the loop has not ticked since. */
-    if (pulse.last && g_get_monotonic_time() - pulse.last > STALL_MIN)
-        total += overlap(pulse.last, g_get_monotonic_time(), from, to);
+    if (pulse.last && now - pulse.last > STALL_MIN)
+        total += overlap(pulse.last + G_TIME_SPAN_SECOND, now, from, to);
     g_mutex_unlock(&pulse.lock);
     return total;
 }

@@ -297,12 +297,14 @@ console_wait(MmLiveness *l, gint64 baseline, guint advances, guint timeout_s, ch
         if ((r = console_block(c, deadline)) != MM_WAIT_OK)
             break;
     }
-    /* A guest is not called hung on a wait the harness itself could not watch. */
-    if (r == MM_WAIT_TIMEOUT || r == MM_WAIT_GONE) {
+    /* A guest is not called hung on a wait the harness itself could not watch: when libvirt's
+     * event loop was stuck for a third of it or more, or in its last 5 s (heartbeats may sit
+     * unread). A console that ended cleanly (EOF) is the guest's doing, watched or not. */
+    if (r == MM_WAIT_TIMEOUT || (r == MM_WAIT_GONE && c->failed)) {
         gint64 now = g_get_monotonic_time();
         gint64 stalled = mm_libvirt_events_stalled(t0, now);
 
-        if (stalled * 3 >= now - t0) {
+        if (stalled * 3 >= now - t0 || mm_libvirt_events_stalled(MAX(t0, now - 5 * G_USEC_PER_SEC), now) > 0) {
             if (detail)
                 *detail = g_strdup_printf("the console was not read for %.1f s of the %.1f s wait: libvirt's event "
                                           "loop in migmatrix was stuck; nothing is known of the guest",

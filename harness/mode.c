@@ -95,5 +95,6 @@ void
 mm_cpu_mode_clear(MmCpuMode *mode)
 {
     g_clear_pointer(&mode->model, g_free);
+    mode->named = NULL;
 }
 

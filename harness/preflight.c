@@ -129,11 +129,20 @@ check_mode(Preflight *pf, HostState *h, const MmGuest *g, const MmCpuMode *mode,
            const char *file, const char *group, const char *key, bool expected_fail)
 {
     GHashTable *facts = caps_of(pf, h, g);
-    int line = mm_scenario_key_line(pf->sc, file, group, key);
+    g_autofree char *cpu_group = NULL;
     const char *vt = h->host->virt_type;
+    int line;
 
     if (!facts || mode->kind == MM_MODE_NONE)
         return;
+    /* A [cpu:NAME]'s model is fixed where that group says it. */
+    if (mode->named) {
+        cpu_group = g_strdup_printf("cpu:%s", mode->named->name);
+        file = mode->named->file;
+        group = cpu_group;
+        key = "model";
+    }
+    line = mm_scenario_key_line(pf->sc, file, group, key);
     if (mode->kind == MM_MODE_CUSTOM) {
         const char *usable = mm_facts_get_vt(facts, vt, "custom_usable");
         const char *unusable = mm_facts_get_vt(facts, vt, "custom_unusable");

@@ -883,18 +883,8 @@ resolve_named(Loader *ld, MmCpuMode *mode)
     return true;
 }
 
-/* A feature name as libvirt's cpu_map spells them (e.g. avx512f, sse4.2, vmx-ept). */
-static bool
-feature_name_valid(const char *s)
-{
-    if (!*s)
-        return false;
-    for (; *s; s++)
-        if (!g_ascii_isalnum(*s) && *s != '-' && *s != '_' && *s != '.')
-            return false;
-    return true;
-}
-
+/* Model, vendor and feature names as libvirt's cpu_map spells them (Skylake-Server-IBRS, sse4.2,
+ * vmx-ept) use the same characters as host and guest names. */
 static void
 check_cpu(Loader *ld, MmNamedCpu *c)
 {
@@ -906,10 +896,10 @@ check_cpu(Loader *ld, MmNamedCpu *c)
     if (!c->model || !*c->model)
         CPROBLEM("model", "missing; a named CPU needs a libvirt CPU model, e.g. model = Broadwell-noTSX-IBRS "
                  "(`migmatrix baseline` prints one a pool can share)");
-    else if (!feature_name_valid(c->model))
+    else if (!name_valid(c->model))
         CPROBLEM("model", "'%s' is not a CPU model name: use letters, digits and - _ . as libvirt does, e.g. "
                  "Skylake-Server-IBRS", c->model);
-    if (c->vendor && !feature_name_valid(c->vendor))
+    if (c->vendor && !name_valid(c->vendor))
         CPROBLEM("vendor", "'%s' is not a CPU vendor as libvirt writes them (Intel, AMD, Hygon); remove vendor to "
                  "take the model's own", c->vendor);
     for (int l = 0; l < 2; l++)
@@ -917,7 +907,7 @@ check_cpu(Loader *ld, MmNamedCpu *c)
             if (lists[l][i][0] == '+' || lists[l][i][0] == '-')
                 CPROBLEM(keys[l], "'%s': write the feature's name alone (%s = %s); the key says the policy",
                          lists[l][i], keys[l], lists[l][i] + 1);
-            else if (!feature_name_valid(lists[l][i]))
+            else if (!name_valid(lists[l][i]))
                 CPROBLEM(keys[l], "'%s' is not a CPU feature name: use libvirt's names (letters, digits, - _ .), "
                          "e.g. avx512f, sse4.2", lists[l][i]);
             else if (l == 0 && c->disable && g_strv_contains((const char *const *)c->disable, lists[l][i]))
@@ -1519,6 +1509,12 @@ check_matrix(Loader *ld, MmMatrixSpec *m)
                          "test it in a [matrix:NAME] of its own with those modes, or use <cache mode='emulate' "
                          "level='3'/> in the template", g->name, m->modes_text[k]);
         }
+        for (guint k = 0; g->keep_cpu_features && k < m->modes->len; k++)
+            if (g_array_index(m->modes, MmCpuMode, k).named)
+                MPROBLEM("modes", "guest %s keeps its template's <feature> policies (cpu_features = template), and "
+                         "%s brings its own ([cpu:%s]); libvirt refuses a feature listed twice: test the named CPU "
+                         "in a [matrix:NAME] of its own without this guest, or remove cpu_features", g->name,
+                         m->modes_text[k], g_array_index(m->modes, MmCpuMode, k).model);
         for (guint k = 0; g->keep_cpu_features && k < m->modes->len; k++)
             if (g_array_index(m->modes, MmCpuMode, k).kind == MM_MODE_NONE)
                 MPROBLEM("modes", "guest %s keeps its template's <feature> policies (cpu_features = template), "

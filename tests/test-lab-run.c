@@ -184,7 +184,8 @@ evidence_of(Db *d, const MmCaseRecord *c)
     g_autofree char *tail = artifact_of(d, c, "console-tail");
     GString *out = g_string_new(NULL);
 
-    g_string_append_printf(out, "%s: %s (%s: %s)\n", c->case_id, c->outcome, c->reason, c->error_text);
+    g_string_append_printf(out, "%s: %s (%s: %s)\n", c->case_id, c->outcome, c->reason ? c->reason : "",
+                           c->error_text ? c->error_text : "");
     for (guint i = 0; steps && i < steps->len; i++) {
         const MmStepRecord *s = steps->pdata[i];
         g_string_append_printf(out, "  %s %s %s in %" G_GINT64_FORMAT " ms: %s\n", s->started_at, s->phase,
@@ -1165,6 +1166,7 @@ test_baseline_check(void **state)
     db_open(&d, db);
     expect_outcome(&d, "lab-a>lab-b/linux/custom:BASELINE", "pass");
     expect_outcome(&d, "lab-b>lab-a/linux/custom:BASELINE", "pass");
+    expect_outcome(&d, "lab-c>lab-a/linux/custom:BASELINE", "pass");
     expect_outcome(&d, "lab-a>lab-c/linux/custom:BASELINE", "migrate-failed");
     c = find(&d, "lab-a>lab-c/linux/custom:BASELINE");
     assert_non_null(strstr(c->error_text, "missing features"));

@@ -22,6 +22,7 @@ typedef struct {
     char *vendor;            /* may be NULL (a model-only CPU) */
     char *model;
     GHashTable *features;    /* name → name: every feature, the model's included */
+    GPtrArray *disabled;     /* features written policy='disable' or 'forbid' (parsed only) */
 } MmCpuDef;
 
 void mm_cpu_def_free(MmCpuDef *d);

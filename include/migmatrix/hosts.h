@@ -17,8 +17,8 @@
 void mm_libvirt_init(void);
 
 /* How long, in µs, libvirt's event loop thread in this process was stuck (a gap of more than
- * 2 s between its 1 s ticks) within the monotonic span [FROM, TO], counting a gap still going
- * on. Every console heartbeat and stream event passes through that thread: a wait that saw no
+ * 2 s between its 1 s ticks, counted from when the missed tick was due) within the monotonic
+ * span [FROM, TO], counting a gap still going on. Every console heartbeat and stream event passes through that thread: a wait that saw no
  * progress while it was stuck has watched nothing, and says so instead of blaming the guest. */
 gint64 mm_libvirt_events_stalled(gint64 from, gint64 to);
 
