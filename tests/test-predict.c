@@ -30,6 +30,8 @@ static const struct {
     { "gold-6130", "Xeon-Gold-6130" },
     { "hygon-7185", "Hygon-C86-7185-32-core" },
     { "epyc-7601", "EPYC-7601-32-Core" },
+    /* Not in captures.ini's grid: a fifth real host (Ivy Bridge desktop) for the baseline checks. */
+    { "i7-3770", "Core-i7-3770" },
 };
 
 static int
@@ -152,6 +154,9 @@ test_baseline(void **state)
 
     check(f, (const char *const[]){ "baseline", "--db", "DB", "e5-2630v4", "gold-6130", NULL }, 0,
           "baseline-intel.xml");
+    /* Three Intel generations: Ivy Bridge is what they share. */
+    check(f, (const char *const[]){ "baseline", "--db", "DB", "i7-3770", "e5-2630v4", "gold-6130", "--format", "text",
+                                    NULL }, 0, "baseline-ivy.text");
     check(f, (const char *const[]){ "baseline", "--db", "DB", "hygon-7185", "--format", "text", NULL }, 0,
           "baseline-hygon.text");
     check(f, (const char *const[]){ "baseline", "--db", "DB", "--cpu", "host", "e5-2630v4", "gold-6130", NULL }, 0,
@@ -171,7 +176,7 @@ test_baseline_host_cpus_as_libvirt(void **state)
     const Fixture *f = *state;
     static const struct {
         guint a, b;
-    } pairs[] = { { 0, 1 }, { 2, 2 }, { 3, 3 }, { 0, 0 } };
+    } pairs[] = { { 0, 1 }, { 2, 2 }, { 3, 3 }, { 0, 0 }, { 4, 0 }, { 4, 1 } };
 
     for (gsize i = 0; i < G_N_ELEMENTS(pairs); i++) {
         g_autoptr(GError) err = NULL;
@@ -200,7 +205,7 @@ test_baseline_is_libvirts(void **state)
     const Fixture *f = *state;
     static const struct {
         guint a, b;
-    } pairs[] = { { 0, 1 }, { 2, 2 }, { 3, 3 } };
+    } pairs[] = { { 0, 1 }, { 2, 2 }, { 3, 3 }, { 4, 0 }, { 4, 1 } };
 
     for (gsize i = 0; i < G_N_ELEMENTS(pairs); i++) {
         g_autoptr(GPtrArray) xmls = g_ptr_array_new_with_free_func(g_free);
