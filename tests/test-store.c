@@ -587,6 +587,11 @@ test_merge(void **state)
      * second merge beside a reader stays in WAL, and its cases follow the first run's rows, in
      * plan order. */
     assert_int_equal(scalar(f->db, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'"), 1);
+    /* The detail indexes it set aside for the bulk are back, as the schema defines them. */
+    assert_int_equal(scalar(f->db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND sql IN ("
+                                   "'CREATE INDEX steps_by_case ON steps(case_row)', "
+                                   "'CREATE INDEX artifacts_by_case ON artifacts(case_row)', "
+                                   "'CREATE INDEX migrations_by_case ON migrations(case_row)')"), 3);
     {
         const char *const good[] = { s1, s2, NULL };
         g_autoptr(MmStore) reader = mm_store_open(f->db, &err);
