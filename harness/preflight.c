@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "migmatrix/cpumodel.h"
 #include "migmatrix/dossier.h"
 #include "migmatrix/ssh.h"
 #include "migmatrix/util.h"
@@ -121,6 +122,44 @@ matrix_of(const MmScenario *sc, const MmCase *c)
     return NULL;
 }
 
+/* A [cpu:NAME] as libvirt's cpu_map reads it, offline (the test driver, as predict does): an
+ * unknown vendor or feature is found here, at its key, rather than when libvirt refuses the
+ * domain. An unknown model is left to check_mode, which knows the host's models. Once per CPU. */
+static void
+check_named_cpu(Preflight *pf, const MmNamedCpu *n, const MmGuest *g)
+{
+    g_autoptr(GPtrArray) feats = g_ptr_array_new();
+    g_autoptr(GError) err = NULL;
+    g_autoptr(MmCpuDef) d = NULL;
+    g_autofree char *xml = NULL, *group = NULL;
+    const char *key = NULL;
+
+    if (strcmp(g->arch, "x86_64") != 0 || said(pf, "cpu %s", n->name))
+        return;
+    for (int i = 0; n->require && n->require[i]; i++)
+        g_ptr_array_add(feats, n->require[i]);
+    for (int i = 0; n->disable && n->disable[i]; i++)
+        g_ptr_array_add(feats, n->disable[i]);
+    g_ptr_array_add(feats, NULL);
+    xml = mm_cpu_host_xml("x86_64", n->vendor, n->model, (const char *const *)feats->pdata);
+    if ((d = mm_cpu_expand(xml, &err)))
+        return;
+    if (strstr(err->message, "CPU vendor")) {
+        key = "vendor";
+    } else if (strstr(err->message, "CPU feature")) {
+        key = "require";
+        for (int i = 0; n->disable && n->disable[i]; i++)
+            if (g_str_has_suffix(err->message, n->disable[i]))
+                key = "disable";
+    }
+    if (!key)
+        return;
+    group = g_strdup_printf("cpu:%s", n->name);
+    mm_problems_add(pf->problems, MM_PROBLEM_ERROR, n->file, mm_scenario_key_line(pf->sc, n->file, group, key), group,
+                    key, "libvirt's x86 cpu_map refuses it (%s); use the names of /usr/share/libvirt/cpu_map/"
+                    "x86_*.xml", err->message);
+}
+
 /* MODE on HOST for guest G: a model its hypervisor knows, a mode its virt type expresses.
  * FILE/GROUP/KEY say where MODE was written; EXPECTED_FAIL: [expect] already says the case
  * cannot start. */
@@ -133,6 +172,8 @@ check_mode(Preflight *pf, HostState *h, const MmGuest *g, const MmCpuMode *mode,
     const char *vt = h->host->virt_type;
     int line;
 
+    if (mode->named)
+        check_named_cpu(pf, mode->named, g);
     if (!facts || mode->kind == MM_MODE_NONE)
         return;
     /* A [cpu:NAME]'s model is fixed where that group says it. */

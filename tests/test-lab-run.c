@@ -1354,8 +1354,10 @@ test_preflight(void **state)
     g_autofree char *db = NULL;
     g_autofree char *ini = lab_scenario("preflight",
                                         "[guest:lost]\nos = linux\nkernel = /nonexistent/vmlinuz\nprobe = console\n"
+                                        "[cpu:VTYPO]\nmodel = Westmere\nvendor = Intle\n"
+                                        "[cpu:FTYPO]\nmodel = Westmere\nrequire = aes\ndisable = pclmulqd\n"
                                         "[matrix]\npairs = lab-a>lab-b, lab-c>lab-a\nguests = lost, linux\n"
-                                        "modes = custom:Nehalme, custom:Westmere\n",
+                                        "modes = custom:Nehalme, custom:Westmere, custom:VTYPO, custom:FTYPO\n",
                                         &db);
     g_autofree char *out = NULL, *err = NULL;
     int rc;
@@ -1368,7 +1370,12 @@ test_preflight(void **state)
     assert_non_null(strstr(err, "[matrix] modes: custom:Nehalme: lab-a's hypervisor (qemu, x86_64 guests) knows no "
                                 "CPU model 'Nehalme' (did you mean 'Nehalem'?)"));
     assert_non_null(strstr(err, "lab-c's hypervisor"));
-    assert_non_null(strstr(err, "4 errors"));
+    /* A named CPU's vendor and feature names, checked against libvirt's cpu_map at their keys. */
+    assert_non_null(strstr(err, "[cpu:VTYPO] vendor: libvirt's x86 cpu_map refuses it ("));
+    assert_non_null(strstr(err, "Intle"));
+    assert_non_null(strstr(err, "[cpu:FTYPO] disable: libvirt's x86 cpu_map refuses it ("));
+    assert_non_null(strstr(err, "pclmulqd)"));
+    assert_non_null(strstr(err, "6 errors"));
     assert_non_null(strstr(err, "nothing was run"));
     /* Nothing stored: the DB was never opened. */
     assert_false(g_file_test(db, G_FILE_TEST_EXISTS));
