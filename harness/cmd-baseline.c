@@ -283,23 +283,14 @@ matrix_taken(const MmScenario *sc, const char *name)
     return false;
 }
 
-static int
-cmp_name(gconstpointer a, gconstpointer b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
+/* KEY = A, B, … (nothing for an empty list). */
 static void
 append_list(GString *out, const char *key, GPtrArray *items)
 {
-    g_autofree char *list = NULL;
+    g_autofree char *list = mm_guestcpu_join(items, ", ");
 
-    if (!items->len)
-        return;
-    g_ptr_array_add(items, NULL);
-    list = g_strjoinv(", ", (char **)items->pdata);
-    g_ptr_array_remove_index(items, items->len - 1);
-    g_string_append_printf(out, "%s = %s\n", key, list);
+    if (items->len)
+        g_string_append_printf(out, "%s = %s\n", key, list);
 }
 
 /* One family of SC's hosts (one arch and vendor): the [cpu:…] and [matrix:…] groups that test
@@ -312,10 +303,9 @@ check_family(GString *out, const MmScenario *sc, const MmMatrix *plan, GPtrArray
     g_autoptr(Baseline) b = baseline_compute(members, error);
     g_autoptr(GPtrArray) pairs = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GPtrArray) guests = g_ptr_array_new();
-    g_autoptr(GPtrArray) require = g_ptr_array_new();
+    g_autoptr(GPtrArray) require = NULL;
     g_autoptr(GHashTable) in = g_hash_table_new(g_str_hash, g_str_equal);
-    GHashTableIter it;
-    gpointer k;
+    const char *arch = ((Member *)members->pdata[0])->arch;
 
     if (!b)
         return false;
@@ -326,7 +316,7 @@ check_family(GString *out, const MmScenario *sc, const MmMatrix *plan, GPtrArray
         g_autofree char *pair = NULL;
 
         if (!g_hash_table_contains(in, c->src->name) || !g_hash_table_contains(in, c->dst->name) || c->na_reason ||
-            strcmp(c->guest->arch, ((Member *)members->pdata[0])->arch) != 0)
+            strcmp(c->guest->arch, arch) != 0)
             continue;
         pair = g_strdup_printf("%s>%s", c->src->name, c->dst->name);
         if (!g_ptr_array_find_with_equal_func(pairs, pair, g_str_equal, NULL))
@@ -339,30 +329,23 @@ check_family(GString *out, const MmScenario *sc, const MmMatrix *plan, GPtrArray
             g_ptr_array_add(pairs, g_strdup_printf("%s>%s", ((Member *)members->pdata[i])->name,
                                                    ((Member *)members->pdata[(i + 1) % members->len])->name));
     /* No pair of the family planned: the scenario's guests of its arch. */
-    for (guint i = 0; !guests->len && i < plan->cases->len; i++) {
-        const MmCase *c = plan->cases->pdata[i];
+    if (!guests->len)
+        for (guint i = 0; i < plan->cases->len; i++) {
+            const MmGuest *g = ((MmCase *)plan->cases->pdata[i])->guest;
 
-        if (strcmp(c->guest->arch, ((Member *)members->pdata[0])->arch) == 0)
-            for (guint j = i; j < plan->cases->len; j++) {
-                const MmGuest *g = ((MmCase *)plan->cases->pdata[j])->guest;
-
-                if (strcmp(g->arch, c->guest->arch) == 0 && !g_ptr_array_find(guests, g->name, NULL))
-                    g_ptr_array_add(guests, g->name);
-            }
-    }
+            if (strcmp(g->arch, arch) == 0 && !g_ptr_array_find(guests, g->name, NULL))
+                g_ptr_array_add(guests, g->name);
+        }
     if (!guests->len) {
-        g_set_error(error, MM_ERROR, MM_ERROR_INPUT, "%s plans no %s guest to run custom:%s on", sc->path,
-                    ((Member *)members->pdata[0])->arch, cpu_name);
+        g_set_error(error, MM_ERROR, MM_ERROR_INPUT, "%s plans no %s guest to run custom:%s on", sc->path, arch,
+                    cpu_name);
         return false;
     }
-    /* The baseline's features beyond its model, as libvirt wrote them. */
-    g_hash_table_iter_init(&it, b->base->features);
-    while (g_hash_table_iter_next(&it, &k, NULL))
-        g_ptr_array_add(require, k);
-    g_ptr_array_sort(require, cmp_name);
+    /* The baseline's features beyond its model, as libvirt wrote them, sorted. */
+    require = mm_cpu_features_missing(b->base, NULL);
 
     g_string_append_printf(out, "\n# libvirt's baseline of the host-model CPUs of %u hosts (%s %s):\n", members->len,
-                           ((Member *)members->pdata[0])->arch, b->base->vendor ? b->base->vendor : "?");
+                           arch, b->base->vendor ? b->base->vendor : "?");
     for (guint i = 0; i < members->len; i++) {
         Member *m = members->pdata[i];
         g_autofree char *list = mm_guestcpu_join(m->gives_up, ", ");

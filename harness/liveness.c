@@ -257,6 +257,7 @@ console_wait(MmLiveness *l, gint64 baseline, guint advances, guint timeout_s, ch
     guint64 seen_before;
     gint64 restarted_from = -1, restarted_to = -1;
     guint64 bytes_before;
+    gint64 now, stalled;
     MmWaitResult r;
 
     g_mutex_lock(&c->lock);
@@ -300,37 +301,30 @@ console_wait(MmLiveness *l, gint64 baseline, guint advances, guint timeout_s, ch
     /* A guest is not called hung on a wait the harness itself could not watch: when libvirt's
      * event loop was stuck for a third of it or more, or in its last 5 s (heartbeats may sit
      * unread). A console that ended cleanly (EOF) is the guest's doing, watched or not. */
-    if (r == MM_WAIT_TIMEOUT || (r == MM_WAIT_GONE && c->failed)) {
-        gint64 now = g_get_monotonic_time();
-        gint64 stalled = mm_libvirt_events_stalled(t0, now);
-
-        if (stalled * 3 >= now - t0 || mm_libvirt_events_stalled(MAX(t0, now - 5 * G_USEC_PER_SEC), now) > 0) {
-            if (detail)
-                *detail = g_strdup_printf("the console was not read for %.1f s of the %.1f s wait: libvirt's event "
-                                          "loop in migmatrix was stuck; nothing is known of the guest",
-                                          stalled / 1e6, (now - t0) / 1e6);
-            g_mutex_unlock(&c->lock);
-            return MM_WAIT_BLIND;
-        }
+    now = g_get_monotonic_time();
+    stalled = mm_libvirt_events_stalled(t0, now);
+    if ((r == MM_WAIT_TIMEOUT || (r == MM_WAIT_GONE && c->failed)) &&
+        (stalled * 3 >= now - t0 || mm_libvirt_events_stalled(MAX(t0, now - 5 * G_USEC_PER_SEC), now) > 0)) {
+        if (detail)
+            *detail = g_strdup_printf("the console was not read for %.1f s of the %.1f s wait: libvirt's event "
+                                      "loop in migmatrix was stuck; nothing is known of the guest",
+                                      stalled / 1e6, (now - t0) / 1e6);
+        g_mutex_unlock(&c->lock);
+        return MM_WAIT_BLIND;
     }
     if (detail) {
-        double secs = (g_get_monotonic_time() - t0) / 1e6;
-        g_autofree char *heard = NULL;
-        gint64 stalled = mm_libvirt_events_stalled(t0, g_get_monotonic_time());
+        double secs = (now - t0) / 1e6;
+        g_autoptr(GString) heard = g_string_new(NULL);
 
         /* What the console carried in the meantime tells a silent guest from one that prints
          * something else (a panic, a login prompt), and a stuck harness from neither. */
-        if (r != MM_WAIT_OK && r != MM_WAIT_RESTARTED)
-            heard = c->bytes == bytes_before
-                        ? g_strdup("; nothing arrived on the console")
-                        : g_strdup_printf("; %" G_GUINT64_FORMAT " bytes arrived on the console, the last %.1f s ago",
-                                          c->bytes - bytes_before, (g_get_monotonic_time() - c->last_read) / 1e6);
-        if (heard && stalled) {
-            char *more = g_strdup_printf("%s; libvirt's event loop was stuck for %.1f s of it", heard, stalled / 1e6);
-
-            g_free(heard);
-            heard = more;
-        }
+        if (c->bytes == bytes_before)
+            g_string_append(heard, "; nothing arrived on the console");
+        else
+            g_string_append_printf(heard, "; %" G_GUINT64_FORMAT " bytes arrived on the console, the last %.1f s ago",
+                                   c->bytes - bytes_before, (now - c->last_read) / 1e6);
+        if (stalled)
+            g_string_append_printf(heard, "; libvirt's event loop was stuck for %.1f s of it", stalled / 1e6);
 
         if (r == MM_WAIT_OK)
             *detail = g_strdup_printf("heartbeat %" G_GINT64_FORMAT " after %.1f s (baseline %" G_GINT64_FORMAT ")",
@@ -341,9 +335,9 @@ console_wait(MmLiveness *l, gint64 baseline, guint advances, guint timeout_s, ch
                                       restarted_from, restarted_to);
         else if (c->last >= 0)
             *detail = g_strdup_printf("no heartbeat beyond %" G_GINT64_FORMAT " for %.1f s%s%s", c->last, secs,
-                                      c->eof ? " (console closed)" : "", heard);
+                                      c->eof ? " (console closed)" : "", heard->str);
         else
-            *detail = g_strdup_printf("no heartbeat in %.1f s%s%s", secs, c->eof ? " (console closed)" : "", heard);
+            *detail = g_strdup_printf("no heartbeat in %.1f s%s%s", secs, c->eof ? " (console closed)" : "", heard->str);
     }
     g_mutex_unlock(&c->lock);
     return r;
