@@ -80,7 +80,7 @@ typedef struct {
 
 typedef Verdict (*Check)(Ctx *x);
 
-enum { START = 1, MOVE = 2 };
+enum { START = 1, MOVE = 2, HOTPLUG = 4 };
 
 typedef struct {
     MmPredictRule info;
@@ -423,7 +423,66 @@ check_custom_features(Ctx *x)
     return V_FAIL;
 }
 
+/* ------------------------------------------------------------------ hot-plug rules */
+
+/* After the move the engine plugs one vCPU and unplugs it (hotplug_vcpus). Under TCG, QEMU 7.2
+ * never finalizes an unplugged vCPU (its address spaces keep a reference), so it sends no
+ * DEVICE_DELETED, and libvirt waits 5 s for it and keeps counting the vCPU: the unplug fails.
+ * Measured on QEMU 7.2 only (docs/lab.md); another QEMU under TCG is not guessed. */
+static Verdict
+check_hotplug_tcg(Ctx *x)
+{
+    const char *qv = fact(x->to, "qemu_version");
+    guint major = 0, minor = 0;
+
+    if (strcmp(x->to->host->virt_type, "qemu") != 0)
+        return V_NEXT;
+    if (qv && sscanf(qv, "%u.%u", &major, &minor) == 2 && major == 7 && minor == 2) {
+        x->detail = g_strdup_printf("vCPU unplug on %s under TCG: QEMU %s sends no DEVICE_DELETED for it, and "
+                                    "libvirt times out", x->to->host->name, qv);
+        return V_FAIL;
+    }
+    x->detail = g_strdup_printf("vCPU unplug under TCG is known for QEMU 7.2 only; %s has QEMU %s", x->to->host->name,
+                                qv ? qv : "of unknown version");
+    return V_UNKNOWN;
+}
+
 /* ------------------------------------------------------------------ move rules */
+
+/* Under TCG a custom model starts where QEMU calls it unusable (custom-tcg), without its blocked
+ * features; a move is another matter. The source's libvirt has fixed the guest's CPU to what QEMU
+ * gave it (check='full' after start, qemuProcessUpdateLiveGuestCPU), and the destination compares
+ * its own QEMU's CPU with that in full (qemuProcessVerifyCPUFeatures). So a guest that has the
+ * model's features cannot land where they are blocked ("missing features"). One started without
+ * them may or may not land where they are not: libvirt recorded as disabled the blocked features
+ * its cpu_map model names, but QEMU's model can have more (QEMU's Westmere has pclmulqdq, libvirt
+ * 9.0's does not), and the destination refuses those ("extra features"). Which features are
+ * blocked is not in the domain capabilities, so that move is unknown. */
+static Verdict
+check_custom_tcg_move(Ctx *x)
+{
+    const char *m = mm_cpu_mode_model(x->mode);
+    bool there, here;
+
+    if (x->mode->kind != MM_MODE_CUSTOM || x->compare || x->origin == x->to ||
+        strcmp(x->to->host->virt_type, "qemu") != 0 || strcmp(x->origin->host->virt_type, "qemu") != 0 ||
+        g_strcmp0(vt_fact(x->to, "domcaps"), "yes") != 0 || g_strcmp0(vt_fact(x->origin, "domcaps"), "yes") != 0)
+        return V_NEXT;
+    there = mm_facts_list_has(vt_fact(x->to, "custom_usable"), m);
+    here = mm_facts_list_has(vt_fact(x->origin, "custom_usable"), m);
+    if (here && !there && mm_facts_list_has(vt_fact(x->to, "custom_unusable"), m)) {
+        x->detail = g_strdup_printf("%s not usable on %s: the guest has the features QEMU blocks there, and libvirt "
+                                    "checks an incoming CPU in full", m, x->to->host->name);
+        return V_FAIL;
+    }
+    if (!here && there && mm_facts_list_has(vt_fact(x->origin, "custom_unusable"), m)) {
+        x->detail = g_strdup_printf("%s started on %s without the features QEMU blocks there; whether libvirt names them "
+                                    "all in its model (else: extra features on %s) is not in the dossiers",
+                                    m, x->origin->host->name, x->to->host->name);
+        return V_UNKNOWN;
+    }
+    return V_NEXT;
+}
 
 static Verdict
 check_custom_dest(Ctx *x)
@@ -531,7 +590,7 @@ check_cpu_changes(Ctx *x)
 static const Rule rules[] = {
     { { "dossier", "every host the stage touches has a current dossier",
         "migmatrix: a verdict needs its facts; none is guessed" },
-      START | MOVE, check_dossier },
+      START | MOVE | HOTPLUG, check_dossier },
     { { "none", "mode none starts and migrates on x86 and under TCG",
         "libvirt writes no <cpu>: QEMU's default model (qemu64 on x86), the same on every host" },
       START | MOVE, check_none },
@@ -564,6 +623,14 @@ static const Rule rules[] = {
     { { "custom-features", "without domcaps: every feature of the model is one the host offers a guest",
         "virConnectBaselineCPU EXPAND_FEATURES of the model and of the host-model CPU, compared as sets" },
       START, check_custom_features },
+    { { "hotplug-tcg", "after the move, a vCPU unplug fails under TCG (QEMU 7.2)",
+        "QEMU 7.2 sends no DEVICE_DELETED for a TCG vCPU; qemuDomainWaitForDeviceRemoval times out after 5 s and "
+        "libvirt keeps counting the vCPU" },
+      HOTPLUG, check_hotplug_tcg },
+    { { "custom-tcg-move", "under TCG a custom model moves only where QEMU blocks none of the features the guest "
+        "has; one started without blocked features is unknown", "qemuProcessUpdateLiveGuestCPU fixes the guest CPU "
+        "(check='full'); the destination's qemuProcessVerifyCPUFeatures: missing or extra features" },
+      MOVE, check_custom_tcg_move },
     { { "custom-dest", "custom:MODEL migrates when the model starts on the destination",
         "the destination QEMU is started with the same -cpu MODEL (qemuMigrationDstPrepare)" },
       MOVE, check_custom_dest },
@@ -642,9 +709,10 @@ stage(MmPredictor *p, unsigned kind, const MmHost *on, const MmHost *origin, con
       const MmCpuMode *mode, const char *arch, bool compare)
 {
     g_autofree char *mode_text = mm_cpu_mode_to_string(mode);
-    g_autofree char *key = kind == START ? g_strdup_printf("S|%s|%s|%s|%s", on->name, on->virt_type, arch ? arch : "",
-                                                           mode_text)
-                                         : g_strdup_printf("M|%s|%s|%s|%s|%s|%s|%d", origin->name, from->name,
+    g_autofree char *key = kind == START     ? g_strdup_printf("S|%s|%s|%s|%s", on->name, on->virt_type,
+                                                               arch ? arch : "", mode_text)
+                           : kind == HOTPLUG ? g_strdup_printf("H|%s|%s", to->name, to->virt_type)
+                                             : g_strdup_printf("M|%s|%s|%s|%s|%s|%s|%d", origin->name, from->name,
                                                            to->name, to->virt_type, arch ? arch : "", mode_text,
                                                            compare);
     Cached *c = g_hash_table_lookup(p->cache, key);
@@ -654,6 +722,8 @@ stage(MmPredictor *p, unsigned kind, const MmHost *on, const MmHost *origin, con
         return c;
     if (kind == START)
         x.on = host_of(p, on, arch);
+    else if (kind == HOTPLUG)
+        x.to = host_of(p, to, arch);
     else {
         x.origin = host_of(p, origin, arch);
         x.from = host_of(p, from, arch);
@@ -706,6 +776,8 @@ mm_predict_case(MmPredictor *p, const MmCase *c, MmPrediction *out)
               ? MM_OUTCOME_PRECHECK_INCOMPATIBLE
               : MM_OUTCOME_MIGRATE_FAILED,
           true },
+        /* the engine plugs a vCPU and unplugs it on the destination (hotplug_vcpus) */
+        { "hotplug", HOTPLUG, NULL, NULL, NULL, c->dst, c->mode, MM_OUTCOME_MIGRATE_FAILED, c->hotplug_vcpus > 0 },
         { "reboot", START, c->dst, NULL, NULL, NULL, reboot, MM_OUTCOME_REBOOT_FAILED, reboot != NULL },
         { "migrate-back", MOVE, NULL, back_origin, c->dst, c->src, back_mode, MM_OUTCOME_BACK_FAILED, c->ping_pong },
     };
