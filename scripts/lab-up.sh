@@ -14,7 +14,7 @@ source "$(dirname "$0")/lab-lib.sh"
 n=${1:-${MM_LAB_HOSTS:-3}}
 [[ "$n" =~ ^[0-9]+$ && "$n" -ge 2 && "$n" -le 20 ]] || lab_die "host count '$n': give a number from 2 to 20"
 lab_require_root
-for cmd in libvirtd sshd qemu-system-x86_64 busybox cpio ssh-keygen nsenter; do
+for cmd in libvirtd virsh sshd qemu-system-x86_64 busybox cpio ssh-keygen nsenter; do
   command -v "$cmd" >/dev/null || [[ -x /usr/sbin/$cmd ]] || lab_die "missing $cmd: run scripts/install-deps.sh"
 done
 
@@ -181,16 +181,20 @@ EOF
     chmod +x "$h/etc-libvirt/hooks/qemu"
   fi
 
-  # A warm QEMU capabilities cache saves 2-12 s per host.
-  if [[ -d $LAB_CACHE/caps-$kind ]]; then
+  # A warm QEMU capabilities cache saves 2-12 s per host. The blind lab-c (MM_LAB_MASK_VISIBLE=0,
+  # below) starts from libvirt's own probe, not from a cache corrected by an earlier lab.
+  if [[ -d $LAB_CACHE/caps-$kind ]] && ! [[ $kind == masked && ${MM_LAB_MASK_VISIBLE:-1} == 0 ]]; then
     cp -a "$LAB_CACHE/caps-$kind" "$h/cache-libvirt/qemu/capabilities"
   fi
 
   if [[ $kind == masked ]]; then
     # An older CPU generation: QEMU drops these features from every -cpu it is given.
-    wrapper=$h/qemu-wrapper
+    # Kept in the cache and rewritten only when it changes: libvirt re-probes QEMU whenever
+    # the binary's ctime changes, and the wrapper is the binary lab-c sees.
+    wrapper=$LAB_CACHE/qemu-wrapper-$name
     : > "$h/qemu-real"
-    cat > "$wrapper" <<EOF
+    mkdir -p "$LAB_CACHE"
+    cat > "$wrapper.new" <<EOF
 #!/bin/bash
 # lab-c's qemu-system-x86_64: the real one, with CPU features masked ($LAB_MASKED_FEATURES).
 mask=",$(echo "$LAB_MASKED_FEATURES" | sed 's/,/=off,/g')=off"
@@ -204,7 +208,8 @@ done
 export QEMU_MODULE_DIR=/usr/lib/x86_64-linux-gnu/qemu
 exec $h/qemu-real -L /usr/share/qemu -L /usr/share/seabios -L /usr/lib/ipxe/qemu "\${args[@]}"
 EOF
-    chmod +x "$wrapper"
+    chmod +x "$wrapper.new"
+    if cmp -s "$wrapper.new" "$wrapper"; then rm -f "$wrapper.new"; else mv "$wrapper.new" "$wrapper"; fi
   fi
 
   # Names resolve locally: libvirt looks up its own hostname, and an unreachable DNS server
@@ -286,18 +291,100 @@ while read -r kind name _ ip init _; do
   [[ $kind == host ]] && wait_host "$name" "$ip" "$init"
 done < "$LAB_STATE"
 
+# ---- lab-c: libvirt sees its older CPU, as it would a real one ---------------------------
+# The wrapper masks features only where QEMU is given a -cpu, and libvirt probes QEMU without
+# one, so libvirt would believe lab-c has the newer CPU: its domain capabilities (host-model,
+# usable models), the CPU compare and every prediction from them would be blind to the mask,
+# which no real older host is. So once libvirt has probed lab-c's QEMU, its capabilities cache
+# is corrected the way a probe of the real older CPU reads: the masked features are off in the
+# host CPU expansion, and each model that needs one is not usable, blocked by it. libvirt
+# keeps a cache entry while the QEMU binary's ctime is the same, so a restarted libvirtd
+# (and lab-c's restarts in the fault tests) loads the corrected one.
+# Models come from libvirt's cpu_map, where each model lists all of its features; libvirt calls
+# pclmulqdq pclmuldq. MM_LAB_MASK_VISIBLE=0 keeps the blind variant.
+mask_caps() {   # FILE: rewrites the x86_64 capabilities cache FILE in place; 0 if it changed
+  local file=$1 f lv m needs="" tmp
+  for f in ${LAB_MASKED_FEATURES//,/ }; do
+    lv=$f; [[ $f == pclmulqdq ]] && lv=pclmuldq
+    while read -r m; do
+      [[ -n $m ]] && needs+="$m=$f;"
+    done < <(grep -l "<feature name='$lv'/>" /usr/share/libvirt/cpu_map/x86_*.xml 2>/dev/null |
+             xargs -r sed -n "s/^ *<model name='\([^']*\)'>.*/\1/p")
+  done
+  [[ -n $needs ]] || lab_die "lab-c: no cpu_map model has any of $LAB_MASKED_FEATURES: check MM_LAB_MASKED_FEATURES"
+  tmp=$file.mask
+  awk -v feats="$LAB_MASKED_FEATURES" -v needs="$needs" -v q="'" '
+    function attr(s, a,   v) {   # the value of attribute a in line s
+      v = s; if (!sub(".* " a "=" q, "", v)) return ""
+      sub(q ".*", "", v); return v
+    }
+    function blockers(t, m,   i, k, l, out) {   # the masked features t-model m needs, not yet listed
+      out = ""; k = split(need[m], l, " ")
+      for (i = 1; i <= k; i++) if (!((t SUBSEP m SUBSEP l[i]) in listed)) out = out "    <blocker name=" q l[i] q "/>\n"
+      return out
+    }
+    BEGIN {
+      n = split(feats, F, ","); for (i = 1; i <= n; i++) mask[F[i]] = 1
+      n = split(needs, N, ";")
+      for (i = 1; i <= n; i++) if (split(N[i], p, "=") == 2) need[p[1]] = need[p[1]] (p[1] in need ? " " : "") p[2]
+    }
+    /<hostCPU type=/ { inhost = 1 }
+    /<\/hostCPU>/ { inhost = 0 }
+    inhost && /<property / && attr($0, "type") == "boolean" && attr($0, "value") == "true" && (attr($0, "name") in mask) {
+      sub(" migratable=" q "yes" q, ""); sub("value=" q "true" q, "value=" q "false" q); print; next
+    }
+    /^ *<cpu type=/ && (attr($0, "type") == "kvm" || attr($0, "type") == "tcg") {
+      t = attr($0, "type"); m = attr($0, "name")
+      if (!(m in need)) { print; next }
+      if (attr($0, "usable") == "yes") {
+        sub("usable=" q "yes" q "/>", "usable=" q "no" q ">"); printf "%s\n%s  </cpu>\n", $0, blockers(t, m); next
+      }
+      cur = m; print; next
+    }
+    cur != "" && /<blocker / { listed[t SUBSEP cur SUBSEP attr($0, "name")] = 1; print; next }
+    cur != "" && /<\/cpu>/ { printf "%s", blockers(t, cur); cur = ""; print; next }
+    { print }
+  ' "$file" > "$tmp" || lab_die "lab-c: could not rewrite $file"
+  if cmp -s "$file" "$tmp"; then rm -f "$tmp"; return 1; fi
+  chmod --reference="$file" "$tmp"
+  mv "$tmp" "$file"
+  return 0
+}
+mask_visible() {   # NAME IP INIT
+  local name=$1 ip=$2 init=$3 h=$LAB_DIR/hosts/$1 file="" in_ns
+  in_ns=(nsenter -t "$init" -m -n -u -p env "PATH=$LAB_DIR/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+  # libvirt probes an emulator when first asked for its capabilities.
+  "${in_ns[@]}" virsh -q -c qemu:///system domcapabilities --virttype qemu --arch x86_64 > /dev/null ||
+    lab_die "$name: libvirt could not probe its QEMU (see $h/log-libvirt/libvirtd.log)"
+  file=$(grep -l "<emulator>/usr/bin/qemu-system-x86_64</emulator>" "$h"/cache-libvirt/qemu/capabilities/*.xml 2>/dev/null | head -1)
+  [[ -n $file ]] || lab_die "$name: libvirt wrote no capabilities cache for qemu-system-x86_64"
+  mask_caps "$file" || return 0   # already as the older CPU reads
+  "${in_ns[@]}" pkill -x libvirtd || true
+  for _ in $(seq 1 100); do
+    "${in_ns[@]}" pgrep -x libvirtd > /dev/null || break
+    sleep 0.05
+  done
+  "${in_ns[@]}" libvirtd -d || lab_die "$name: libvirtd did not restart (see $h/log-libvirt/libvirtd.log)"
+  wait_host "$name" "$ip" "$init"
+}
+if [[ ${MM_LAB_MASK_VISIBLE:-1} != 0 ]]; then
+  while read -r kind name _ ip init _ hkind _; do
+    [[ $kind == host && $hkind == masked ]] && mask_visible "$name" "$ip" "$init"
+  done < "$LAB_STATE"
+fi
+
 # ---- the include file for scenarios/local.ini ---------------------------------------------
 # The "platform default" CPU mode per node, used at hard reboot. Under TCG they differ on
 # purpose, each giving a real finding: lab-a host-model (the guest comes back with the node's
 # expanded CPU), lab-b host-passthrough (the seed platform's Hygon/ARM default, which TCG
-# cannot run: the reboot fails), lab-c custom:Westmere (the old node's baseline model, which
-# lab-c runs without its masked features: the guest cannot migrate back to a newer node).
+# cannot run: the reboot fails), lab-c custom:Penryn (the old node's baseline: a model without
+# its masked features, which every lab host runs).
 default_mode() {
   if [[ $virt_type == kvm ]]; then echo host-passthrough; return; fi
   case $1 in
     lab-a) echo host-model ;;
     lab-b) echo host-passthrough ;;
-    lab-c) echo custom:Westmere ;;
+    lab-c) echo custom:Penryn ;;
     *) echo host-model ;;
   esac
 }
