@@ -1,12 +1,12 @@
 /* predict.c: a case's expected outcome from the hosts' dossiers (see predict.h).
  *
- * A case is four stages, as the cycle runs them: start on the source, migrate to the
- * destination, hard reboot there in the node's default mode, migrate back. Each stage asks
- * the rules of its kind (START rules for start and reboot, MOVE rules for the two migrations)
- * in table order; the first that gives a verdict decides the stage. A failed stage ends the
+ * A case is up to five stages, as the cycle runs them: start on the source, migrate to the
+ * destination, a vCPU plug and unplug there (hotplug_vcpus), hard reboot there in the node's
+ * default mode, migrate back. Each stage asks the rules of its kind (START rules for start and
+ * reboot, MOVE rules for the two migrations, HOTPLUG rules for the hot-plug) in table order; the first that gives a verdict decides the stage. A failed stage ends the
  * case with that stage's outcome; a changed CPU is remembered and the case goes on (the
  * engine, too, reports cpu-changed only when nothing failed); an unknown stage makes the case
- * unknown. Verdicts are cached per host (start) and per host triple (move), so a 1e5-case plan
+ * unknown. Verdicts are cached per host (start, hot-plug) and per host triple (move), so a 1e5-case plan
  * costs a few libvirt calls per host and model. */
 #include "migmatrix/predict.h"
 
@@ -464,13 +464,14 @@ check_custom_tcg_move(Ctx *x)
     const char *m = mm_cpu_mode_model(x->mode);
     bool there, here;
 
-    if (x->mode->kind != MM_MODE_CUSTOM || x->compare || x->origin == x->to ||
+    if (x->mode->kind != MM_MODE_CUSTOM || x->origin == x->to ||
         strcmp(x->to->host->virt_type, "qemu") != 0 || strcmp(x->origin->host->virt_type, "qemu") != 0 ||
         g_strcmp0(vt_fact(x->to, "domcaps"), "yes") != 0 || g_strcmp0(vt_fact(x->origin, "domcaps"), "yes") != 0)
         return V_NEXT;
     there = mm_facts_list_has(vt_fact(x->to, "custom_usable"), m);
     here = mm_facts_list_has(vt_fact(x->origin, "custom_usable"), m);
-    if (here && !there && mm_facts_list_has(vt_fact(x->to, "custom_unusable"), m)) {
+    /* With the CPU compare first, custom-dest says precheck-incompatible for this one. */
+    if (here && !there && !x->compare && mm_facts_list_has(vt_fact(x->to, "custom_unusable"), m)) {
         x->detail = g_strdup_printf("%s not usable on %s: the guest has the features QEMU blocks there, and libvirt "
                                     "checks an incoming CPU in full", m, x->to->host->name);
         return V_FAIL;
@@ -711,7 +712,8 @@ stage(MmPredictor *p, unsigned kind, const MmHost *on, const MmHost *origin, con
     g_autofree char *mode_text = mm_cpu_mode_to_string(mode);
     g_autofree char *key = kind == START     ? g_strdup_printf("S|%s|%s|%s|%s", on->name, on->virt_type,
                                                                arch ? arch : "", mode_text)
-                           : kind == HOTPLUG ? g_strdup_printf("H|%s|%s", to->name, to->virt_type)
+                           : kind == HOTPLUG ? g_strdup_printf("H|%s|%s|%s", to->name, to->virt_type,
+                                                               arch ? arch : "")
                                              : g_strdup_printf("M|%s|%s|%s|%s|%s|%s|%d", origin->name, from->name,
                                                            to->name, to->virt_type, arch ? arch : "", mode_text,
                                                            compare);

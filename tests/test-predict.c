@@ -261,6 +261,9 @@ test_baseline_is_libvirts(void **state)
 #define T2 T1 ";qemu_version=7.2.0;qemu.domcaps=yes;qemu.host_model=yes;qemu.host_model_cpu=EPYC;"              \
            "qemu.host_model_vendor=AMD;qemu.custom_usable=qemu64,Westmere;qemu.custom_unusable=Dhyana;qemu.maximum=yes"
 #define T3 T2 ";qemu.host_model_disable=aes;qemu.maximum=yes"
+/* A TCG host whose QEMU blocks Westmere (lab-c's older CPU). */
+#define T4 T2 ";qemu.custom_usable=qemu64,Penryn;qemu.custom_unusable=Dhyana,Westmere"
+#define T2Q8 T2 ";qemu_version=8.2.0"
 #define T2ARM T2 ";qemu@aarch64.domcaps=yes;qemu@aarch64.host_model=no;qemu@aarch64.host_passthrough=no;"       \
            "qemu@aarch64.maximum=yes;qemu@aarch64.custom_unusable=cortex-a57;qemu@aarch64.custom_unknown=cortex-a57"
 
@@ -274,55 +277,76 @@ static const struct {
     const char *outcome;     /* or "unknown" */
     const char *rule;        /* "stage/rule" */
     const char *guest_arch;  /* NULL: the hosts' own; "noprobe": the hosts' own, and no cpu_probe */
+    guint hotplug;           /* the case's hotplug_vcpus */
 } rule_cases[] = {
     { "custom model the domcaps list usable, both ends", X1, X1, "kvm", "kvm", "custom:Broadwell", NULL, false, false,
-      "pass", "cycle/pass", NULL },
+      "pass", "cycle/pass", NULL, 0 },
     { "custom model the source lists unusable", X1, X2, "kvm", "kvm", "custom:Skylake-Server-IBRS", NULL, false, false,
-      "start-failed", "start/custom-domcaps", NULL },
+      "start-failed", "start/custom-domcaps", NULL, 0 },
     { "host-model onto an older CPU", X2, X1, "kvm", "kvm", "host-model", NULL, false, false, "migrate-failed",
-      "migrate/host-model-subset", NULL },
+      "migrate/host-model-subset", NULL, 0 },
     { "the same, with the CPU compare before it", X2, X1, "kvm", "kvm", "host-model", NULL, false, true,
-      "precheck-incompatible", "migrate/host-model-subset", NULL },
+      "precheck-incompatible", "migrate/host-model-subset", NULL, 0 },
     { "host-passthrough onto an older CPU: libvirt lets it migrate, the guest loses features", X2, X1, "kvm", "kvm",
-      "host-passthrough", NULL, false, false, "cpu-changed", "migrate/cpu-changes", NULL },
+      "host-passthrough", NULL, false, false, "cpu-changed", "migrate/cpu-changes", NULL, 0 },
     { "maximum under TCG onto a QEMU without aes: it migrates, the guest loses aes", T2, T3, "qemu", "qemu",
-      "maximum", NULL, false, false, "cpu-changed", "migrate/cpu-changes", NULL },
+      "maximum", NULL, false, false, "cpu-changed", "migrate/cpu-changes", NULL, 0 },
     { "a named model on ARM KVM", A1, A1, "kvm", "kvm", "custom:cortex-a57", NULL, false, false, "start-failed",
-      "start/arm-kvm-custom", NULL },
+      "start/arm-kvm-custom", NULL, 0 },
     { "host-model on ARM KVM (domcaps: unsupported)", A1, A1, "kvm", "kvm", "host-model", NULL, false, false,
-      "start-failed", "start/mode-domcaps", NULL },
+      "start-failed", "start/mode-domcaps", NULL, 0 },
     { "host-passthrough between identical ARM hosts", A1, A1, "kvm", "kvm", "host-passthrough", NULL, false, false,
-      "pass", "cycle/pass", NULL },
+      "pass", "cycle/pass", NULL, 0 },
     { "host-passthrough under TCG, no domcaps", T1, T1, "qemu", "qemu", "host-passthrough", NULL, false, false,
-      "start-failed", "start/passthrough-accel", NULL },
+      "start-failed", "start/passthrough-accel", NULL, 0 },
     { "maximum without domcaps or QEMU version", T1, T1, "qemu", "qemu", "maximum", NULL, false, false, "unknown",
-      "start/mode-unrecorded", NULL },
+      "start/mode-unrecorded", NULL, 0 },
     { "no dossier of the source", NULL, X1, "kvm", "kvm", "host-model", NULL, false, false, "unknown",
-      "start/dossier", NULL },
+      "start/dossier", NULL, 0 },
     { "a stale dossier of the destination", X1, "STALE:" X1, "kvm", "kvm", "custom:Broadwell", NULL, false, false,
-      "unknown", "migrate/dossier", NULL },
+      "unknown", "migrate/dossier", NULL, 0 },
     { "reboot into a default model the destination does not offer", X1, X2, "kvm", "kvm", "none", "custom:Dhyana",
-      false, false, "reboot-failed", "reboot/custom-domcaps", NULL },
+      false, false, "reboot-failed", "reboot/custom-domcaps", NULL, 0 },
     { "back after a reboot into the destination's host-model", X1, X2, "kvm", "kvm", "host-model", "host-model", true,
-      false, "back-failed", "migrate-back/host-model-subset", NULL },
+      false, "back-failed", "migrate-back/host-model-subset", NULL, 0 },
     { "back without a reboot: the source's own CPU returns home", X1, X2, "kvm", "kvm", "host-model", NULL, true,
-      false, "pass", "cycle/pass", NULL },
+      false, "pass", "cycle/pass", NULL, 0 },
     { "TCG runs a custom model QEMU calls unusable, unchecked", T2, T2, "qemu", "qemu", "custom:Dhyana", NULL, false,
-      false, "pass", "cycle/pass", NULL },
+      false, "pass", "cycle/pass", NULL, 0 },
     { "the CPU compare before the move refuses it", T2, T2, "qemu", "qemu", "custom:Dhyana", NULL, false, true,
-      "precheck-incompatible", "migrate/custom-dest", NULL },
+      "precheck-incompatible", "migrate/custom-dest", NULL, 0 },
     { "aarch64 guests on x86_64 under TCG: no host-model for aarch64", T2ARM, T2ARM, "qemu", "qemu", "host-model",
-      NULL, false, false, "start-failed", "start/mode-domcaps", "aarch64" },
+      NULL, false, false, "start-failed", "start/mode-domcaps", "aarch64", 0 },
     { "aarch64 guests on x86_64 under TCG: a model QEMU reports nothing about", T2ARM, T2ARM, "qemu", "qemu",
-      "custom:cortex-a57", NULL, false, false, "pass", "cycle/pass", "aarch64" },
+      "custom:cortex-a57", NULL, false, false, "pass", "cycle/pass", "aarch64", 0 },
     { "the same move, but the guest cannot see its CPU (no cpu_probe): the engine says pass", T2, T3, "qemu", "qemu",
-      "maximum", NULL, false, false, "pass", "migrate/cpu-changes", "noprobe" },
+      "maximum", NULL, false, false, "pass", "migrate/cpu-changes", "noprobe", 0 },
     { "host-passthrough onto another vendor: the same rule, the CPU changes", X2, E1, "kvm", "kvm",
-      "host-passthrough", NULL, false, false, "cpu-changed", "migrate/cpu-changes", NULL },
+      "host-passthrough", NULL, false, false, "cpu-changed", "migrate/cpu-changes", NULL, 0 },
     { "aarch64 under TCG with the compare: 'unsupported', and the engine migrates", T2ARM, T2ARM, "qemu", "qemu",
-      "custom:cortex-a57", NULL, false, true, "pass", "cycle/pass", "aarch64" },
+      "custom:cortex-a57", NULL, false, true, "pass", "cycle/pass", "aarch64", 0 },
     { "aarch64 guests, but no aarch64 domain capabilities in the dossier", T2, T2, "qemu", "qemu", "maximum", NULL,
-      false, false, "unknown", "start/dossier", "aarch64" },
+      false, false, "unknown", "start/dossier", "aarch64", 0 },
+    { "TCG: onto a host whose QEMU blocks the model, the guest having its features", T2, T4, "qemu", "qemu",
+      "custom:Westmere", NULL, false, false, "migrate-failed", "migrate/custom-tcg-move", NULL, 0 },
+    { "TCG: started where QEMU blocks the model, moved where it does not", T4, T2, "qemu", "qemu", "custom:Westmere",
+      NULL, false, false, "unknown", "migrate/custom-tcg-move", NULL, 0 },
+    { "TCG: blocked on both hosts: it starts and moves unchecked", T4, T4, "qemu", "qemu", "custom:Westmere", NULL,
+      false, false, "pass", "cycle/pass", NULL, 0 },
+    { "TCG: usable on both: custom-dest", T4, T4, "qemu", "qemu", "custom:Penryn", NULL, true, false, "pass",
+      "cycle/pass", NULL, 0 },
+    { "TCG with the compare: the pre-check refuses it first", T2, T4, "qemu", "qemu", "custom:Westmere", NULL, false,
+      true, "precheck-incompatible", "migrate/custom-dest", NULL, 0 },
+    { "TCG with the compare, started where QEMU blocks it: the compare passes, the move is unknown", T4, T2, "qemu",
+      "qemu", "custom:Westmere", NULL, false, true, "unknown", "migrate/custom-tcg-move", NULL, 0 },
+    { "vCPU unplug after the move under TCG, QEMU 7.2", T2, T2, "qemu", "qemu", "host-model", NULL, false, false,
+      "migrate-failed", "hotplug/hotplug-tcg", NULL, 3 },
+    { "the same under another QEMU: not guessed", T2, T2Q8, "qemu", "qemu", "host-model", NULL, false, false,
+      "unknown", "hotplug/hotplug-tcg", NULL, 3 },
+    { "vCPU hot-plug under KVM: the CPU rules decide", X1, X1, "kvm", "kvm", "host-model", NULL, false, false, "pass",
+      "cycle/pass", NULL, 3 },
+    { "a failed move ends the case before any hot-plug", T2, T4, "qemu", "qemu", "custom:Westmere", NULL, false,
+      false, "migrate-failed", "migrate/custom-tcg-move", NULL, 3 },
 };
 
 static MmDossier *
@@ -364,7 +388,8 @@ test_rules_table(void **state)
         MmCpuMode mode = { 0 };
         MmCase c = { .id = (char *)"src>dst/g/x", .src = &src, .dst = &dst, .guest = &guest, .mode = &mode,
                      .mode_text = (char *)rule_cases[i].mode, .ping_pong = rule_cases[i].ping_pong,
-                     .compare_cpu = rule_cases[i].compare_cpu, .hard_reboot = rule_cases[i].dst_default != NULL };
+                     .compare_cpu = rule_cases[i].compare_cpu, .hard_reboot = rule_cases[i].dst_default != NULL,
+                     .hotplug_vcpus = rule_cases[i].hotplug };
         g_autoptr(MmPredictor) p = NULL;
         g_autofree char *rule = NULL;
         MmPrediction pr;
