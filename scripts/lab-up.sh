@@ -197,6 +197,8 @@ EOF
     cat > "$wrapper.new" <<EOF
 #!/bin/bash
 # lab-c's qemu-system-x86_64: the real one, with CPU features masked ($LAB_MASKED_FEATURES).
+# The real one: $(stat -c '%s bytes, modified %y' /usr/bin/qemu-system-x86_64) (a new QEMU rewrites
+# this wrapper, and libvirt then probes it anew).
 mask=",$(echo "$LAB_MASKED_FEATURES" | sed 's/,/=off,/g')=off"
 args=()
 cpu_next=0
@@ -346,8 +348,8 @@ mask_caps() {   # FILE: rewrites the x86_64 capabilities cache FILE in place; 0 
     { print }
   ' "$file" > "$tmp" || lab_die "lab-c: could not rewrite $file"
   if cmp -s "$file" "$tmp"; then rm -f "$tmp"; return 1; fi
-  chmod --reference="$file" "$tmp"
-  mv "$tmp" "$file"
+  # (set -e does not hold in a function called from a condition)
+  chmod --reference="$file" "$tmp" && mv "$tmp" "$file" || lab_die "lab-c: could not replace $file"
   return 0
 }
 mask_visible() {   # NAME IP INIT
@@ -356,16 +358,26 @@ mask_visible() {   # NAME IP INIT
   # libvirt probes an emulator when first asked for its capabilities.
   "${in_ns[@]}" virsh -q -c qemu:///system domcapabilities --virttype qemu --arch x86_64 > /dev/null ||
     lab_die "$name: libvirt could not probe its QEMU (see $h/log-libvirt/libvirtd.log)"
-  file=$(grep -l "<emulator>/usr/bin/qemu-system-x86_64</emulator>" "$h"/cache-libvirt/qemu/capabilities/*.xml 2>/dev/null | head -1)
+  file=$(grep -l "<emulator>/usr/bin/qemu-system-x86_64</emulator>" "$h"/cache-libvirt/qemu/capabilities/*.xml \
+         2>/dev/null || true)
+  file=${file%%$'\n'*}
   [[ -n $file ]] || lab_die "$name: libvirt wrote no capabilities cache for qemu-system-x86_64"
   mask_caps "$file" || return 0   # already as the older CPU reads
   "${in_ns[@]}" pkill -x libvirtd || true
-  for _ in $(seq 1 100); do
+  for i in $(seq 1 100); do
     "${in_ns[@]}" pgrep -x libvirtd > /dev/null || break
+    ((i == 100)) && "${in_ns[@]}" pkill -KILL -x libvirtd
     sleep 0.05
   done
+  "${in_ns[@]}" rm -f /run/libvirtd.pid
   "${in_ns[@]}" libvirtd -d || lab_die "$name: libvirtd did not restart (see $h/log-libvirt/libvirtd.log)"
   wait_host "$name" "$ip" "$init"
+  # libvirt must have kept the corrected entry; had it refused it, it would have probed anew.
+  "${in_ns[@]}" virsh -q -c qemu:///system domcapabilities --virttype qemu --arch x86_64 > /dev/null ||
+    lab_die "$name: libvirt answers no capabilities after its restart (see $h/log-libvirt/libvirtd.log)"
+  if mask_caps "$file"; then
+    lab_die "$name: libvirt did not keep the corrected capabilities cache ($file); MM_LAB_MASK_VISIBLE=0 runs the blind lab-c"
+  fi
 }
 if [[ ${MM_LAB_MASK_VISIBLE:-1} != 0 ]]; then
   while read -r kind name _ ip init _ hkind _; do
