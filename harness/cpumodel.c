@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "migmatrix/dossier.h"
+#include "migmatrix/guestcpu.h"
 #include "migmatrix/hosts.h"
 #include "migmatrix/util.h"
 #include "migmatrix/xml.h"
@@ -180,5 +181,34 @@ mm_cpu_features_missing(const MmCpuDef *a, const MmCpuDef *b)
         if (!b || !g_hash_table_contains(b->features, k))
             g_ptr_array_add(out, g_strdup(k));
     g_ptr_array_sort(out, by_name);
+    return out;
+}
+
+GPtrArray *
+mm_cpu_known_names(const char *arch, bool vendors, GError **error)
+{
+    /* libvirt has no API that lists them: its cpu_map's own index files, read like any XML
+     * input (no network, no entities). */
+    g_autofree char *file = mm_cpu_map_path(vendors ? "x86_vendors.xml" : "x86_features.xml");
+    g_autofree char *text = NULL;
+    g_autoptr(xmlDoc) doc = NULL;
+    g_autoptr(xmlXPathContext) ctx = NULL;
+    GPtrArray *out;
+
+    if (g_strcmp0(arch, "x86_64") != 0 && g_strcmp0(arch, "i686") != 0) {
+        g_set_error(error, MM_ERROR, MM_ERROR_INPUT, "no CPU %s names for %s (x86 only)",
+                    vendors ? "vendor" : "feature", arch ? arch : "?");
+        return NULL;
+    }
+    if (!g_file_get_contents(file, &text, NULL, error) || !(doc = mm_xml_parse(text, -1, file, error)))
+        return NULL;
+    ctx = xmlXPathNewContext(doc);
+    out = mm_xml_strings(ctx, NULL, vendors ? "/cpus/vendor/@name" : "/cpus/feature/@name");
+    g_ptr_array_sort(out, by_name);
+    for (guint i = 1; i < out->len;)   /* the files name each once; stay sorted and unique anyway */
+        if (strcmp(out->pdata[i - 1], out->pdata[i]) == 0)
+            g_ptr_array_remove_index(out, i);
+        else
+            i++;
     return out;
 }

@@ -118,6 +118,14 @@ mm_cpu_feature_map_load(const char *path, GError **error)
     return g_steal_pointer(&map);
 }
 
+char *
+mm_cpu_map_path(const char *file)
+{
+    const char *dir = g_getenv("MM_CPU_MAP_DIR");
+
+    return g_build_filename(dir && *dir ? dir : MM_CPU_MAP_DIR, file, NULL);
+}
+
 const MmCpuFeatureMap *
 mm_cpu_feature_map_default(GError **error)
 {
@@ -126,8 +134,7 @@ mm_cpu_feature_map_default(GError **error)
     static gsize done;
 
     if (g_once_init_enter(&done)) {
-        const char *dir = g_getenv("MM_CPU_MAP_DIR");
-        g_autofree char *path = g_build_filename(dir && *dir ? dir : MM_CPU_MAP_DIR, "x86_features.xml", NULL);
+        g_autofree char *path = mm_cpu_map_path("x86_features.xml");
         g_autoptr(GError) err = NULL;
 
         if (!(map = mm_cpu_feature_map_load(path, &err)))

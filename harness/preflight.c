@@ -125,13 +125,30 @@ matrix_of(const MmScenario *sc, const MmCase *c)
 /* A [cpu:NAME] as libvirt's cpu_map reads it, offline (the test driver, as predict does): an
  * unknown vendor or feature is found here, at its key, rather than when libvirt refuses the
  * domain. An unknown model is left to check_mode, which knows the host's models. Once per CPU. */
+/* The name libvirt refused is the last word of its message ("Unknown CPU feature pclmulqd"):
+ * the closest one libvirt's x86 models use, or NULL. */
+static char *
+name_hint(const char *message, bool vendor)
+{
+    const char *word = strrchr(message, ' ');
+    g_autoptr(GPtrArray) known = mm_cpu_known_names("x86_64", vendor, NULL);
+    const char *hint;
+
+    if (!word || !known)
+        return NULL;
+    word++;
+    g_ptr_array_add(known, NULL);
+    hint = mm_suggest(word, (const char *const *)known->pdata, -1);
+    return hint && strcmp(hint, word) != 0 ? g_strdup(hint) : NULL;
+}
+
 static void
 check_named_cpu(Preflight *pf, const MmNamedCpu *n, const MmGuest *g)
 {
     g_autoptr(GPtrArray) feats = g_ptr_array_new();
     g_autoptr(GError) err = NULL;
     g_autoptr(MmCpuDef) d = NULL;
-    g_autofree char *xml = NULL, *group = NULL;
+    g_autofree char *xml = NULL, *group = NULL, *hint = NULL;
     const char *key = NULL;
 
     if (strcmp(g->arch, "x86_64") != 0 || said(pf, "cpu %s", n->name))
@@ -155,9 +172,10 @@ check_named_cpu(Preflight *pf, const MmNamedCpu *n, const MmGuest *g)
     if (!key)
         return;
     group = g_strdup_printf("cpu:%s", n->name);
+    hint = name_hint(err->message, strcmp(key, "vendor") == 0);
     mm_problems_add(pf->problems, MM_PROBLEM_ERROR, n->file, mm_scenario_key_line(pf->sc, n->file, group, key), group,
-                    key, "libvirt's x86 cpu_map refuses it (%s); use the names of /usr/share/libvirt/cpu_map/"
-                    "x86_*.xml", err->message);
+                    key, "libvirt's x86 cpu_map refuses it (%s)%s%s%s; use the names of /usr/share/libvirt/cpu_map/"
+                    "x86_*.xml", err->message, hint ? "; did you mean '" : "", hint ? hint : "", hint ? "'?" : "");
 }
 
 /* MODE on HOST for guest G: a model its hypervisor knows, a mode its virt type expresses.

@@ -450,6 +450,39 @@ test_named_cpus(void **state)
     }
 }
 
+/* The names a did-you-mean offers for a refused [cpu:NAME] feature or vendor: libvirt's cpu_map's. */
+static void
+test_known_names(void **state)
+{
+    g_autoptr(GPtrArray) feats = mm_cpu_known_names("x86_64", false, NULL);
+    g_autoptr(GPtrArray) vendors = mm_cpu_known_names("x86_64", true, NULL);
+    static const char *const some[] = { "aes", "pclmuldq", "sse4.2", "avx512f", "svm", "vmx" };
+
+    (void)state;
+    assert_non_null(feats);
+    assert_non_null(vendors);
+    for (gsize i = 0; i < G_N_ELEMENTS(some); i++)
+        if (!g_ptr_array_find_with_equal_func(feats, some[i], g_str_equal, NULL))
+            fail_msg("libvirt's x86 cpu_map does not name %s", some[i]);
+    assert_false(g_ptr_array_find_with_equal_func(feats, "pclmulqdq", g_str_equal, NULL)); /* QEMU's name */
+    for (guint i = 1; i < feats->len; i++)
+        assert_true(strcmp(feats->pdata[i - 1], feats->pdata[i]) < 0);   /* sorted, no repeats */
+    g_ptr_array_add(feats, NULL);
+    g_ptr_array_add(vendors, NULL);
+    assert_string_equal(mm_suggest("pclmulqd", (const char *const *)feats->pdata, -1), "pclmuldq");
+    assert_string_equal(mm_suggest("Intle", (const char *const *)vendors->pdata, -1), "Intel");
+    assert_true(g_strv_contains((const char *const *)vendors->pdata, "Hygon"));
+    assert_true(g_strv_contains((const char *const *)vendors->pdata, "AMD"));
+    {
+        g_autoptr(GError) err = NULL;
+        g_autoptr(GPtrArray) none = mm_cpu_known_names("nonesuch", false, &err);
+
+        assert_null(none);
+        assert_non_null(err);
+        assert_non_null(strstr(err->message, "no CPU feature names for nonesuch (x86 only)"));
+    }
+}
+
 int
 main(void)
 {
@@ -461,6 +494,7 @@ main(void)
         cmocka_unit_test(test_baseline_is_libvirts),
         cmocka_unit_test(test_baseline_host_cpus_as_libvirt),
         cmocka_unit_test(test_named_cpus),
+        cmocka_unit_test(test_known_names),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,6 +1,7 @@
 /* cpumodel.h: libvirt's own CPU logic, offline.
  *
- * The predictor and `baseline` never decode CPUID or read cpu_map themselves. They hand CPU
+ * The predictor and `baseline` never decode CPUID or read cpu_map themselves (they read only
+ * its names, for a did-you-mean: mm_cpu_known_names). They hand CPU
  * descriptions to libvirt's x86 CPU driver through virConnectBaselineCPU on the test driver
  * (test:///default: in the library, no daemon, no host), which uses the installed cpu_map.
  * This file is the only place that does so.
@@ -39,6 +40,11 @@ MmCpuDef *mm_cpu_expand(const char *xml, GError **error);
  * feature rather than the model's extras. Fails with libvirt's message ("CPU vendors do not
  * match") when there is none. */
 char *mm_cpu_baseline(const char *const *xmls, guint n, bool expand, GError **error);
+
+/* The feature names (VENDORS false) or vendor names (VENDORS true) of libvirt's x86 cpu_map
+ * (x86_features.xml, x86_vendors.xml, where mm_cpu_map_path finds them), sorted: for a
+ * did-you-mean when libvirt refuses a name; x86 only. */
+GPtrArray *mm_cpu_known_names(const char *arch, bool vendors, GError **error);
 
 /* Parses a <cpu> element (guest or host form) into a definition, features as written. */
 MmCpuDef *mm_cpu_def_parse(const char *xml, GError **error);
