@@ -102,6 +102,25 @@ probe_import(const char *host, const char *virt_type, char **files, const char *
                             "baseline cannot use this dossier\n", host);
         }
     }
+    /* A capture from another libvirt may name a model this one's cpu_map does not know (a newer
+     * libvirt's "Haswell-v2"): say so now, not when baseline or predict meets it. */
+    if (mm_facts_get(facts, "arch")) {
+        const char *const what[] = { "host CPU", "host-model CPU" };
+        const char *const present[] = { mm_facts_get(facts, "cpu_model"),
+                                        mm_facts_get_vt(facts, virt_type, "host_model_cpu") };
+
+        for (guint i = 0; i < G_N_ELEMENTS(what); i++) {
+            g_autoptr(GError) bad = NULL;
+            g_autoptr(MmCpuDef) d = NULL;
+
+            if (!present[i])
+                continue;
+            if (!(d = mm_cpu_from_facts(facts, i ? virt_type : NULL, mm_facts_get(facts, "arch"), NULL, &bad)))
+                fprintf(stderr, "warning: %s: this libvirt's cpu_map cannot use its %s (%s): a capture from another "
+                                "libvirt version? predict and baseline will refuse what needs it\n",
+                        host, what[i], bad->message);
+        }
+    }
     mm_facts_set(facts, "source", "import");
     mm_facts_set(facts, "import_files", sources);
     if (!(store = mm_store_open(db, &err)) ||

@@ -450,6 +450,38 @@ test_named_cpus(void **state)
     }
 }
 
+/* A capture whose host CPU model this libvirt's cpu_map does not know (a newer libvirt's
+ * versioned name) is recorded, with a warning that names it. */
+static void
+test_import_unknown_model(void **state)
+{
+    const Fixture *f = *state;
+    g_autofree char *db = g_build_filename(f->dir, "newer.db", NULL);
+    g_autofree char *xml = g_build_filename(f->dir, "newer-host.xml", NULL);
+    const char *args[] = { "probe", "--import", "newer", "--db", db, xml, NULL };
+    g_autofree char *out = NULL, *err = NULL;
+
+    assert_true(g_file_set_contents(xml,
+                                    "<cpu>\n  <arch>x86_64</arch>\n  <model>Haswell-v2</model>\n  <vendor>Intel</vendor>\n"
+                                    "  <feature name='vmx'/>\n</cpu>\n",
+                                    -1, NULL));
+    assert_int_equal(mm_test_run_migmatrix(args, &out, &err), 0);
+    assert_non_null(strstr(err, "warning: newer: this libvirt's cpu_map cannot use its host CPU ("));
+    assert_non_null(strstr(err, "Haswell-v2"));
+    assert_non_null(strstr(err, "recorded newer from 1 file(s)"));
+    g_free(err);
+    err = NULL;
+    g_free(out);
+    out = NULL;
+    /* A model it knows: no warning. */
+    assert_true(g_file_set_contents(xml,
+                                    "<cpu>\n  <arch>x86_64</arch>\n  <model>Haswell-noTSX</model>\n  <vendor>Intel</vendor>\n"
+                                    "</cpu>\n",
+                                    -1, NULL));
+    assert_int_equal(mm_test_run_migmatrix(args, &out, &err), 0);
+    assert_null(strstr(err, "warning"));
+}
+
 /* The names a did-you-mean offers for a refused [cpu:NAME] feature or vendor: libvirt's cpu_map's. */
 static void
 test_known_names(void **state)
@@ -495,6 +527,7 @@ main(void)
         cmocka_unit_test(test_baseline_host_cpus_as_libvirt),
         cmocka_unit_test(test_named_cpus),
         cmocka_unit_test(test_known_names),
+        cmocka_unit_test(test_import_unknown_model),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
