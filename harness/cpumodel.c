@@ -204,11 +204,6 @@ mm_cpu_known_names(const char *arch, bool vendors, GError **error)
         return NULL;
     ctx = xmlXPathNewContext(doc);
     out = mm_xml_strings(ctx, NULL, vendors ? "/cpus/vendor/@name" : "/cpus/feature/@name");
-    g_ptr_array_sort(out, by_name);
-    for (guint i = 1; i < out->len;)   /* the files name each once; stay sorted and unique anyway */
-        if (strcmp(out->pdata[i - 1], out->pdata[i]) == 0)
-            g_ptr_array_remove_index(out, i);
-        else
-            i++;
+    g_ptr_array_sort(out, by_name);   /* each file names each once */
     return out;
 }

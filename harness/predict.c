@@ -3,11 +3,12 @@
  * A case is up to five stages, as the cycle runs them: start on the source, migrate to the
  * destination, a vCPU plug and unplug there (hotplug_vcpus), hard reboot there in the node's
  * default mode, migrate back. Each stage asks the rules of its kind (START rules for start and
- * reboot, MOVE rules for the two migrations, HOTPLUG rules for the hot-plug) in table order; the first that gives a verdict decides the stage. A failed stage ends the
- * case with that stage's outcome; a changed CPU is remembered and the case goes on (the
- * engine, too, reports cpu-changed only when nothing failed); an unknown stage makes the case
- * unknown. Verdicts are cached per host (start, hot-plug) and per host triple (move), so a 1e5-case plan
- * costs a few libvirt calls per host and model. */
+ * reboot, MOVE rules for the two migrations, HOTPLUG rules for the hot-plug) in table order;
+ * the first that gives a verdict decides the stage. A failed stage ends the case with that
+ * stage's outcome; a changed CPU is remembered and the case goes on (the engine, too, reports
+ * cpu-changed only when nothing failed); an unknown stage makes the case unknown. Verdicts are
+ * cached per host (start, hot-plug) and per host triple (move), so a 1e5-case plan costs a few
+ * libvirt calls per host and model. */
 #include "migmatrix/predict.h"
 
 #include <stdio.h>
@@ -119,6 +120,15 @@ static const char *
 vt_fact(const HostCpu *h, const char *name)
 {
     return h->d && h->d->facts ? mm_facts_get_vt(h->d->facts, h->vt, name) : NULL;
+}
+
+/* H's QEMU as MAJOR.MINOR; false when the dossier does not say. */
+static bool
+qemu_version(const HostCpu *h, guint *major, guint *minor)
+{
+    const char *qv = fact(h, "qemu_version");
+
+    return qv && sscanf(qv, "%u.%u", major, minor) == 2;
 }
 
 static const char *
@@ -277,7 +287,7 @@ check_maximum_qemu(Ctx *x)
     const char *qv = fact(x->on, "qemu_version");
     guint major = 0, minor = 0;
 
-    if (x->mode->kind != MM_MODE_MAXIMUM || !qv || sscanf(qv, "%u.%u", &major, &minor) != 2 ||
+    if (x->mode->kind != MM_MODE_MAXIMUM || !qemu_version(x->on, &major, &minor) ||
         g_strcmp0(arch_of(x->on), "x86_64") != 0)
         return V_NEXT;
     if (major > 2 || (major == 2 && minor >= 9))
@@ -437,7 +447,7 @@ check_hotplug_tcg(Ctx *x)
 
     if (strcmp(x->to->host->virt_type, "qemu") != 0)
         return V_NEXT;
-    if (qv && sscanf(qv, "%u.%u", &major, &minor) == 2 && major == 7 && minor == 2) {
+    if (qemu_version(x->to, &major, &minor) && major == 7 && minor == 2) {
         x->detail = g_strdup_printf("vCPU unplug on %s under TCG: QEMU %s sends no DEVICE_DELETED for it, and "
                                     "libvirt times out", x->to->host->name, qv);
         return V_FAIL;

@@ -122,11 +122,8 @@ matrix_of(const MmScenario *sc, const MmCase *c)
     return NULL;
 }
 
-/* A [cpu:NAME] as libvirt's cpu_map reads it, offline (the test driver, as predict does): an
- * unknown vendor or feature is found here, at its key, rather than when libvirt refuses the
- * domain. An unknown model is left to check_mode, which knows the host's models. Once per CPU. */
 /* The name libvirt refused is the last word of its message ("Unknown CPU feature pclmulqd"):
- * the closest one libvirt's x86 models use, or NULL. */
+ * the closest name libvirt's x86 cpu_map has, or NULL. */
 static char *
 name_hint(const char *message, bool vendor)
 {
@@ -142,6 +139,9 @@ name_hint(const char *message, bool vendor)
     return hint && strcmp(hint, word) != 0 ? g_strdup(hint) : NULL;
 }
 
+/* A [cpu:NAME] as libvirt's cpu_map reads it, offline (the test driver, as predict does): an
+ * unknown vendor or feature is found here, at its key, rather than when libvirt refuses the
+ * domain. An unknown model is left to check_mode, which knows the host's models. Once per CPU. */
 static void
 check_named_cpu(Preflight *pf, const MmNamedCpu *n, const MmGuest *g)
 {

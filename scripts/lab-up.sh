@@ -353,10 +353,11 @@ mask_caps() {   # FILE: rewrites the x86_64 capabilities cache FILE in place; 0 
   return 0
 }
 mask_visible() {   # NAME IP INIT
-  local name=$1 ip=$2 init=$3 h=$LAB_DIR/hosts/$1 file="" in_ns
+  local name=$1 ip=$2 init=$3 h=$LAB_DIR/hosts/$1 file="" in_ns domcaps
   in_ns=(nsenter -t "$init" -m -n -u -p env "PATH=$LAB_DIR/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+  domcaps=("${in_ns[@]}" virsh -q -c qemu:///system domcapabilities --virttype qemu --arch x86_64)
   # libvirt probes an emulator when first asked for its capabilities.
-  "${in_ns[@]}" virsh -q -c qemu:///system domcapabilities --virttype qemu --arch x86_64 > /dev/null ||
+  "${domcaps[@]}" > /dev/null ||
     lab_die "$name: libvirt could not probe its QEMU (see $h/log-libvirt/libvirtd.log)"
   file=$(grep -l "<emulator>/usr/bin/qemu-system-x86_64</emulator>" "$h"/cache-libvirt/qemu/capabilities/*.xml \
          2>/dev/null || true)
@@ -373,7 +374,7 @@ mask_visible() {   # NAME IP INIT
   "${in_ns[@]}" libvirtd -d || lab_die "$name: libvirtd did not restart (see $h/log-libvirt/libvirtd.log)"
   wait_host "$name" "$ip" "$init"
   # libvirt must have kept the corrected entry; had it refused it, it would have probed anew.
-  "${in_ns[@]}" virsh -q -c qemu:///system domcapabilities --virttype qemu --arch x86_64 > /dev/null ||
+  "${domcaps[@]}" > /dev/null ||
     lab_die "$name: libvirt answers no capabilities after its restart (see $h/log-libvirt/libvirtd.log)"
   if mask_caps "$file"; then
     lab_die "$name: libvirt did not keep the corrected capabilities cache ($file); MM_LAB_MASK_VISIBLE=0 runs the blind lab-c"

@@ -19,11 +19,10 @@ typedef struct _MmCpuFeatureMap MmCpuFeatureMap;
 
 /* Loads libvirt's x86 feature definitions from PATH (x86_features.xml). */
 MmCpuFeatureMap *mm_cpu_feature_map_load(const char *path, GError **error);
-
-/* FILE in libvirt's cpu_map directory: $MM_CPU_MAP_DIR when set, else the build's. */
-char *mm_cpu_map_path(const char *file);
 void mm_cpu_feature_map_free(MmCpuFeatureMap *map);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MmCpuFeatureMap, mm_cpu_feature_map_free)
+/* FILE in libvirt's cpu_map directory: $MM_CPU_MAP_DIR when set, else the build's. */
+char *mm_cpu_map_path(const char *file);
 /* The installed libvirt's map (MM_CPU_MAP_DIR, or $MM_CPU_MAP_DIR), loaded once. */
 const MmCpuFeatureMap *mm_cpu_feature_map_default(GError **error);
 /* How many features the map defines through CPUID. */
