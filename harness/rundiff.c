@@ -156,6 +156,8 @@ mm_run_diff(MmStore *store, gint64 a, gint64 b, GError **error)
 
     d->incomplete = d->not_run_a || d->counts[MM_DIFF_NOT_RUN] || strcmp(d->a->status, "done") != 0 ||
                     strcmp(d->b->status, "done") != 0;
+    d->scenario_changed = d->a->scenario_hash && d->b->scenario_hash &&
+                          strcmp(d->a->scenario_hash, d->b->scenario_hash) != 0;
     if (!(hosts_a = mm_store_hosts_list(store, a, error))) {
         mm_run_diff_free(d);
         return NULL;
@@ -211,6 +213,17 @@ mm_run_diff_incomplete_text(const MmRunDiff *d)
     return g_string_free(g_steal_pointer(&out), FALSE);
 }
 
+char *
+mm_run_diff_scenario_text(const MmRunDiff *d)
+{
+    if (!d->scenario_changed)
+        return NULL;
+    return g_strdup_printf("the scenario changed between the runs (%s sha256 %.12s, then %s sha256 %.12s): a case ID "
+                           "may stand for another CPU, guest or host definition in run %" G_GINT64_FORMAT,
+                           d->a->scenario_path ? d->a->scenario_path : "-", d->a->scenario_hash,
+                           d->b->scenario_path ? d->b->scenario_path : "-", d->b->scenario_hash, d->run_b);
+}
+
 void
 mm_run_diff_text(const MmRunDiff *d, bool md, GString *out)
 {
@@ -232,6 +245,11 @@ mm_run_diff_text(const MmRunDiff *d, bool md, GString *out)
     }
     if (incomplete)
         g_string_append_printf(out, "%sINCOMPLETE: %s%s\n\n", md ? "**" : "", incomplete, md ? "**" : "");
+    if (d->scenario_changed) {
+        g_autofree char *changed = mm_run_diff_scenario_text(d);
+
+        g_string_append_printf(out, "%s\n\n", changed);
+    }
     if (md && d->cases->len)
         g_string_append(out, "| case | label | before | after |\n|---|---|---|---|\n");
     for (guint i = 0; i < d->cases->len; i++) {
@@ -300,6 +318,9 @@ mm_run_diff_json(const MmRunDiff *d, GString *out)
     mm_json_kv_int(&j, "run_b", d->run_b);
     mm_json_kv_int(&j, "unexpected_b", d->unexpected_b);
     mm_json_kv_bool(&j, "incomplete", d->incomplete);
+    mm_json_kv_bool(&j, "scenario_changed", d->scenario_changed);
+    mm_json_kv_string(&j, "scenario_sha256_a", d->a->scenario_hash);
+    mm_json_kv_string(&j, "scenario_sha256_b", d->b->scenario_hash);
     {
         g_autofree char *why = mm_run_diff_incomplete_text(d);
         mm_json_kv_string(&j, "incomplete_reason", why);

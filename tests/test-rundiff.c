@@ -171,6 +171,64 @@ test_new_mispredictions(void **state)
     }
 }
 
+/* Three runs: two of one scenario, a third after it changed (say a rewritten [cpu:BASELINE]),
+ * and one of unknown hash (stored before hashes, or merged): only a known change is told. */
+static void
+test_scenario_changed(void **state)
+{
+    g_autofree char *dir = g_dir_make_tmp("mm-diff-XXXXXX", NULL);
+    g_autofree char *db = g_build_filename(dir, "diff.db", NULL);
+    g_autoptr(MmStore) s = mm_store_open(db, NULL);
+    static const char *const hashes[] = {
+        "1111111111111111111111111111111111111111111111111111111111111111",
+        "1111111111111111111111111111111111111111111111111111111111111111",
+        "2222222222222222222222222222222222222222222222222222222222222222", NULL,
+    };
+    gint64 run[G_N_ELEMENTS(hashes)];
+
+    (void)state;
+    for (guint i = 0; i < G_N_ELEMENTS(hashes); i++) {
+        run[i] = mm_store_run_begin(s, "run", "nightly", i == 2 ? "baseline-check.ini" : "x.ini", hashes[i], NULL);
+        assert_true(run[i] > 0);
+        add_case(s, run[i], "a>b/g/custom:BASELINE", "pass", NULL, false);
+        assert_true(mm_store_run_end(s, run[i], "done", NULL));
+    }
+    {
+        g_autoptr(MmRunDiff) same = mm_run_diff(s, run[0], run[1], NULL);
+        g_autoptr(MmRunDiff) changed = mm_run_diff(s, run[1], run[2], NULL);
+        g_autoptr(MmRunDiff) unknown = mm_run_diff(s, run[2], run[3], NULL);
+        g_autoptr(GString) text = g_string_new(NULL), md = g_string_new(NULL), json = g_string_new(NULL);
+        g_autofree char *none = NULL;
+
+        assert_non_null(same);
+        assert_non_null(changed);
+        assert_non_null(unknown);
+        assert_false(same->scenario_changed);
+        assert_true(changed->scenario_changed);
+        assert_false(unknown->scenario_changed);
+        none = mm_run_diff_scenario_text(same);
+        assert_null(none);
+        mm_run_diff_text(changed, false, text);
+        assert_non_null(strstr(text->str, "the scenario changed between the runs (x.ini sha256 111111111111, then "
+                                          "baseline-check.ini sha256 222222222222): a case ID may stand for another "
+                                          "CPU, guest or host definition in run 3\n"));
+        mm_run_diff_text(changed, true, md);
+        assert_non_null(strstr(md->str, "the scenario changed between the runs"));
+        mm_run_diff_json(changed, json);
+        assert_non_null(strstr(json->str, "\"scenario_changed\": true"));
+        assert_non_null(strstr(json->str, "\"scenario_sha256_b\": \"2222"));
+        g_string_truncate(text, 0);
+        mm_run_diff_text(same, false, text);
+        assert_null(strstr(text->str, "scenario changed"));
+        /* Told, not gated: the same outcomes pass the gate. */
+        assert_int_equal(changed->counts[MM_DIFF_NEW_FAIL], 0);
+    }
+    {
+        g_autofree char *rm = g_strdup_printf("rm -rf '%s'", dir);
+        assert_int_equal(system(rm), 0);
+    }
+}
+
 static int
 run_diff(const char *db, gint64 a, gint64 b)
 {
@@ -259,6 +317,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_new_mispredictions),
         cmocka_unit_test(test_labels_and_drift),
+        cmocka_unit_test(test_scenario_changed),
         cmocka_unit_test(test_exit_code),
         cmocka_unit_test(test_unfinished_runs),
     };

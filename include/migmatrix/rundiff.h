@@ -54,6 +54,10 @@ typedef struct {
     MmRunRecord *a, *b;
     guint not_run_a;
     bool incomplete;
+    /* Both runs name their scenario's hash (files and includes) and the hashes differ: a case ID
+     * may stand for another CPU or guest than it did (a rewritten [cpu:BASELINE]). Told, not
+     * gated: a changed matrix is what new-case and gone are for. */
+    bool scenario_changed;
 } MmRunDiff;
 
 void mm_run_diff_free(MmRunDiff *d);
@@ -62,5 +66,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MmRunDiff, mm_run_diff_free)
 MmRunDiff *mm_run_diff(MmStore *store, gint64 a, gint64 b, GError **error);
 /* "run 3 is running, 5 of its 8 cases have no outcome; …", or NULL when both runs are finished. */
 char *mm_run_diff_incomplete_text(const MmRunDiff *d);
+/* NULL unless the scenario's hash changed between the runs. */
+char *mm_run_diff_scenario_text(const MmRunDiff *d);
 void mm_run_diff_text(const MmRunDiff *d, bool markdown, GString *out);
 void mm_run_diff_json(const MmRunDiff *d, GString *out);
