@@ -217,6 +217,24 @@ mm_cmd_probe(int argc, char **argv)
         g_thread_pool_push(pool, job, NULL);
     }
     g_thread_pool_free(pool, FALSE, TRUE);
+    /* The live CPUs the plan's predictions need, on the hosts that answered. */
+    {
+        g_autoptr(GHashTable) host_facts = g_hash_table_new(NULL, NULL);
+        g_autoptr(MmMatrix) plan = mm_matrix_expand(sc, NULL);
+        guint asked = 0;
+
+        for (guint i = 0; i < jobs->len; i++) {
+            ProbeJob *job = jobs->pdata[i];
+
+            if (!job->error)
+                g_hash_table_insert(host_facts, (gpointer)job->host, job->facts);
+        }
+        if (plan)
+            asked = mm_probe_live_cpus_for_plan(plan->cases, host_facts);
+        if (asked)
+            fprintf(stderr, "probed %u live CPU(s) for predict: custom models one host's QEMU blocks and another's "
+                            "not (qemu.live_cpu.*)\n", asked);
+    }
 
     for (guint i = 0; i < jobs->len; i++) {
         ProbeJob *job = jobs->pdata[i];

@@ -283,6 +283,8 @@ snapshot_hosts(MmScenario *sc, const Work *w, MmStore *store, gint64 run, GError
     while (g_hash_table_iter_next(&it, &host, NULL))
         g_thread_pool_push(pool, host, NULL);
     g_thread_pool_free(pool, FALSE, TRUE);
+    /* The live CPUs the cases' predictions need (few: a model one host blocks and the other not). */
+    mm_probe_live_cpus_for_plan(w->cases, facts);
     /* Stored with their place in the scenario, so reports list hosts as the scenario does
      * (shards merged too). */
     for (guint i = 0; i < sc->hosts->len; i++) {

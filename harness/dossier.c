@@ -244,6 +244,33 @@ mm_dossier_parse_cpu(const char *xml, const char *name, const char *virt_type, G
 }
 
 bool
+mm_dossier_parse_live_cpu(const char *xml, const char *name, const char *virt_type, const char *model,
+                          GHashTable *facts, GError **error)
+{
+    g_autoptr(xmlDoc) doc = NULL;
+    g_autoptr(xmlXPathContext) ctx = NULL;
+    g_autofree char *got = NULL;
+    const char *const policies[] = { "require", "disable" };
+
+    if (!open_doc(xml, name, "domain", &doc, &ctx, error))
+        return false;
+    got = mm_xml_string(ctx, NULL, "/domain/cpu[@mode='custom']/model");
+    if (g_strcmp0(got, model) != 0) {
+        g_set_error(error, MM_ERROR, MM_ERROR_INPUT, "%s: the live CPU is %s, not custom:%s", name,
+                    got ? got : "no custom model", model);
+        return false;
+    }
+    for (guint i = 0; i < G_N_ELEMENTS(policies); i++) {
+        g_autofree char *xp = g_strdup_printf("/domain/cpu/feature[@policy='%s']/@name", policies[i]);
+        g_autofree char *key = g_strdup_printf("%s.live_cpu.%s.%s", virt_type, model, policies[i]);
+        g_autoptr(GPtrArray) names = mm_xml_strings(ctx, NULL, xp);
+
+        set_list(facts, key, names);
+    }
+    return true;
+}
+
+bool
 mm_dossier_import_file(const char *path, const char *virt_type, GHashTable *facts, GError **error)
 {
     g_autofree char *text = NULL;

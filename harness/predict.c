@@ -53,7 +53,8 @@ typedef struct {
     char *cpu_why;
 } HostCpu;
 
-typedef enum { V_NEXT, V_OK, V_FAIL, V_CHANGED, V_UNKNOWN } Verdict;
+/* V_FAIL_PAST_COMPARE: a move that fails although the CPU compare before it passes. */
+typedef enum { V_NEXT, V_OK, V_FAIL, V_FAIL_PAST_COMPARE, V_CHANGED, V_UNKNOWN } Verdict;
 
 typedef struct {
     Verdict v;
@@ -466,13 +467,16 @@ check_hotplug_tcg(Ctx *x)
  * model's features cannot land where they are blocked ("missing features"). One started without
  * them may or may not land where they are not: libvirt recorded as disabled the blocked features
  * its cpu_map model names, but QEMU's model can have more (QEMU's Westmere has pclmulqdq, libvirt
- * 9.0's does not), and the destination refuses those ("extra features"). Which features are
- * blocked is not in the domain capabilities, so that move is unknown. */
+ * 9.0's does not), and the destination refuses those ("extra features"). The domain capabilities
+ * do not say which; the live CPUs a probe records do (VT.live_cpu.MODEL, mm_probe_live_cpus):
+ * what the destination's QEMU adds to libvirt's model and the origin's did not is refused. Without
+ * them the move is unknown. */
 static Verdict
 check_custom_tcg_move(Ctx *x)
 {
     const char *m = mm_cpu_mode_model(x->mode);
     bool there, here;
+    g_autofree char *kreq = g_strdup_printf("live_cpu.%s.require", m);
 
     if (x->mode->kind != MM_MODE_CUSTOM || x->origin == x->to ||
         strcmp(x->to->host->virt_type, "qemu") != 0 || strcmp(x->origin->host->virt_type, "qemu") != 0 ||
@@ -487,10 +491,33 @@ check_custom_tcg_move(Ctx *x)
         return V_FAIL;
     }
     if (!here && there && mm_facts_list_has(vt_fact(x->origin, "custom_unusable"), m)) {
-        x->detail = g_strdup_printf("%s started on %s without the features QEMU blocks there; whether libvirt names them "
-                                    "all in its model (else: extra features on %s) is not in the dossiers",
-                                    m, x->origin->host->name, x->to->host->name);
-        return V_UNKNOWN;
+        const char *gave_here = vt_fact(x->origin, kreq), *gave_there = vt_fact(x->to, kreq);
+        g_auto(GStrv) extra = NULL;
+        g_autoptr(GPtrArray) refused = g_ptr_array_new();
+
+        /* A named CPU adds its own features to the model; its live CPU is not what was probed. */
+        if (x->mode->named || !gave_here || !gave_there) {
+            x->detail = g_strdup_printf("%s started on %s without the features QEMU blocks there; whether libvirt names "
+                                        "them all in its model (else: extra features on %s) needs both hosts' live "
+                                        "CPU of it (`migmatrix probe` records it)",
+                                        m, x->origin->host->name, x->to->host->name);
+            return V_UNKNOWN;
+        }
+        extra = g_strsplit(gave_there, ",", -1);
+        for (guint i = 0; extra[i]; i++)
+            if (*extra[i] && !mm_facts_list_has(gave_here, extra[i]))
+                g_ptr_array_add(refused, extra[i]);
+        if (refused->len) {
+            g_autofree char *list = NULL;
+
+            g_ptr_array_add(refused, NULL);
+            list = g_strjoinv(", ", (char **)refused->pdata);
+            x->detail = g_strdup_printf("%s's QEMU gives custom:%s %s beyond libvirt's model, and %s's did not: the "
+                                        "destination refuses the incoming CPU (extra features)",
+                                        x->to->host->name, m, list, x->origin->host->name);
+            /* libvirt's model has all it needs there: the compare passes. */
+            return V_FAIL_PAST_COMPARE;
+        }
     }
     return V_NEXT;
 }
@@ -639,7 +666,8 @@ static const Rule rules[] = {
         "libvirt keeps counting the vCPU" },
       HOTPLUG, check_hotplug_tcg },
     { { "custom-tcg-move", "under TCG a custom model moves only where QEMU blocks none of the features the guest "
-        "has; one started without blocked features is unknown", "qemuProcessUpdateLiveGuestCPU fixes the guest CPU "
+        "has; one started without blocked features fails where QEMU's model gives a feature libvirt's lacks (the "
+        "hosts' live CPUs), and is unknown without them", "qemuProcessUpdateLiveGuestCPU fixes the guest CPU "
         "(check='full'); the destination's qemuProcessVerifyCPUFeatures: missing or extra features" },
       MOVE, check_custom_tcg_move },
     { { "custom-dest", "custom:MODEL migrates when the model starts on the destination",
@@ -821,7 +849,9 @@ mm_predict_case(MmPredictor *p, const MmCase *c, MmPrediction *out)
             continue;
         }
         out->unknown = r->v == V_UNKNOWN;
-        out->outcome = stages[i].fail;
+        out->outcome = r->v == V_FAIL_PAST_COMPARE && stages[i].fail == MM_OUTCOME_PRECHECK_INCOMPATIBLE
+                           ? MM_OUTCOME_MIGRATE_FAILED
+                           : stages[i].fail;
         out->rule = r->rule;
         out->stage = stages[i].name;
         out->reason = g_strdup(r->detail);
@@ -850,4 +880,23 @@ mm_predict_case(MmPredictor *p, const MmCase *c, MmPrediction *out)
     out->outcome = MM_OUTCOME_PASS;
     out->rule = "pass";
     out->stage = "cycle";
+}
+
+const char *
+mm_predict_live_cpu_model(const MmCase *c, GHashTable *src_facts, GHashTable *dst_facts)
+{
+    const char *m = c->mode->model, *arch = mm_facts_get(src_facts, "arch");
+    bool src_usable, dst_usable;
+
+    /* check_custom_tcg_move's case: a plain model, TCG at both ends, the hosts' own arch. */
+    if (c->mode->kind != MM_MODE_CUSTOM || c->mode->named || strcmp(c->src->virt_type, "qemu") != 0 ||
+        strcmp(c->dst->virt_type, "qemu") != 0 || !arch || g_strcmp0(arch, mm_facts_get(dst_facts, "arch")) != 0 ||
+        (c->guest->arch && strcmp(c->guest->arch, arch) != 0))
+        return NULL;
+    src_usable = mm_facts_list_has(mm_facts_get(src_facts, "qemu.custom_usable"), m);
+    dst_usable = mm_facts_list_has(mm_facts_get(dst_facts, "qemu.custom_usable"), m);
+    if (src_usable == dst_usable ||
+        !mm_facts_list_has(mm_facts_get(src_usable ? dst_facts : src_facts, "qemu.custom_unusable"), m))
+        return NULL;
+    return m;
 }

@@ -3,9 +3,12 @@
 #include "migmatrix/probe.h"
 
 #include <string.h>
+#include <unistd.h>
 
+#include "migmatrix/domxml.h"
 #include "migmatrix/dossier.h"
 #include "migmatrix/hosts.h"
+#include "migmatrix/predict.h"
 #include "migmatrix/util.h"
 
 /* "model name\t: Intel(R) Xeon(R) …" → value of the first line starting with KEY. */
@@ -135,4 +138,124 @@ mm_probe_host(const MmHost *host, GHashTable *facts, GError **error)
         }
     }
     return probe_ssh(host, facts, error);
+}
+
+/* The smallest domain that makes QEMU build the CPU: no disk, no device, 32 MiB. Named with our
+ * prefix but without our metadata, so a run's leftover sweep leaves it to its own connection. */
+static char *
+live_cpu_xml(const MmHost *host, const char *arch, const char *model)
+{
+    g_autofree char *m = g_markup_escape_text(model, -1);
+    g_autofree char *a = g_markup_escape_text(arch, -1);
+
+    return g_strdup_printf("<domain type='%s'>\n"
+                           "  <name>" MM_DOMAIN_PREFIX "probe-cpu-%d-%s</name>\n"
+                           "  <memory unit='MiB'>32</memory>\n"
+                           "  <vcpu>1</vcpu>\n"
+                           "  <os><type arch='%s'>hvm</type></os>\n"
+                           "  <cpu mode='custom' match='exact'><model fallback='forbid'>%s</model></cpu>\n"
+                           "  <devices/>\n"
+                           "</domain>\n",
+                           strcmp(host->virt_type, "kvm") == 0 ? "kvm" : "qemu", (int)getpid(), m, a, m);
+}
+
+bool
+mm_probe_live_cpus(const MmHost *host, GPtrArray *models, GHashTable *facts, GError **error)
+{
+    g_autoptr(virConnect) conn = NULL;
+    const char *arch = mm_facts_get(facts, "arch");
+
+    if (!models->len || !arch)
+        return true;
+    if (!(conn = mm_host_open(host, error)))
+        return false;
+    for (guint i = 0; i < models->len; i++) {
+        const char *model = models->pdata[i];
+        g_autofree char *xml = live_cpu_xml(host, arch, model);
+        g_autofree char *key = g_strdup_printf("%s.live_cpu.%s.error", host->virt_type, model);
+        g_autofree char *live = NULL;
+        g_autoptr(GError) bad = NULL;
+        /* AUTODESTROY: gone with this connection even if the destroy below never runs. */
+        virDomainPtr dom = virDomainCreateXML(conn, xml, VIR_DOMAIN_START_PAUSED | VIR_DOMAIN_START_AUTODESTROY);
+
+        if (!dom) {
+            mm_facts_set(facts, key, virGetLastErrorMessage());
+            virResetLastError();
+            continue;
+        }
+        live = virDomainGetXMLDesc(dom, 0);
+        if (!live)
+            mm_facts_set(facts, key, virGetLastErrorMessage());
+        else if (!mm_dossier_parse_live_cpu(live, host->name, host->virt_type, model, facts, &bad))
+            mm_facts_set(facts, key, bad->message);
+        if (virDomainDestroy(dom) < 0)
+            g_debug("%s: destroying the CPU probe of %s: %s", host->name, model, virGetLastErrorMessage());
+        virDomainFree(dom);
+        virResetLastError();
+    }
+    return true;
+}
+
+typedef struct {
+    const MmHost *host;
+    GHashTable *facts;
+    GPtrArray *models;
+} LiveJob;
+
+static void
+live_job_run(gpointer data, gpointer user_data)
+{
+    LiveJob *job = data;
+    g_autoptr(GError) err = NULL;
+
+    (void)user_data;
+    if (!mm_probe_live_cpus(job->host, job->models, job->facts, &err)) {
+        g_autofree char *key = g_strdup_printf("%s.live_cpu_error", job->host->virt_type);
+        mm_facts_set(job->facts, key, err->message);
+    }
+    g_free(job);
+}
+
+guint
+mm_probe_live_cpus_for_plan(GPtrArray *cases, GHashTable *host_facts)
+{
+    g_autoptr(GHashTable) wanted = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)g_ptr_array_unref);
+    GThreadPool *pool;
+    GHashTableIter it;
+    gpointer host, models;
+    guint asked = 0;
+
+    for (guint i = 0; i < cases->len; i++) {
+        const MmCase *c = cases->pdata[i];
+        const MmHost *hs[] = { c->src, c->dst };
+        GHashTable *sf = g_hash_table_lookup(host_facts, c->src), *df = g_hash_table_lookup(host_facts, c->dst);
+        const char *model;
+
+        if (c->na_reason || !sf || !df || mm_facts_get(sf, "error") || mm_facts_get(df, "error") ||
+            !(model = mm_predict_live_cpu_model(c, sf, df)))
+            continue;
+        for (int k = 0; k < 2; k++) {
+            GPtrArray *list = g_hash_table_lookup(wanted, hs[k]);
+
+            if (!list)
+                g_hash_table_insert(wanted, (gpointer)hs[k], (list = g_ptr_array_new()));
+            if (!g_ptr_array_find_with_equal_func(list, model, g_str_equal, NULL))
+                g_ptr_array_add(list, (gpointer)model);
+        }
+    }
+    if (!g_hash_table_size(wanted))
+        return 0;
+    pool = g_thread_pool_new(live_job_run, NULL, 8, FALSE, NULL);
+    g_hash_table_iter_init(&it, wanted);
+    while (g_hash_table_iter_next(&it, &host, &models)) {
+        LiveJob *job = g_new0(LiveJob, 1);
+
+        job->host = host;
+        job->facts = g_hash_table_lookup(host_facts, host);
+        job->models = models;
+        asked += job->models->len;
+        g_thread_pool_push(pool, job, NULL);
+    }
+    g_thread_pool_free(pool, FALSE, TRUE);
+    return asked;
 }

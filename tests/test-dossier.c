@@ -153,6 +153,47 @@ test_xml_safety(void **state)
     assert_int_equal(err->code, MM_ERROR_INPUT);
 }
 
+/* Each tests/data/live-cpu/HOST-MODEL.xml, a live domain libvirt fixed to what QEMU gave it,
+ * against its golden *.facts; and a domain of another CPU is refused, not recorded. */
+static void
+test_live_cpu(void **state)
+{
+    g_autoptr(GDir) dir = g_dir_open(MM_TEST_DATA "/live-cpu", 0, NULL);
+    const char *name;
+    guint n = 0;
+
+    (void)state;
+    assert_non_null(dir);
+    while ((name = g_dir_read_name(dir))) {
+        g_autofree char *path = g_build_filename(MM_TEST_DATA, "live-cpu", name, NULL);
+        g_autofree char *model = NULL, *xml = NULL, *golden = NULL;
+        g_autoptr(GHashTable) facts = mm_facts_new();
+        g_autoptr(GList) keys = NULL;
+        g_autoptr(GString) out = g_string_new(NULL);
+        g_autoptr(GError) err = NULL;
+
+        if (!g_str_has_suffix(name, ".xml"))
+            continue;
+        model = g_strndup(strrchr(name, '-') + 1, strlen(strrchr(name, '-') + 1) - strlen(".xml"));
+        assert_true(g_file_get_contents(path, &xml, NULL, NULL));
+        if (!mm_dossier_parse_live_cpu(xml, name, "qemu", model, facts, &err))
+            fail_msg("%s: %s", name, err->message);
+        keys = g_list_sort(g_hash_table_get_keys(facts), (GCompareFunc)strcmp);
+        for (GList *l = keys; l; l = l->next)
+            g_string_append_printf(out, "%s=%s\n", (char *)l->data, (char *)g_hash_table_lookup(facts, l->data));
+        golden = g_strconcat(path, ".facts", NULL);
+        assert_true(mm_test_compare_to_file(out->str, golden));
+        /* The same domain read as another model's probe: refused, nothing recorded. */
+        g_hash_table_remove_all(facts);
+        g_clear_error(&err);
+        assert_false(mm_dossier_parse_live_cpu(xml, name, "qemu", "Nehalem", facts, &err));
+        assert_non_null(strstr(err->message, "not custom:Nehalem"));
+        assert_int_equal(g_hash_table_size(facts), 0);
+        n++;
+    }
+    assert_int_equal(n, 2);
+}
+
 int
 main(void)
 {
@@ -160,6 +201,7 @@ main(void)
         cmocka_unit_test(test_known_answers),
         cmocka_unit_test(test_domcaps),
         cmocka_unit_test(test_goldens),
+        cmocka_unit_test(test_live_cpu),
         cmocka_unit_test(test_xml_safety),
     };
     return cmocka_run_group_tests_name("dossier", tests, NULL, NULL);

@@ -263,6 +263,12 @@ test_baseline_is_libvirts(void **state)
 #define T3 T2 ";qemu.host_model_disable=aes;qemu.maximum=yes"
 /* A TCG host whose QEMU blocks Westmere (lab-c's older CPU). */
 #define T4 T2 ";qemu.custom_usable=qemu64,Penryn;qemu.custom_unusable=Dhyana,Westmere"
+/* Their live CPUs of Westmere (mm_probe_live_cpus), as lab-a and lab-c record them (tests/data/live-cpu):
+ * QEMU's Westmere has pclmulqdq, libvirt 9.0's has not; lab-c's QEMU blocks aes, sse4.2 and it. */
+#define T2L T2 ";qemu.live_cpu.Westmere.require=pclmuldq,hypervisor,arat;qemu.live_cpu.Westmere.disable="
+#define T4L T4 ";qemu.live_cpu.Westmere.require=hypervisor,arat;qemu.live_cpu.Westmere.disable=sse4.2,aes"
+/* A QEMU whose model is libvirt's, no more: the features blocked at the origin are all named. */
+#define T2L0 T2 ";qemu.live_cpu.Westmere.require=hypervisor,arat;qemu.live_cpu.Westmere.disable="
 #define T2Q8 T2 ";qemu_version=8.2.0"
 #define T2ARM T2 ";qemu@aarch64.domcaps=yes;qemu@aarch64.host_model=no;qemu@aarch64.host_passthrough=no;"       \
            "qemu@aarch64.maximum=yes;qemu@aarch64.custom_unusable=cortex-a57;qemu@aarch64.custom_unknown=cortex-a57"
@@ -329,8 +335,16 @@ static const struct {
       false, false, "unknown", "start/dossier", "aarch64", 0 },
     { "TCG: onto a host whose QEMU blocks the model, the guest having its features", T2, T4, "qemu", "qemu",
       "custom:Westmere", NULL, false, false, "migrate-failed", "migrate/custom-tcg-move", NULL, 0 },
-    { "TCG: started where QEMU blocks the model, moved where it does not", T4, T2, "qemu", "qemu", "custom:Westmere",
-      NULL, false, false, "unknown", "migrate/custom-tcg-move", NULL, 0 },
+    { "TCG: started where QEMU blocks the model, moved where it does not, no live CPUs", T4, T2, "qemu", "qemu",
+      "custom:Westmere", NULL, false, false, "unknown", "migrate/custom-tcg-move", NULL, 0 },
+    { "the same, one host's live CPU recorded: still unknown", T4L, T2, "qemu", "qemu", "custom:Westmere", NULL,
+      false, false, "unknown", "migrate/custom-tcg-move", NULL, 0 },
+    { "the live CPUs: QEMU gives pclmuldq beyond libvirt's model there, not here: extra features", T4L, T2L, "qemu",
+      "qemu", "custom:Westmere", NULL, false, false, "migrate-failed", "migrate/custom-tcg-move", NULL, 0 },
+    { "the live CPUs: QEMU's model is libvirt's there: every blocked feature was disabled, it moves", T4L, T2L0,
+      "qemu", "qemu", "custom:Westmere", NULL, false, false, "pass", "cycle/pass", NULL, 0 },
+    { "the live CPUs with the compare: it passes the compare and fails the move", T4L, T2L, "qemu", "qemu",
+      "custom:Westmere", NULL, false, true, "migrate-failed", "migrate/custom-tcg-move", NULL, 0 },
     { "TCG: blocked on both hosts: it starts and moves unchecked", T4, T4, "qemu", "qemu", "custom:Westmere", NULL,
       false, false, "pass", "cycle/pass", NULL, 0 },
     { "TCG: usable on both: custom-dest", T4, T4, "qemu", "qemu", "custom:Penryn", NULL, true, false, "pass",
@@ -420,6 +434,42 @@ test_rules_table(void **state)
 /* Named CPUs ([cpu:NAME]) are predicted as the whole CPU: model, vendor, required and disabled
  * features. And `baseline --check` writes a scenario whose baseline every host of its family is
  * predicted to run, both ways. */
+/* Which cases need their hosts' live CPU: a plain custom model under TCG that one host's QEMU
+ * blocks and the other's does not, in either direction; nothing else costs a probe domain. */
+static void
+test_live_cpu_wanted(void **state)
+{
+    static const struct {
+        const char *src, *dst, *src_vt, *dst_vt, *mode, *guest_arch, *want;
+    } rows[] = {
+        { T4, T2, "qemu", "qemu", "custom:Westmere", NULL, "Westmere" },
+        { T2, T4, "qemu", "qemu", "custom:Westmere", NULL, "Westmere" },
+        { T2, T2, "qemu", "qemu", "custom:Westmere", NULL, NULL },       /* usable at both ends */
+        { T4, T4, "qemu", "qemu", "custom:Westmere", NULL, NULL },       /* blocked at both ends */
+        { T4, T2, "qemu", "qemu", "custom:Penryn", NULL, NULL },         /* usable on T4, not listed on T2 */
+        { T4, T2, "qemu", "qemu", "host-model", NULL, NULL },
+        { T4, T2, "kvm", "qemu", "custom:Westmere", NULL, NULL },        /* not TCG at both ends */
+        { T4, T2, "qemu", "qemu", "custom:Westmere", "aarch64", NULL },  /* another arch's guest */
+        { X1, X2, "kvm", "kvm", "custom:Skylake-Server-IBRS", NULL, NULL },
+    };
+
+    (void)state;
+    for (guint i = 0; i < G_N_ELEMENTS(rows); i++) {
+        g_autoptr(MmDossier) ds = dossier_of("src", rows[i].src), dd = dossier_of("dst", rows[i].dst);
+        MmHost src = { .name = (char *)"src", .virt_type = (char *)rows[i].src_vt };
+        MmHost dst = { .name = (char *)"dst", .virt_type = (char *)rows[i].dst_vt };
+        MmGuest guest = { .name = (char *)"g", .arch = (char *)rows[i].guest_arch };
+        MmCpuMode mode = { 0 };
+        MmCase c = { .id = (char *)"src>dst/g/x", .src = &src, .dst = &dst, .guest = &guest, .mode = &mode };
+
+        assert_true(mm_cpu_mode_parse(rows[i].mode, &mode, NULL));
+        if (g_strcmp0(mm_predict_live_cpu_model(&c, ds->facts, dd->facts), rows[i].want) != 0)
+            fail_msg("row %u (%s, %s>%s): want %s", i, rows[i].mode, rows[i].src_vt, rows[i].dst_vt,
+                     rows[i].want ? rows[i].want : "none");
+        mm_cpu_mode_clear(&mode);
+    }
+}
+
 static void
 test_named_cpus(void **state)
 {
@@ -525,6 +575,7 @@ main(void)
         cmocka_unit_test(test_baseline),
         cmocka_unit_test(test_baseline_is_libvirts),
         cmocka_unit_test(test_baseline_host_cpus_as_libvirt),
+        cmocka_unit_test(test_live_cpu_wanted),
         cmocka_unit_test(test_named_cpus),
         cmocka_unit_test(test_known_names),
         cmocka_unit_test(test_import_unknown_model),

@@ -10,7 +10,11 @@
  *   VT.host_model_disable, VT.custom_usable, VT.custom_unusable (not 'yes': 'no' or 'unknown'),
  *   VT.custom_unknown                                                (VT = kvm | qemu)
  *   guest_arches: the arches capabilities offer guests of; domain capabilities of another arch
- *   than the host's (TCG) are recorded as VT@ARCH.… (qemu@aarch64.host_model) */
+ *   than the host's (TCG) are recorded as VT@ARCH.… (qemu@aarch64.host_model)
+ *   VT.live_cpu.MODEL.require, VT.live_cpu.MODEL.disable: what libvirt made of custom:MODEL once
+ *   QEMU ran it there (the live domain's <cpu>, qemuProcessUpdateLiveGuestCPU): the features
+ *   QEMU's model gave beyond libvirt's, and those of libvirt's model QEMU could not give;
+ *   VT.live_cpu.MODEL.error when it would not start */
 #pragma once
 
 #include <glib.h>
@@ -30,6 +34,10 @@ bool mm_dossier_parse_domcaps(const char *xml, const char *name, GHashTable *fac
  * VIRT_TYPE); without, a host CPU description. */
 bool mm_dossier_parse_cpu(const char *xml, const char *name, const char *virt_type, GHashTable *facts,
                           GError **error);
+/* A running domain's XML whose CPU is custom:MODEL as defined (no features of its own): what
+ * QEMU gave it, as VIRT_TYPE.live_cpu.MODEL.require / .disable. */
+bool mm_dossier_parse_live_cpu(const char *xml, const char *name, const char *virt_type, const char *model,
+                               GHashTable *facts, GError **error);
 /* Any of the three, told apart by the root element. */
 /* PATH is a domcapabilities XML (false when it cannot be read: the import says why). */
 bool mm_dossier_file_is_domcaps(const char *path);

@@ -11,3 +11,14 @@
 /* Fills FACTS with what could be learnt. Returns false (with ERROR) when any part failed:
  * the facts gathered before the failure are still in FACTS. */
 bool mm_probe_host(const MmHost *host, GHashTable *facts, GError **error);
+
+/* What QEMU gives custom:MODEL on HOST, for each of MODELS: a domain with only that CPU is started
+ * paused (no guest code runs) and destroyed with the connection at the latest, and libvirt's live
+ * <cpu> is recorded (dossier.h: VT.live_cpu.MODEL.*). A model that does not start is recorded
+ * with its error; only a host that cannot be reached fails (FACTS keep what was learnt). */
+bool mm_probe_live_cpus(const MmHost *host, GPtrArray *models, GHashTable *facts, GError **error);
+
+/* The live CPUs a plan's predictions need (mm_predict_live_cpu_model), probed on every host at
+ * once. HOST_FACTS: MmHost* → its facts, already probed; hosts with an "error" are skipped.
+ * Returns how many (host, model) were asked for. */
+guint mm_probe_live_cpus_for_plan(GPtrArray *cases, GHashTable *host_facts);
