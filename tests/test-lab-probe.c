@@ -42,6 +42,12 @@ facts_of(const char *db, const char *host)
     return mm_store_host_facts(s, latest->id, host, &err);
 }
 
+static char *
+lab_uri(int i)
+{
+    return g_strdup_printf("qemu+ssh://root@10.200.0.%d/system?command=%s/bin/ssh", i, lab->dir);
+}
+
 static void
 test_probe_all_hosts(void **state)
 {
@@ -97,12 +103,45 @@ test_probe_all_hosts(void **state)
     }
     assert_non_null(strstr(out, "host-model resolves to"));
     assert_non_null(strstr(err, "probed 4 of 4 hosts"));
-}
 
-static char *
-lab_uri(int i)
-{
-    return g_strdup_printf("qemu+ssh://root@10.200.0.%d/system?command=%s/bin/ssh", i, lab->dir);
+    /* The live CPU of custom:Westmere, which local.ini runs between lab-a and lab-c, where lab-c's
+     * QEMU blocks part of it: probed on those two hosts alone, and what QEMU really gave. */
+    assert_non_null(strstr(err, "probed 2 live CPU(s) for predict"));
+    {
+        g_autoptr(GHashTable) a = facts_of(db, "lab-a");
+        g_autoptr(GHashTable) c = facts_of(db, "lab-c");
+        g_autoptr(GHashTable) b = facts_of(db, "lab-b");
+        const char *a_req = mm_facts_get(a, "qemu.live_cpu.Westmere.require");
+        const char *c_req = mm_facts_get(c, "qemu.live_cpu.Westmere.require");
+        const char *c_dis = mm_facts_get(c, "qemu.live_cpu.Westmere.disable");
+
+        assert_non_null(a_req);
+        assert_non_null(c_req);
+        assert_non_null(c_dis);
+        assert_true(mm_facts_list_has(a_req, "pclmuldq"));   /* QEMU's Westmere, beyond libvirt's */
+        assert_false(mm_facts_list_has(c_req, "pclmuldq"));  /* blocked on lab-c, and not named */
+        assert_true(mm_facts_list_has(c_dis, "aes") && mm_facts_list_has(c_dis, "sse4.2"));
+        assert_string_equal(mm_facts_get(a, "qemu.live_cpu.Westmere.disable"), "");
+        assert_null(mm_facts_get(b, "qemu.live_cpu.Westmere.require"));
+        assert_null(mm_facts_get(a, "qemu.live_cpu.Westmere.error"));
+    }
+    /* And the probe domains are gone. */
+    for (int i = 1; i <= 3; i += 2) {
+        g_autofree char *uri = lab_uri(i);
+        g_autoptr(virConnect) conn = virConnectOpen(uri);
+        virDomainPtr *doms = NULL;
+        int n;
+
+        assert_non_null(conn);
+        n = virConnectListAllDomains(conn, &doms, 0);
+        assert_true(n >= 0);
+        for (int k = 0; k < n; k++) {
+            if (g_str_has_prefix(virDomainGetName(doms[k]), "mm-probe-cpu-"))
+                fail_msg("%s left on 10.200.0.%d", virDomainGetName(doms[k]), i);
+            virDomainFree(doms[k]);
+        }
+        free(doms);
+    }
 }
 
 /* A known_hosts file NAME with lab-b's host key filed under lab-a's address: a man in the

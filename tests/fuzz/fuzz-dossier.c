@@ -1,5 +1,6 @@
 /* fuzz-dossier.c: a host dossier: capabilities, domain capabilities or a <cpu>, as `probe`
- * reads them from a host and `probe --import` from a file someone sent. */
+ * reads them from a host and `probe --import` from a file someone sent; and the live domain XML
+ * of a CPU probe. */
 #include <string.h>
 
 #include "fuzz.h"
@@ -14,5 +15,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)mm_dossier_parse_capabilities(xml, "fuzz", facts, NULL);
     (void)mm_dossier_parse_domcaps(xml, "fuzz", facts, NULL);
     (void)mm_dossier_parse_cpu(xml, "fuzz", "kvm", facts, NULL);
+    (void)mm_dossier_parse_live_cpu(xml, "fuzz", "qemu", "Westmere", facts, NULL);
     return 0;
 }
