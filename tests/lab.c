@@ -2,6 +2,10 @@
 #include "lab.h"
 
 #include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,4 +110,23 @@ mm_test_lab_group_teardown(void **state)
 {
     mm_test_lab_down(*state);
     return 0;
+}
+
+void
+mm_test_lab_assert_no_domains(virConnectPtr conn, const char *prefix, const char *where)
+{
+    virDomainPtr *doms = NULL;
+    int n;
+
+    assert_non_null(conn);
+    n = virConnectListAllDomains(conn, &doms, 0);
+    assert_true(n >= 0);
+    for (int k = 0; k < n; k++) {
+        const char *name = virDomainGetName(doms[k]);
+
+        if (g_str_has_prefix(name, prefix))
+            fail_msg("%s left on %s", name, where);
+        virDomainFree(doms[k]);
+    }
+    free(doms);
 }

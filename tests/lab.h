@@ -3,6 +3,7 @@
 #pragma once
 
 #include <glib.h>
+#include <libvirt/libvirt.h>
 #include <stdbool.h>
 
 typedef struct {
@@ -24,3 +25,7 @@ int mm_test_lab_group_teardown(void **state);
 
 /* "uuid" of every lab host, from the lab's state file, in host order. */
 GPtrArray *mm_test_lab_uuids(MmTestLab *lab);
+
+/* Fails the test when a domain whose name starts with PREFIX is on the host behind CONN
+ * (named WHERE in the message). */
+void mm_test_lab_assert_no_domains(virConnectPtr conn, const char *prefix, const char *where);

@@ -129,18 +129,8 @@ test_probe_all_hosts(void **state)
     for (int i = 1; i <= 3; i += 2) {
         g_autofree char *uri = lab_uri(i);
         g_autoptr(virConnect) conn = virConnectOpen(uri);
-        virDomainPtr *doms = NULL;
-        int n;
 
-        assert_non_null(conn);
-        n = virConnectListAllDomains(conn, &doms, 0);
-        assert_true(n >= 0);
-        for (int k = 0; k < n; k++) {
-            if (g_str_has_prefix(virDomainGetName(doms[k]), "mm-probe-cpu-"))
-                fail_msg("%s left on 10.200.0.%d", virDomainGetName(doms[k]), i);
-            virDomainFree(doms[k]);
-        }
-        free(doms);
+        mm_test_lab_assert_no_domains(conn, "mm-probe-cpu-", uri);
     }
 }
 

@@ -235,19 +235,8 @@ assert_no_leftovers(void)
     for (guint i = 0; i < sc->hosts->len; i++) {
         g_autoptr(GError) err = NULL;
         g_autoptr(virConnect) conn = mm_host_open(sc->hosts->pdata[i], &err);
-        virDomainPtr *doms = NULL;
-        int n;
 
-        assert_non_null(conn);
-        n = virConnectListAllDomains(conn, &doms, 0);
-        assert_true(n >= 0);
-        for (int k = 0; k < n; k++) {
-            const char *name = virDomainGetName(doms[k]);
-            if (g_str_has_prefix(name, MM_DOMAIN_PREFIX))
-                fail_msg("%s left on %s", name, ((MmHost *)sc->hosts->pdata[i])->name);
-            virDomainFree(doms[k]);
-        }
-        free(doms);
+        mm_test_lab_assert_no_domains(conn, MM_DOMAIN_PREFIX, ((MmHost *)sc->hosts->pdata[i])->name);
         /* No host lease either (shards). */
         {
             virSecretPtr s = virSecretLookupByUsage(conn, VIR_SECRET_USAGE_TYPE_VOLUME, "/var/lib/migmatrix/host-lease");
