@@ -221,6 +221,7 @@ mm_cmd_probe(int argc, char **argv)
     {
         g_autoptr(GHashTable) host_facts = g_hash_table_new(NULL, NULL);
         g_autoptr(MmMatrix) plan = mm_matrix_expand(sc, NULL);
+        g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
         guint asked = 0;
 
         for (guint i = 0; i < jobs->len; i++) {
@@ -230,10 +231,14 @@ mm_cmd_probe(int argc, char **argv)
                 g_hash_table_insert(host_facts, (gpointer)job->host, job->facts);
         }
         if (plan)
-            asked = mm_probe_live_cpus_for_plan(plan->cases, host_facts);
+            asked = mm_probe_live_cpus_for_plan(plan->cases, host_facts, warnings);
+        else
+            fprintf(stderr, "warning: %s: its plan does not expand, so no live CPU was probed\n", sc->path);
+        for (guint i = 0; i < warnings->len; i++)
+            fprintf(stderr, "warning: %s\n", (char *)warnings->pdata[i]);
         if (asked)
-            fprintf(stderr, "probed %u live CPU(s) for predict: custom models one host's QEMU blocks and another's "
-                            "not (qemu.live_cpu.*)\n", asked);
+            fprintf(stderr, "probed %u live CPU(s) for predict (%u warning(s)): custom models one host's QEMU blocks and "
+                            "another's not (qemu.live_cpu.*)\n", asked, warnings->len);
     }
 
     for (guint i = 0; i < jobs->len; i++) {

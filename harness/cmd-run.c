@@ -284,7 +284,13 @@ snapshot_hosts(MmScenario *sc, const Work *w, MmStore *store, gint64 run, GError
         g_thread_pool_push(pool, host, NULL);
     g_thread_pool_free(pool, FALSE, TRUE);
     /* The live CPUs the cases' predictions need (few: a model one host blocks and the other not). */
-    mm_probe_live_cpus_for_plan(w->cases, facts);
+    {
+        g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
+
+        mm_probe_live_cpus_for_plan(w->cases, facts, warnings);
+        for (guint i = 0; i < warnings->len; i++)
+            fprintf(stderr, "warning: %s\n", (char *)warnings->pdata[i]);
+    }
     /* Stored with their place in the scenario, so reports list hosts as the scenario does
      * (shards merged too). */
     for (guint i = 0; i < sc->hosts->len; i++) {

@@ -476,7 +476,7 @@ check_custom_tcg_move(Ctx *x)
 {
     const char *m = mm_cpu_mode_model(x->mode);
     bool there, here;
-    g_autofree char *kreq = g_strdup_printf("live_cpu.%s.require", m);
+    g_autofree char *kreq = NULL, *kerr = NULL;
 
     if (x->mode->kind != MM_MODE_CUSTOM || x->origin == x->to ||
         strcmp(x->to->host->virt_type, "qemu") != 0 || strcmp(x->origin->host->virt_type, "qemu") != 0 ||
@@ -484,6 +484,8 @@ check_custom_tcg_move(Ctx *x)
         return V_NEXT;
     there = mm_facts_list_has(vt_fact(x->to, "custom_usable"), m);
     here = mm_facts_list_has(vt_fact(x->origin, "custom_usable"), m);
+    kreq = g_strdup_printf("live_cpu.%s.require", m);
+    kerr = g_strdup_printf("live_cpu.%s.error", m);
     /* With the CPU compare first, custom-dest says precheck-incompatible for this one. */
     if (here && !there && !x->compare && mm_facts_list_has(vt_fact(x->to, "custom_unusable"), m)) {
         x->detail = g_strdup_printf("%s not usable on %s: the guest has the features QEMU blocks there, and libvirt "
@@ -497,10 +499,15 @@ check_custom_tcg_move(Ctx *x)
 
         /* A named CPU adds its own features to the model; its live CPU is not what was probed. */
         if (x->mode->named || !gave_here || !gave_there) {
-            x->detail = g_strdup_printf("%s started on %s without the features QEMU blocks there; whether libvirt names "
-                                        "them all in its model (else: extra features on %s) needs both hosts' live "
-                                        "CPU of it (`migmatrix probe` records it)",
-                                        m, x->origin->host->name, x->to->host->name);
+            const HostCpu *failed = vt_fact(x->origin, kerr) ? x->origin : vt_fact(x->to, kerr) ? x->to : NULL;
+
+            x->detail = failed ? g_strdup_printf("%s started on %s without the features QEMU blocks there; the probe "
+                                                 "of its live CPU on %s failed: %s", m, x->origin->host->name,
+                                                 failed->host->name, vt_fact(failed, kerr))
+                               : g_strdup_printf("%s started on %s without the features QEMU blocks there; whether "
+                                                 "libvirt names them all in its model (else: extra features on %s) "
+                                                 "needs both hosts' live CPU of it (`migmatrix probe` records it for "
+                                                 "plain models)", m, x->origin->host->name, x->to->host->name);
             return V_UNKNOWN;
         }
         extra = g_strsplit(gave_there, ",", -1);
@@ -882,21 +889,34 @@ mm_predict_case(MmPredictor *p, const MmCase *c, MmPrediction *out)
     out->stage = "cycle";
 }
 
-const char *
-mm_predict_live_cpu_model(const MmCase *c, GHashTable *src_facts, GHashTable *dst_facts)
+/* check_custom_tcg_move's one case that reads live CPUs: a plain model started where QEMU blocks
+ * it (ORIGIN) and moved where it does not (TO). */
+static void
+want_live_cpu(const MmCpuMode *mode, GHashTable *origin, GHashTable *to, GPtrArray *out)
 {
-    const char *m = c->mode->model, *arch = mm_facts_get(src_facts, "arch");
-    bool src_usable, dst_usable;
+    if (!mode || mode->kind != MM_MODE_CUSTOM || mode->named ||
+        !mm_facts_list_has(mm_facts_get(origin, "qemu.custom_unusable"), mode->model) ||
+        !mm_facts_list_has(mm_facts_get(to, "qemu.custom_usable"), mode->model) ||
+        g_ptr_array_find_with_equal_func(out, mode->model, g_str_equal, NULL))
+        return;
+    g_ptr_array_add(out, mode->model);
+}
 
-    /* check_custom_tcg_move's case: a plain model, TCG at both ends, the hosts' own arch. */
-    if (c->mode->kind != MM_MODE_CUSTOM || c->mode->named || strcmp(c->src->virt_type, "qemu") != 0 ||
-        strcmp(c->dst->virt_type, "qemu") != 0 || !arch || g_strcmp0(arch, mm_facts_get(dst_facts, "arch")) != 0 ||
-        (c->guest->arch && strcmp(c->guest->arch, arch) != 0))
-        return NULL;
-    src_usable = mm_facts_list_has(mm_facts_get(src_facts, "qemu.custom_usable"), m);
-    dst_usable = mm_facts_list_has(mm_facts_get(dst_facts, "qemu.custom_usable"), m);
-    if (src_usable == dst_usable ||
-        !mm_facts_list_has(mm_facts_get(src_usable ? dst_facts : src_facts, "qemu.custom_unusable"), m))
-        return NULL;
-    return m;
+void
+mm_predict_live_cpu_models(const MmCase *c, GHashTable *src_facts, GHashTable *dst_facts, GPtrArray *out)
+{
+    const char *arch = mm_facts_get(src_facts, "arch");
+
+    /* TCG at both ends, the hosts' own arch. */
+    if (strcmp(c->src->virt_type, "qemu") != 0 || strcmp(c->dst->virt_type, "qemu") != 0 || !arch ||
+        g_strcmp0(arch, mm_facts_get(dst_facts, "arch")) != 0 || (c->guest->arch && strcmp(c->guest->arch, arch) != 0))
+        return;
+    want_live_cpu(c->mode, src_facts, dst_facts, out);
+    /* Back after a hard reboot: the guest restarted on the destination, in its reboot mode.
+     * Without one it goes back to where it started, which no live CPU decides. */
+    if (c->ping_pong && c->hard_reboot) {
+        const char *text, *key;
+
+        want_live_cpu(mm_case_reboot_mode(c, &text, &key), dst_facts, src_facts, out);
+    }
 }

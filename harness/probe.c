@@ -3,7 +3,6 @@
 #include "migmatrix/probe.h"
 
 #include <string.h>
-#include <unistd.h>
 
 #include "migmatrix/domxml.h"
 #include "migmatrix/dossier.h"
@@ -141,7 +140,8 @@ mm_probe_host(const MmHost *host, GHashTable *facts, GError **error)
 }
 
 /* The smallest domain that makes QEMU build the CPU: no disk, no device, 32 MiB. Named with our
- * prefix but without our metadata, so a run's leftover sweep leaves it to its own connection. */
+ * prefix but without our metadata, so a run's leftover sweep leaves it to its own connection;
+ * a random part, as runners on other machines (shards) may probe the same host at once. */
 static char *
 live_cpu_xml(const MmHost *host, const char *arch, const char *model)
 {
@@ -149,14 +149,14 @@ live_cpu_xml(const MmHost *host, const char *arch, const char *model)
     g_autofree char *a = g_markup_escape_text(arch, -1);
 
     return g_strdup_printf("<domain type='%s'>\n"
-                           "  <name>" MM_DOMAIN_PREFIX "probe-cpu-%d-%s</name>\n"
+                           "  <name>" MM_DOMAIN_PREFIX "probe-cpu-%08x-%s</name>\n"
                            "  <memory unit='MiB'>32</memory>\n"
                            "  <vcpu>1</vcpu>\n"
                            "  <os><type arch='%s'>hvm</type></os>\n"
                            "  <cpu mode='custom' match='exact'><model fallback='forbid'>%s</model></cpu>\n"
                            "  <devices/>\n"
                            "</domain>\n",
-                           strcmp(host->virt_type, "kvm") == 0 ? "kvm" : "qemu", (int)getpid(), m, a, m);
+                           strcmp(host->virt_type, "kvm") == 0 ? "kvm" : "qemu", g_random_int(), m, a, m);
 }
 
 bool
@@ -165,8 +165,12 @@ mm_probe_live_cpus(const MmHost *host, GPtrArray *models, GHashTable *facts, GEr
     g_autoptr(virConnect) conn = NULL;
     const char *arch = mm_facts_get(facts, "arch");
 
-    if (!models->len || !arch)
+    if (!models->len)
         return true;
+    if (!arch) {
+        g_set_error(error, MM_ERROR, MM_ERROR_INFRA, "%s: no arch in its facts: cannot start a CPU probe", host->name);
+        return false;
+    }
     if (!(conn = mm_host_open(host, error)))
         return false;
     for (guint i = 0; i < models->len; i++) {
@@ -188,9 +192,11 @@ mm_probe_live_cpus(const MmHost *host, GPtrArray *models, GHashTable *facts, GEr
             mm_facts_set(facts, key, virGetLastErrorMessage());
         else if (!mm_dossier_parse_live_cpu(live, host->name, host->virt_type, model, facts, &bad))
             mm_facts_set(facts, key, bad->message);
+        /* A destroy that fails leaves it to AUTODESTROY, when this connection closes. */
         if (virDomainDestroy(dom) < 0)
             g_debug("%s: destroying the CPU probe of %s: %s", host->name, model, virGetLastErrorMessage());
-        virDomainFree(dom);
+        if (virDomainFree(dom) < 0)
+            g_debug("%s: freeing the CPU probe of %s: %s", host->name, model, virGetLastErrorMessage());
         virResetLastError();
     }
     return true;
@@ -217,7 +223,7 @@ live_job_run(gpointer data, gpointer user_data)
 }
 
 guint
-mm_probe_live_cpus_for_plan(GPtrArray *cases, GHashTable *host_facts)
+mm_probe_live_cpus_for_plan(GPtrArray *cases, GHashTable *host_facts, GPtrArray *warnings)
 {
     g_autoptr(GHashTable) wanted = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)g_ptr_array_unref);
     GThreadPool *pool;
@@ -229,19 +235,20 @@ mm_probe_live_cpus_for_plan(GPtrArray *cases, GHashTable *host_facts)
         const MmCase *c = cases->pdata[i];
         const MmHost *hs[] = { c->src, c->dst };
         GHashTable *sf = g_hash_table_lookup(host_facts, c->src), *df = g_hash_table_lookup(host_facts, c->dst);
-        const char *model;
+        g_autoptr(GPtrArray) models = g_ptr_array_new();
 
-        if (c->na_reason || !sf || !df || mm_facts_get(sf, "error") || mm_facts_get(df, "error") ||
-            !(model = mm_predict_live_cpu_model(c, sf, df)))
+        if (c->na_reason || !sf || !df || mm_facts_get(sf, "error") || mm_facts_get(df, "error"))
             continue;
-        for (int k = 0; k < 2; k++) {
-            GPtrArray *list = g_hash_table_lookup(wanted, hs[k]);
+        mm_predict_live_cpu_models(c, sf, df, models);
+        for (guint m = 0; m < models->len; m++)
+            for (int k = 0; k < 2; k++) {
+                GPtrArray *list = g_hash_table_lookup(wanted, hs[k]);
 
-            if (!list)
-                g_hash_table_insert(wanted, (gpointer)hs[k], (list = g_ptr_array_new()));
-            if (!g_ptr_array_find_with_equal_func(list, model, g_str_equal, NULL))
-                g_ptr_array_add(list, (gpointer)model);
-        }
+                if (!list)
+                    g_hash_table_insert(wanted, (gpointer)hs[k], (list = g_ptr_array_new()));
+                if (!g_ptr_array_find_with_equal_func(list, models->pdata[m], g_str_equal, NULL))
+                    g_ptr_array_add(list, models->pdata[m]);
+            }
     }
     if (!g_hash_table_size(wanted))
         return 0;
@@ -257,5 +264,26 @@ mm_probe_live_cpus_for_plan(GPtrArray *cases, GHashTable *host_facts)
         g_thread_pool_push(pool, job, NULL);
     }
     g_thread_pool_free(pool, FALSE, TRUE);
+    /* Failures are facts (the prediction says unknown, with them), and said now too. */
+    g_hash_table_iter_init(&it, wanted);
+    while (g_hash_table_iter_next(&it, &host, &models)) {
+        const MmHost *h = host;
+        GHashTable *facts = g_hash_table_lookup(host_facts, h);
+        g_autofree char *khost = g_strdup_printf("%s.live_cpu_error", h->virt_type);
+
+        if (mm_facts_get(facts, khost)) {
+            g_ptr_array_add(warnings, g_strdup_printf("%s: no live CPU probed: %s", h->name,
+                                                      mm_facts_get(facts, khost)));
+            continue;
+        }
+        for (guint i = 0; i < ((GPtrArray *)models)->len; i++) {
+            const char *model = ((GPtrArray *)models)->pdata[i];
+            g_autofree char *k = g_strdup_printf("%s.live_cpu.%s.error", h->virt_type, model);
+
+            if (mm_facts_get(facts, k))
+                g_ptr_array_add(warnings, g_strdup_printf("%s: the live CPU of custom:%s: %s", h->name, model,
+                                                          mm_facts_get(facts, k)));
+        }
+    }
     return asked;
 }

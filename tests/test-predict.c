@@ -431,45 +431,62 @@ test_rules_table(void **state)
     }
 }
 
-/* Named CPUs ([cpu:NAME]) are predicted as the whole CPU: model, vendor, required and disabled
- * features. And `baseline --check` writes a scenario whose baseline every host of its family is
- * predicted to run, both ways. */
-/* Which cases need their hosts' live CPU: a plain custom model under TCG that one host's QEMU
- * blocks and the other's does not, in either direction; nothing else costs a probe domain. */
+/* Which cases need their hosts' live CPU: a plain custom model under TCG that the move's origin
+ * blocks and its destination does not (the first move, or the move back after a hard reboot);
+ * nothing else costs a probe domain. */
 static void
 test_live_cpu_wanted(void **state)
 {
     static const struct {
-        const char *src, *dst, *src_vt, *dst_vt, *mode, *guest_arch, *want;
+        const char *src, *dst, *src_vt, *dst_vt, *mode, *guest_arch;
+        const char *dst_default;   /* with it: a hard reboot there, and the move back */
+        const char *want;
     } rows[] = {
-        { T4, T2, "qemu", "qemu", "custom:Westmere", NULL, "Westmere" },
-        { T2, T4, "qemu", "qemu", "custom:Westmere", NULL, "Westmere" },
-        { T2, T2, "qemu", "qemu", "custom:Westmere", NULL, NULL },       /* usable at both ends */
-        { T4, T4, "qemu", "qemu", "custom:Westmere", NULL, NULL },       /* blocked at both ends */
-        { T4, T2, "qemu", "qemu", "custom:Penryn", NULL, NULL },         /* usable on T4, not listed on T2 */
-        { T4, T2, "qemu", "qemu", "host-model", NULL, NULL },
-        { T4, T2, "kvm", "qemu", "custom:Westmere", NULL, NULL },        /* not TCG at both ends */
-        { T4, T2, "qemu", "qemu", "custom:Westmere", "aarch64", NULL },  /* another arch's guest */
-        { X1, X2, "kvm", "kvm", "custom:Skylake-Server-IBRS", NULL, NULL },
+        { T4, T2, "qemu", "qemu", "custom:Westmere", NULL, NULL, "Westmere" },
+        { T2, T4, "qemu", "qemu", "custom:Westmere", NULL, NULL, NULL },      /* origin runs it whole */
+        { T2, T4, "qemu", "qemu", "none", NULL, "custom:Westmere", "Westmere" }, /* rebooted where blocked */
+        { T2, T4, "qemu", "qemu", "custom:Westmere", NULL, "custom:Westmere", "Westmere" },
+        { T4, T2, "qemu", "qemu", "none", NULL, "custom:Westmere", NULL },     /* rebooted where usable */
+        { T2, T2, "qemu", "qemu", "custom:Westmere", NULL, NULL, NULL },       /* usable at both ends */
+        { T4, T4, "qemu", "qemu", "custom:Westmere", NULL, NULL, NULL },       /* blocked at both ends */
+        { T4, T2, "qemu", "qemu", "custom:Penryn", NULL, NULL, NULL },         /* usable on T4, not listed on T2 */
+        { T4, T2, "qemu", "qemu", "host-model", NULL, NULL, NULL },
+        { T4, T2, "kvm", "qemu", "custom:Westmere", NULL, NULL, NULL },        /* not TCG at both ends */
+        { T4, T2, "qemu", "qemu", "custom:Westmere", "aarch64", NULL, NULL },  /* another arch's guest */
+        { T4, T2 ";arch=aarch64", "qemu", "qemu", "custom:Westmere", NULL, NULL, NULL }, /* hosts' arches differ */
+        { X1, X2, "kvm", "kvm", "custom:Skylake-Server-IBRS", NULL, NULL, NULL },
     };
 
     (void)state;
     for (guint i = 0; i < G_N_ELEMENTS(rows); i++) {
         g_autoptr(MmDossier) ds = dossier_of("src", rows[i].src), dd = dossier_of("dst", rows[i].dst);
+        g_autoptr(GPtrArray) got = g_ptr_array_new();
         MmHost src = { .name = (char *)"src", .virt_type = (char *)rows[i].src_vt };
         MmHost dst = { .name = (char *)"dst", .virt_type = (char *)rows[i].dst_vt };
         MmGuest guest = { .name = (char *)"g", .arch = (char *)rows[i].guest_arch };
         MmCpuMode mode = { 0 };
-        MmCase c = { .id = (char *)"src>dst/g/x", .src = &src, .dst = &dst, .guest = &guest, .mode = &mode };
+        MmCase c = { .id = (char *)"src>dst/g/x", .src = &src, .dst = &dst, .guest = &guest, .mode = &mode,
+                     .ping_pong = rows[i].dst_default != NULL, .hard_reboot = rows[i].dst_default != NULL };
 
         assert_true(mm_cpu_mode_parse(rows[i].mode, &mode, NULL));
-        if (g_strcmp0(mm_predict_live_cpu_model(&c, ds->facts, dd->facts), rows[i].want) != 0)
-            fail_msg("row %u (%s, %s>%s): want %s", i, rows[i].mode, rows[i].src_vt, rows[i].dst_vt,
-                     rows[i].want ? rows[i].want : "none");
+        if (rows[i].dst_default) {
+            assert_true(mm_cpu_mode_parse(rows[i].dst_default, &dst.default_cpu_mode, NULL));
+            dst.has_default_cpu_mode = true;
+            dst.default_cpu_mode_text = (char *)rows[i].dst_default;
+        }
+        mm_predict_live_cpu_models(&c, ds->facts, dd->facts, got);
+        if (rows[i].want ? got->len != 1 || strcmp(got->pdata[0], rows[i].want) != 0 : got->len != 0)
+            fail_msg("row %u (%s, %s>%s, reboot %s): want %s, got %u model(s)", i, rows[i].mode, rows[i].src_vt,
+                     rows[i].dst_vt, rows[i].dst_default ? rows[i].dst_default : "none",
+                     rows[i].want ? rows[i].want : "none", got->len);
         mm_cpu_mode_clear(&mode);
+        mm_cpu_mode_clear(&dst.default_cpu_mode);
     }
 }
 
+/* Named CPUs ([cpu:NAME]) are predicted as the whole CPU: model, vendor, required and disabled
+ * features. And `baseline --check` writes a scenario whose baseline every host of its family is
+ * predicted to run, both ways. */
 static void
 test_named_cpus(void **state)
 {

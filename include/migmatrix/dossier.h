@@ -14,7 +14,8 @@
  *   VT.live_cpu.MODEL.require, VT.live_cpu.MODEL.disable: what libvirt made of custom:MODEL once
  *   QEMU ran it there (the live domain's <cpu>, qemuProcessUpdateLiveGuestCPU): the features
  *   QEMU's model gave beyond libvirt's, and those of libvirt's model QEMU could not give;
- *   VT.live_cpu.MODEL.error when it would not start */
+ *   VT.live_cpu.MODEL.error when it would not start, VT.live_cpu_error when the host could not
+ *   be asked at all */
 #pragma once
 
 #include <glib.h>

@@ -44,10 +44,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MmPredictor, mm_predictor_free)
 
 void mm_predict_case(MmPredictor *p, const MmCase *c, MmPrediction *out);
 
-/* The custom model whose live CPU on C's two hosts (VT.live_cpu facts, mm_probe_live_cpus)
- * decides C's prediction, or NULL: under TCG, a plain model one host's QEMU blocks and the
- * other's does not. Pure: the facts are the two hosts' just probed. */
-const char *mm_predict_live_cpu_model(const MmCase *c, GHashTable *src_facts, GHashTable *dst_facts);
+/* Appends to OUT (once each, borrowed from C) the custom models whose live CPU on C's two hosts
+ * (VT.live_cpu facts, mm_probe_live_cpus) a move of C is predicted from: under TCG, a plain
+ * model the move's origin's QEMU blocks and its destination's does not (the first move, and the
+ * move back after a hard reboot). Pure: the facts are the two hosts' just probed. */
+void mm_predict_live_cpu_models(const MmCase *c, GHashTable *src_facts, GHashTable *dst_facts, GPtrArray *out);
 
 /* The rules, in the order they are tried, for docs and `predict --rules`. */
 typedef struct {

@@ -20,5 +20,6 @@ bool mm_probe_live_cpus(const MmHost *host, GPtrArray *models, GHashTable *facts
 
 /* The live CPUs a plan's predictions need (mm_predict_live_cpu_model), probed on every host at
  * once. HOST_FACTS: MmHost* → its facts, already probed; hosts with an "error" are skipped.
- * Returns how many (host, model) were asked for. */
-guint mm_probe_live_cpus_for_plan(GPtrArray *cases, GHashTable *host_facts);
+ * Returns how many (host, model) were asked for; each that failed adds a line to WARNINGS
+ * (char*, owned). */
+guint mm_probe_live_cpus_for_plan(GPtrArray *cases, GHashTable *host_facts, GPtrArray *warnings);
