@@ -476,7 +476,6 @@ check_custom_tcg_move(Ctx *x)
 {
     const char *m = mm_cpu_mode_model(x->mode);
     bool there, here;
-    g_autofree char *kreq = NULL, *kerr = NULL;
 
     if (x->mode->kind != MM_MODE_CUSTOM || x->origin == x->to ||
         strcmp(x->to->host->virt_type, "qemu") != 0 || strcmp(x->origin->host->virt_type, "qemu") != 0 ||
@@ -484,8 +483,6 @@ check_custom_tcg_move(Ctx *x)
         return V_NEXT;
     there = mm_facts_list_has(vt_fact(x->to, "custom_usable"), m);
     here = mm_facts_list_has(vt_fact(x->origin, "custom_usable"), m);
-    kreq = g_strdup_printf("live_cpu.%s.require", m);
-    kerr = g_strdup_printf("live_cpu.%s.error", m);
     /* With the CPU compare first, custom-dest says precheck-incompatible for this one. */
     if (here && !there && !x->compare && mm_facts_list_has(vt_fact(x->to, "custom_unusable"), m)) {
         x->detail = g_strdup_printf("%s not usable on %s: the guest has the features QEMU blocks there, and libvirt "
@@ -493,9 +490,11 @@ check_custom_tcg_move(Ctx *x)
         return V_FAIL;
     }
     if (!here && there && mm_facts_list_has(vt_fact(x->origin, "custom_unusable"), m)) {
+        g_autofree char *kreq = g_strdup_printf("live_cpu.%s.require", m);
+        g_autofree char *kerr = g_strdup_printf("live_cpu.%s.error", m);
         const char *gave_here = vt_fact(x->origin, kreq), *gave_there = vt_fact(x->to, kreq);
         g_auto(GStrv) extra = NULL;
-        g_autoptr(GPtrArray) refused = g_ptr_array_new();
+        g_autoptr(GString) refused = g_string_new(NULL);
 
         /* A named CPU adds its own features to the model; its live CPU is not what was probed. */
         if (x->mode->named || !gave_here || !gave_there) {
@@ -513,15 +512,11 @@ check_custom_tcg_move(Ctx *x)
         extra = g_strsplit(gave_there, ",", -1);
         for (guint i = 0; extra[i]; i++)
             if (*extra[i] && !mm_facts_list_has(gave_here, extra[i]))
-                g_ptr_array_add(refused, extra[i]);
+                g_string_append_printf(refused, "%s%s", refused->len ? ", " : "", extra[i]);
         if (refused->len) {
-            g_autofree char *list = NULL;
-
-            g_ptr_array_add(refused, NULL);
-            list = g_strjoinv(", ", (char **)refused->pdata);
             x->detail = g_strdup_printf("%s's QEMU gives custom:%s %s beyond libvirt's model, and %s's did not: the "
                                         "destination refuses the incoming CPU (extra features)",
-                                        x->to->host->name, m, list, x->origin->host->name);
+                                        x->to->host->name, m, refused->str, x->origin->host->name);
             /* libvirt's model has all it needs there: the compare passes. */
             return V_FAIL_PAST_COMPARE;
         }

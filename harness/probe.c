@@ -159,8 +159,18 @@ live_cpu_xml(const MmHost *host, const char *arch, const char *model)
                            strcmp(host->virt_type, "kvm") == 0 ? "kvm" : "qemu", g_random_int(), m, a, m);
 }
 
+/* MODEL's error fact and a line of WARNINGS: one failure, said both ways. */
+static void
+live_cpu_failed(const MmHost *host, const char *model, GHashTable *facts, GPtrArray *warnings, const char *why)
+{
+    g_autofree char *key = g_strdup_printf("%s.live_cpu.%s.error", host->virt_type, model);
+
+    mm_facts_set(facts, key, why);
+    g_ptr_array_add(warnings, g_strdup_printf("%s: the live CPU of custom:%s: %s", host->name, model, why));
+}
+
 bool
-mm_probe_live_cpus(const MmHost *host, GPtrArray *models, GHashTable *facts, GError **error)
+mm_probe_live_cpus(const MmHost *host, GPtrArray *models, GHashTable *facts, GPtrArray *warnings, GError **error)
 {
     g_autoptr(virConnect) conn = NULL;
     const char *arch = mm_facts_get(facts, "arch");
@@ -176,22 +186,21 @@ mm_probe_live_cpus(const MmHost *host, GPtrArray *models, GHashTable *facts, GEr
     for (guint i = 0; i < models->len; i++) {
         const char *model = models->pdata[i];
         g_autofree char *xml = live_cpu_xml(host, arch, model);
-        g_autofree char *key = g_strdup_printf("%s.live_cpu.%s.error", host->virt_type, model);
         g_autofree char *live = NULL;
         g_autoptr(GError) bad = NULL;
         /* AUTODESTROY: gone with this connection even if the destroy below never runs. */
         virDomainPtr dom = virDomainCreateXML(conn, xml, VIR_DOMAIN_START_PAUSED | VIR_DOMAIN_START_AUTODESTROY);
 
         if (!dom) {
-            mm_facts_set(facts, key, virGetLastErrorMessage());
+            live_cpu_failed(host, model, facts, warnings, virGetLastErrorMessage());
             virResetLastError();
             continue;
         }
         live = virDomainGetXMLDesc(dom, 0);
         if (!live)
-            mm_facts_set(facts, key, virGetLastErrorMessage());
+            live_cpu_failed(host, model, facts, warnings, virGetLastErrorMessage());
         else if (!mm_dossier_parse_live_cpu(live, host->name, host->virt_type, model, facts, &bad))
-            mm_facts_set(facts, key, bad->message);
+            live_cpu_failed(host, model, facts, warnings, bad->message);
         /* A destroy that fails leaves it to AUTODESTROY, when this connection closes. */
         if (virDomainDestroy(dom) < 0)
             g_debug("%s: destroying the CPU probe of %s: %s", host->name, model, virGetLastErrorMessage());
@@ -202,10 +211,12 @@ mm_probe_live_cpus(const MmHost *host, GPtrArray *models, GHashTable *facts, GEr
     return true;
 }
 
+/* One host's share; its warnings are its own until the pool is done. */
 typedef struct {
     const MmHost *host;
     GHashTable *facts;
     GPtrArray *models;
+    GPtrArray *warnings;
 } LiveJob;
 
 static void
@@ -215,17 +226,19 @@ live_job_run(gpointer data, gpointer user_data)
     g_autoptr(GError) err = NULL;
 
     (void)user_data;
-    if (!mm_probe_live_cpus(job->host, job->models, job->facts, &err)) {
+    if (!mm_probe_live_cpus(job->host, job->models, job->facts, job->warnings, &err)) {
         g_autofree char *key = g_strdup_printf("%s.live_cpu_error", job->host->virt_type);
+
         mm_facts_set(job->facts, key, err->message);
+        g_ptr_array_add(job->warnings, g_strdup_printf("%s: no live CPU probed: %s", job->host->name, err->message));
     }
-    g_free(job);
 }
 
 guint
 mm_probe_live_cpus_for_plan(GPtrArray *cases, GHashTable *host_facts, GPtrArray *warnings)
 {
     g_autoptr(GHashTable) wanted = g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)g_ptr_array_unref);
+    g_autoptr(GPtrArray) jobs = g_ptr_array_new_with_free_func(g_free);
     GThreadPool *pool;
     GHashTableIter it;
     gpointer host, models;
@@ -260,30 +273,14 @@ mm_probe_live_cpus_for_plan(GPtrArray *cases, GHashTable *host_facts, GPtrArray 
         job->host = host;
         job->facts = g_hash_table_lookup(host_facts, host);
         job->models = models;
+        /* Each job its own warnings, handed on when the pool is done: no lock. */
+        job->warnings = g_ptr_array_new_with_free_func(g_free);
         asked += job->models->len;
+        g_ptr_array_add(jobs, job);
         g_thread_pool_push(pool, job, NULL);
     }
     g_thread_pool_free(pool, FALSE, TRUE);
-    /* Failures are facts (the prediction says unknown, with them), and said now too. */
-    g_hash_table_iter_init(&it, wanted);
-    while (g_hash_table_iter_next(&it, &host, &models)) {
-        const MmHost *h = host;
-        GHashTable *facts = g_hash_table_lookup(host_facts, h);
-        g_autofree char *khost = g_strdup_printf("%s.live_cpu_error", h->virt_type);
-
-        if (mm_facts_get(facts, khost)) {
-            g_ptr_array_add(warnings, g_strdup_printf("%s: no live CPU probed: %s", h->name,
-                                                      mm_facts_get(facts, khost)));
-            continue;
-        }
-        for (guint i = 0; i < ((GPtrArray *)models)->len; i++) {
-            const char *model = ((GPtrArray *)models)->pdata[i];
-            g_autofree char *k = g_strdup_printf("%s.live_cpu.%s.error", h->virt_type, model);
-
-            if (mm_facts_get(facts, k))
-                g_ptr_array_add(warnings, g_strdup_printf("%s: the live CPU of custom:%s: %s", h->name, model,
-                                                          mm_facts_get(facts, k)));
-        }
-    }
+    for (guint i = 0; i < jobs->len; i++)
+        g_ptr_array_extend_and_steal(warnings, ((LiveJob *)jobs->pdata[i])->warnings);
     return asked;
 }

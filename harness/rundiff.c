@@ -228,6 +228,7 @@ void
 mm_run_diff_text(const MmRunDiff *d, bool md, GString *out)
 {
     g_autofree char *incomplete = mm_run_diff_incomplete_text(d);
+    g_autofree char *changed = mm_run_diff_scenario_text(d);
 
     g_string_append_printf(out, "%sruns %" G_GINT64_FORMAT " -> %" G_GINT64_FORMAT ": %u new-fail, %u fixed, %u "
                                 "still-failing (%u reason changed), %u new-case, %u gone; %u unexpected in run %"
@@ -245,11 +246,8 @@ mm_run_diff_text(const MmRunDiff *d, bool md, GString *out)
     }
     if (incomplete)
         g_string_append_printf(out, "%sINCOMPLETE: %s%s\n\n", md ? "**" : "", incomplete, md ? "**" : "");
-    if (d->scenario_changed) {
-        g_autofree char *changed = mm_run_diff_scenario_text(d);
-
+    if (changed)
         g_string_append_printf(out, "%s\n\n", changed);
-    }
     if (md && d->cases->len)
         g_string_append(out, "| case | label | before | after |\n|---|---|---|---|\n");
     for (guint i = 0; i < d->cases->len; i++) {

@@ -15,10 +15,12 @@ bool mm_probe_host(const MmHost *host, GHashTable *facts, GError **error);
 /* What QEMU gives custom:MODEL on HOST, for each of MODELS: a domain with only that CPU is started
  * paused (no guest code runs) and destroyed with the connection at the latest, and libvirt's live
  * <cpu> is recorded (dossier.h: VT.live_cpu.MODEL.*). A model that does not start is recorded
- * with its error; only a host that cannot be reached fails (FACTS keep what was learnt). */
-bool mm_probe_live_cpus(const MmHost *host, GPtrArray *models, GHashTable *facts, GError **error);
+ * with its error and a line in WARNINGS (char*, owned); only a host that cannot be reached fails
+ * (FACTS keep what was learnt). */
+bool mm_probe_live_cpus(const MmHost *host, GPtrArray *models, GHashTable *facts, GPtrArray *warnings,
+                        GError **error);
 
-/* The live CPUs a plan's predictions need (mm_predict_live_cpu_model), probed on every host at
+/* The live CPUs a plan's predictions need (mm_predict_live_cpu_models), probed on every host at
  * once. HOST_FACTS: MmHost* → its facts, already probed; hosts with an "error" are skipped.
  * Returns how many (host, model) were asked for; each that failed adds a line to WARNINGS
  * (char*, owned). */
