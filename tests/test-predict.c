@@ -13,8 +13,10 @@
 #include <string.h>
 
 #include "migmatrix/cpumodel.h"
+#include "migmatrix/dossier.h"
 #include "migmatrix/mode.h"
 #include "migmatrix/predict.h"
+#include "migmatrix/probe.h"
 #include "migmatrix/util.h"
 #include "testutil.h"
 
@@ -484,6 +486,48 @@ test_live_cpu_wanted(void **state)
     }
 }
 
+/* A live-CPU probe that fails, on libvirt's test driver (which refuses a paused start): each
+ * host's error is a fact and a warning, and the cell is unknown, naming it, not guessed. */
+static void
+test_live_cpu_probe_fails(void **state)
+{
+    MmHost src = { .name = (char *)"src", .uri = (char *)"test:///default", .virt_type = (char *)"qemu" };
+    MmHost dst = { .name = (char *)"dst", .uri = (char *)"test:///default", .virt_type = (char *)"qemu" };
+    MmGuest guest = { .name = (char *)"g", .cpu_probe = MM_PROBE_AGENT };
+    MmCpuMode mode = { 0 };
+    MmCase c = { .id = (char *)"src>dst/g/custom:Westmere", .src = &src, .dst = &dst, .guest = &guest,
+                 .mode = &mode, .mode_text = (char *)"custom:Westmere" };
+    g_autoptr(GPtrArray) cases = g_ptr_array_new();
+    g_autoptr(GHashTable) host_facts = g_hash_table_new(NULL, NULL);
+    g_autoptr(GHashTable) dossiers = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+                                                           (GDestroyNotify)mm_dossier_free);
+    g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(MmPredictor) p = NULL;
+    MmDossier *ds = dossier_of("src", T4), *dd = dossier_of("dst", T2);
+    MmPrediction pr;
+
+    (void)state;
+    assert_true(mm_cpu_mode_parse("custom:Westmere", &mode, NULL));
+    g_ptr_array_add(cases, &c);
+    g_hash_table_insert(host_facts, &src, ds->facts);
+    g_hash_table_insert(host_facts, &dst, dd->facts);
+    assert_int_equal(mm_probe_live_cpus_for_plan(cases, host_facts, warnings), 2);
+    assert_int_equal(warnings->len, 2);
+    assert_non_null(strstr(warnings->pdata[0], ": the live CPU of custom:Westmere: "));
+    assert_non_null(mm_facts_get(ds->facts, "qemu.live_cpu.Westmere.error"));
+    assert_null(mm_facts_get(ds->facts, "qemu.live_cpu.Westmere.require"));
+
+    g_hash_table_insert(dossiers, ds->host, ds);
+    g_hash_table_insert(dossiers, dd->host, dd);
+    p = mm_predictor_new(dossiers);
+    mm_predict_case(p, &c, &pr);
+    assert_true(pr.unknown);
+    assert_string_equal(pr.rule, "custom-tcg-move");
+    assert_non_null(strstr(pr.reason, "the probe of its live CPU on src failed: "));
+    mm_prediction_clear(&pr);
+    mm_cpu_mode_clear(&mode);
+}
+
 /* Named CPUs ([cpu:NAME]) are predicted as the whole CPU: model, vendor, required and disabled
  * features. And `baseline --check` writes a scenario whose baseline every host of its family is
  * predicted to run, both ways. */
@@ -536,10 +580,8 @@ test_import_unknown_model(void **state)
     assert_non_null(strstr(err, "warning: newer: this libvirt's cpu_map cannot use its host CPU ("));
     assert_non_null(strstr(err, "Haswell-v2"));
     assert_non_null(strstr(err, "recorded newer from 1 file(s)"));
-    g_free(err);
-    err = NULL;
-    g_free(out);
-    out = NULL;
+    g_clear_pointer(&err, g_free);
+    g_clear_pointer(&out, g_free);
     /* A model it knows: no warning. */
     assert_true(g_file_set_contents(xml,
                                     "<cpu>\n  <arch>x86_64</arch>\n  <model>Haswell-noTSX</model>\n  <vendor>Intel</vendor>\n"
@@ -593,6 +635,7 @@ main(void)
         cmocka_unit_test(test_baseline_is_libvirts),
         cmocka_unit_test(test_baseline_host_cpus_as_libvirt),
         cmocka_unit_test(test_live_cpu_wanted),
+        cmocka_unit_test(test_live_cpu_probe_fails),
         cmocka_unit_test(test_named_cpus),
         cmocka_unit_test(test_known_names),
         cmocka_unit_test(test_import_unknown_model),
